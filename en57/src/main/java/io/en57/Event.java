@@ -1,0 +1,103 @@
+package io.en57;
+
+import io.en57.internal.Uuid7;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * An event: what happened ({@code type}), its payload ({@code data}), the tags that place it in
+ * consistency boundaries, and optional metadata.
+ *
+ * <p>{@code data} is either a {@link Map} with {@code String} keys (untyped) or an instance of the
+ * class registered for the event's type with {@link EventStoreBuilder#register(String, Class)}
+ * (typed). Events are immutable values; untyped data and metadata maps are copied on construction.
+ *
+ * @param id unique id; {@link #of(String, Object)} assigns a fresh UUIDv7
+ * @param type event type, not blank
+ * @param data payload: a map, or an instance of the class registered for {@code type}
+ * @param tags tags, a set of non-blank strings (insertion order kept, duplicates dropped)
+ * @param metadata metadata; values follow the same rules as untyped data
+ */
+public record Event(
+    UUID id, String type, Object data, Set<String> tags, Map<String, Object> metadata) {
+
+  /** Validates and copies; every message names the offending field. */
+  public Event {
+    Objects.requireNonNull(id, "event id must not be null");
+    Objects.requireNonNull(type, "event type must not be null");
+    if (type.isBlank()) {
+      throw new IllegalArgumentException("event type must not be blank");
+    }
+    Objects.requireNonNull(data, "event data must not be null (use an empty map for no data)");
+    if (data instanceof Map<?, ?> map) {
+      data = copyOf(map, "event data");
+    }
+    tags = copyOfTags(Objects.requireNonNull(tags, "event tags must not be null"));
+    metadata =
+        copyOf(
+            Objects.requireNonNull(metadata, "event metadata must not be null"), "event metadata");
+  }
+
+  /** An event of {@code type} with {@code data}, no tags, no metadata, and a fresh UUIDv7 id. */
+  public static Event of(String type, Object data) {
+    return new Event(Uuid7.next(), type, data, Set.of(), Map.of());
+  }
+
+  /** An event of {@code type} with no data. */
+  public static Event of(String type) {
+    return of(type, Map.of());
+  }
+
+  /** This event with {@code tags} in place of its tags. */
+  public Event withTags(String... tags) {
+    Objects.requireNonNull(tags, "event tags must not be null");
+    return withTags(Arrays.asList(tags));
+  }
+
+  /** This event with {@code tags} in place of its tags. */
+  public Event withTags(Collection<String> tags) {
+    Objects.requireNonNull(tags, "event tags must not be null");
+    return new Event(id, type, data, new LinkedHashSet<>(tags), metadata);
+  }
+
+  /** This event with {@code metadata} in place of its metadata. */
+  public Event withMetadata(Map<String, ?> metadata) {
+    Objects.requireNonNull(metadata, "event metadata must not be null");
+    return new Event(id, type, data, tags, Collections.<String, Object>unmodifiableMap(metadata));
+  }
+
+  /** This event with {@code id} in place of its id (for idempotent appends). */
+  public Event withId(UUID id) {
+    return new Event(id, type, data, tags, metadata);
+  }
+
+  private static Set<String> copyOfTags(Collection<String> tags) {
+    var copy = new LinkedHashSet<String>();
+    for (String tag : tags) {
+      Objects.requireNonNull(tag, "event tags must not contain null");
+      if (tag.isBlank()) {
+        throw new IllegalArgumentException("event tags must not contain a blank tag");
+      }
+      copy.add(tag);
+    }
+    return Collections.unmodifiableSet(copy);
+  }
+
+  private static Map<String, Object> copyOf(Map<?, ?> map, String field) {
+    var copy = new LinkedHashMap<String, Object>();
+    for (var entry : map.entrySet()) {
+      if (!(entry.getKey() instanceof String key)) {
+        throw new IllegalArgumentException(field + " keys must be strings, got " + entry.getKey());
+      }
+      copy.put(key, entry.getValue());
+    }
+    return Collections.unmodifiableMap(copy);
+  }
+}

@@ -1,0 +1,172 @@
+package io.en57;
+
+import io.en57.internal.AppendOutcome;
+import io.en57.internal.EncodedEvent;
+import io.en57.internal.Engine;
+import io.en57.internal.EventCodec;
+import io.en57.internal.StoredEvent;
+import java.sql.Connection;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Objects;
+import java.util.UUID;
+import javax.sql.DataSource;
+
+/**
+ * A DCB event store: append events, optionally under a condition, and read them back by type and
+ * tags in position order.
+ *
+ * <pre>{@code
+ * try (EventStore store = EventStore.forUrl(System.getenv("DATABASE_URL"))) {
+ *   store.append(List.of(Event.of("CourseDefined", Map.of("capacity", 10)).withTags("course:c1")));
+ *   List<Event> course = store.read().withTag("course:c1").toList();
+ * }
+ * }</pre>
+ *
+ * <p>Three ways to connect: {@link #forUrl} owns a connection pool and closes it with the store;
+ * {@link #forDataSource} borrows the application's pool and never closes it; {@link #onConnection}
+ * runs on one connection inside the caller's transaction. {@link #inMemory()} keeps the log in
+ * memory, for tests and demos. Configure any of them with {@link #builder()}.
+ *
+ * <p>Thread-safe: share one store across the application.
+ */
+public final class EventStore implements AutoCloseable {
+
+  /** The most conflicting events a {@link AppendResult.Failure} carries (the newest ones). */
+  public static final int MAX_CONFLICTING_EVENTS = Engine.MAX_CONFLICTING_EVENTS;
+
+  private final Engine engine;
+  private final EventCodec codec;
+  private final int readBatchSize;
+
+  EventStore(Engine engine, EventCodec codec, int readBatchSize) {
+    this.engine = engine;
+    this.codec = codec;
+    this.readBatchSize = readBatchSize;
+  }
+
+  /**
+   * A store on PostgreSQL that owns a HikariCP pool; {@link #close()} closes it. Accepts {@code
+   * postgres://user:password@host:port/database} and {@code jdbc:postgresql://...} URLs.
+   *
+   * @throws SchemaNotReadyException if the database has not been migrated
+   */
+  public static EventStore forUrl(String url) {
+    return builder().forUrl(url);
+  }
+
+  /**
+   * A store on PostgreSQL borrowing connections from the application's pool, which it never closes.
+   *
+   * @throws SchemaNotReadyException if the database has not been migrated
+   */
+  public static EventStore forDataSource(DataSource dataSource) {
+    return builder().forDataSource(dataSource);
+  }
+
+  /** A store keeping its log in memory, with the same semantics as the PostgreSQL store. */
+  public static EventStore inMemory() {
+    return builder().inMemory();
+  }
+
+  /** Options: payload classes, Jackson mapper, read batch size, pool size, lock timeout. */
+  public static EventStoreBuilder builder() {
+    return new EventStoreBuilder();
+  }
+
+  /** Appends {@code events} atomically and unconditionally. */
+  public AppendResult append(List<Event> events) {
+    return appendEncoded(encode(events), null);
+  }
+
+  /**
+   * Appends {@code events} atomically unless an event matching {@code condition} is stored, in
+   * which case nothing is stored and a {@link AppendResult.Failure} lists the conflicting events.
+   *
+   * @throws IllegalArgumentException for an empty list, a null event, duplicate ids in the list,
+   *     data that cannot be stored, or a condition {@code after} beyond the head; nothing is stored
+   * @throws DuplicateEventIdException if an event id is already stored; nothing is stored
+   * @throws AppendLockTimeoutException if the append lock was not granted in time
+   * @throws En57StorageException if the database failed
+   */
+  public AppendResult append(List<Event> events, AppendCondition condition) {
+    Objects.requireNonNull(
+        condition, "condition must not be null; call append(events) to append unconditionally");
+    return appendEncoded(encode(events), condition);
+  }
+
+  /** A read scope matching every event; refine it with {@code withTag}, {@code ofType}... */
+  public Read read() {
+    return Read.all(this);
+  }
+
+  /** The position of the newest stored event, 0 for an empty store. */
+  public long head() {
+    return engine.head();
+  }
+
+  /**
+   * This store running on {@code connection}, inside the caller's transaction: events appended
+   * through it commit or roll back with the application's own writes. It never commits, rolls back,
+   * closes or changes the auto-commit of the connection; the transaction must use READ COMMITTED
+   * isolation (PostgreSQL's default). An append holds the store's append lock until the caller's
+   * transaction ends, so every other append waits that long: keep such transactions short. Closing
+   * the returned store does nothing.
+   *
+   * @throws UnsupportedOperationException for the in-memory store
+   */
+  public EventStore onConnection(Connection connection) {
+    return new EventStore(engine.onConnection(connection), codec, readBatchSize);
+  }
+
+  /** Closes the connection pool the store owns, if any. */
+  @Override
+  public void close() {
+    engine.close();
+  }
+
+  int readBatchSize() {
+    return readBatchSize;
+  }
+
+  List<SequencedEvent> readBatch(Query query, long cursor, boolean backwards, int limit) {
+    return decode(engine.read(query, cursor, backwards, limit));
+  }
+
+  private AppendResult appendEncoded(List<EncodedEvent> events, AppendCondition condition) {
+    AppendOutcome outcome = engine.append(events, condition == null ? null : condition.query());
+    if (outcome instanceof AppendOutcome.Conflicted conflicted) {
+      return new AppendResult.Failure(conflicted.position(), decode(conflicted.events()));
+    }
+    return new AppendResult.Success(((AppendOutcome.Stored) outcome).position());
+  }
+
+  private List<EncodedEvent> encode(List<Event> events) {
+    Objects.requireNonNull(events, "events must not be null");
+    if (events.isEmpty()) {
+      throw new IllegalArgumentException(
+          "events must not be empty: an append stores at least one event");
+    }
+    var encoded = new ArrayList<EncodedEvent>(events.size());
+    var indexById = new HashMap<UUID, Integer>();
+    for (int i = 0; i < events.size(); i++) {
+      Event event = Objects.requireNonNull(events.get(i), "events[" + i + "] must not be null");
+      Integer earlier = indexById.putIfAbsent(event.id(), i);
+      if (earlier != null) {
+        throw new IllegalArgumentException(
+            "events[" + i + "].id repeats the id of events[" + earlier + "]: " + event.id());
+      }
+      encoded.add(codec.encode(event, "events[" + i + "]"));
+    }
+    return encoded;
+  }
+
+  private List<SequencedEvent> decode(List<StoredEvent> stored) {
+    var events = new ArrayList<SequencedEvent>(stored.size());
+    for (StoredEvent event : stored) {
+      events.add(codec.decode(event));
+    }
+    return events;
+  }
+}

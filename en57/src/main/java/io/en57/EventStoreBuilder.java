@@ -1,0 +1,181 @@
+package io.en57;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.en57.internal.DatabaseUrl;
+import io.en57.internal.Engine;
+import io.en57.internal.EventCodec;
+import io.en57.internal.InMemoryEngine;
+import io.en57.internal.PostgresEngine;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import javax.sql.DataSource;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Configures an {@link EventStore}. Not thread-safe; the stores it builds are.
+ *
+ * <pre>{@code
+ * EventStore store = EventStore.builder()
+ *     .register("CourseDefined", CourseDefined.class)
+ *     .readBatchSize(500)
+ *     .forUrl(url);
+ * }</pre>
+ */
+public final class EventStoreBuilder {
+
+  private final Map<String, Class<?>> payloadClasses = new LinkedHashMap<>();
+  private ObjectMapper objectMapper;
+  private int readBatchSize = 1_000;
+  private int maxPoolSize = 10;
+  private Duration lockTimeout = Duration.ofSeconds(10);
+
+  EventStoreBuilder() {}
+
+  /**
+   * Stores events of {@code type} as JSON of {@code payloadClass} (a record or a Jackson-mappable
+   * class) and reads them back as instances of it. Events of unregistered types carry a {@code
+   * Map}.
+   */
+  public EventStoreBuilder register(String type, Class<?> payloadClass) {
+    Objects.requireNonNull(type, "type must not be null");
+    Objects.requireNonNull(payloadClass, "payloadClass must not be null");
+    if (type.isBlank()) {
+      throw new IllegalArgumentException("type must not be blank");
+    }
+    if (Map.class.isAssignableFrom(payloadClass)) {
+      throw new IllegalArgumentException(
+          "maps are untyped data; register a class for typed payloads");
+    }
+    Class<?> earlier = payloadClasses.putIfAbsent(type, payloadClass);
+    if (earlier != null && earlier != payloadClass) {
+      throw new IllegalArgumentException(
+          "type '" + type + "' is already registered to " + earlier.getName());
+    }
+    return this;
+  }
+
+  /**
+   * The Jackson mapper for typed payloads. By default a mapper with java.time and Optional support
+   * that writes dates as ISO strings and ignores unknown properties (so events written by newer
+   * code still read).
+   */
+  public EventStoreBuilder objectMapper(ObjectMapper objectMapper) {
+    this.objectMapper = Objects.requireNonNull(objectMapper, "objectMapper must not be null");
+    return this;
+  }
+
+  /** Events fetched per round trip while iterating a read; 1,000 by default. */
+  public EventStoreBuilder readBatchSize(int readBatchSize) {
+    if (readBatchSize < 1) {
+      throw new IllegalArgumentException("readBatchSize must be positive, got " + readBatchSize);
+    }
+    this.readBatchSize = readBatchSize;
+    return this;
+  }
+
+  /** Connections in the pool {@link #forUrl} creates; 10 by default. */
+  public EventStoreBuilder maxPoolSize(int maxPoolSize) {
+    if (maxPoolSize < 1) {
+      throw new IllegalArgumentException("maxPoolSize must be positive, got " + maxPoolSize);
+    }
+    this.maxPoolSize = maxPoolSize;
+    return this;
+  }
+
+  /**
+   * How long an append waits for the append lock before failing with {@link
+   * AppendLockTimeoutException}, nothing written; 10 seconds by default. The lock is held only
+   * while an append commits, unless an append runs inside an application transaction ({@link
+   * EventStore#onConnection}), which holds it until that transaction ends.
+   */
+  public EventStoreBuilder lockTimeout(Duration lockTimeout) {
+    Objects.requireNonNull(lockTimeout, "lockTimeout must not be null");
+    if (lockTimeout.isNegative() || lockTimeout.isZero()) {
+      throw new IllegalArgumentException("lockTimeout must be positive, got " + lockTimeout);
+    }
+    this.lockTimeout = lockTimeout;
+    return this;
+  }
+
+  /** A PostgreSQL store owning a HikariCP pool for {@code url}. See {@link EventStore#forUrl}. */
+  public EventStore forUrl(String url) {
+    DatabaseUrl parsed = DatabaseUrl.parse(url);
+    var config = new HikariConfig();
+    config.setPoolName("en57");
+    config.setJdbcUrl(parsed.jdbcUrl());
+    config.setUsername(parsed.user());
+    config.setPassword(parsed.password());
+    config.setMaximumPoolSize(maxPoolSize);
+    config.setAutoCommit(true);
+    var pool = new HikariDataSource(config);
+    try {
+      return postgres(pool, pool);
+    } catch (RuntimeException e) {
+      pool.close();
+      throw e;
+    }
+  }
+
+  /** A PostgreSQL store borrowing {@code dataSource}. See {@link EventStore#forDataSource}. */
+  public EventStore forDataSource(DataSource dataSource) {
+    Objects.requireNonNull(dataSource, "dataSource must not be null");
+    return postgres(dataSource, () -> {});
+  }
+
+  /** An in-memory store. See {@link EventStore#inMemory}. */
+  public EventStore inMemory() {
+    return build(new InMemoryEngine());
+  }
+
+  private EventStore postgres(DataSource dataSource, AutoCloseable onClose) {
+    requireMigrated(Migrator.forDataSource(dataSource).status());
+    return build(PostgresEngine.onPool(dataSource, lockTimeout, onClose));
+  }
+
+  private static void requireMigrated(MigrationStatus status) {
+    switch (status.state()) {
+      case UP_TO_DATE -> {}
+      case AHEAD ->
+          LoggerFactory.getLogger(EventStore.class)
+              .warn("En57 schema is newer than this library: {}", status.warning().orElse(""));
+      case FRESH ->
+          throw new SchemaNotReadyException(
+              "this database has no En57 schema; run the migrator before first use: `en57 migrate`"
+                  + " with DATABASE_URL set, or Migrator.forDataSource(dataSource).migrate()");
+      default ->
+          throw new SchemaNotReadyException(
+              "the En57 schema is "
+                  + status.state()
+                  + " (version "
+                  + status.currentVersion()
+                  + ", this library needs "
+                  + status.targetVersion()
+                  + "); "
+                  + status.warning().orElse("run `en57 migrate` or Migrator.migrate()"));
+    }
+  }
+
+  EventStore build(Engine engine) {
+    return new EventStore(engine, new EventCodec(mapper(), payloadClasses), readBatchSize);
+  }
+
+  private ObjectMapper mapper() {
+    if (objectMapper != null) {
+      return objectMapper;
+    }
+    return new ObjectMapper()
+        .registerModule(new JavaTimeModule())
+        .registerModule(new Jdk8Module())
+        .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+        .disable(DeserializationFeature.ADJUST_DATES_TO_CONTEXT_TIME_ZONE)
+        .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+  }
+}

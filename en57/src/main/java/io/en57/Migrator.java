@@ -1,0 +1,286 @@
+package io.en57;
+
+import io.en57.internal.DatabaseUrl;
+import io.en57.internal.Migration;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import javax.sql.DataSource;
+import org.postgresql.ds.PGSimpleDataSource;
+
+/**
+ * Creates and upgrades the En57 schema ({@code en57}) from the versioned SQL migrations shipped in
+ * the jar. Run {@link #migrate()} before first use of a store, for example at deploy time with the
+ * CLI ({@code en57 migrate}, reading {@code DATABASE_URL}); stores refuse to start on a database
+ * that is not migrated.
+ *
+ * <p>Each migration runs in its own transaction, announced beforehand in {@code
+ * en57.schema_migrations}, so one that did not complete is reported as {@link
+ * MigrationState#PARTIAL} and never silently continued. Concurrent migrators are safe: {@code
+ * migrate} holds an advisory lock, and a second migrator waits, then finds nothing to do.
+ *
+ * <p>Thread-safe; each call uses its own connection.
+ */
+public final class Migrator {
+
+  private static final long MIGRATION_LOCK_CLASS = 1164850487L;
+  private static final String VERSION_TABLE = "en57.schema_migrations";
+
+  private final DataSource dataSource;
+  private final List<Migration> migrations;
+
+  Migrator(DataSource dataSource, List<Migration> migrations) {
+    this.dataSource = Objects.requireNonNull(dataSource, "dataSource must not be null");
+    this.migrations = List.copyOf(migrations);
+  }
+
+  /**
+   * A migrator connecting with {@code url} ({@code postgres://...} or {@code
+   * jdbc:postgresql://...}).
+   */
+  public static Migrator forUrl(String url) {
+    DatabaseUrl parsed = DatabaseUrl.parse(url);
+    var dataSource = new PGSimpleDataSource();
+    dataSource.setURL(parsed.jdbcUrl());
+    if (parsed.user() != null) {
+      dataSource.setUser(parsed.user());
+    }
+    if (parsed.password() != null) {
+      dataSource.setPassword(parsed.password());
+    }
+    return new Migrator(dataSource, Migration.shipped());
+  }
+
+  /** A migrator borrowing connections from {@code dataSource}. */
+  public static Migrator forDataSource(DataSource dataSource) {
+    return new Migrator(dataSource, Migration.shipped());
+  }
+
+  /** Reports the database's state without changing anything. */
+  public MigrationStatus status() {
+    try (Connection connection = dataSource.getConnection()) {
+      return status(connection);
+    } catch (SQLException e) {
+      throw new En57StorageException("cannot read the migration status: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Applies the pending migrations, each in its own transaction, and returns the names of those it
+   * applied (none when the schema is up to date).
+   *
+   * @throws MigrationException if the database is partial, unversioned, ahead, or holds an applied
+   *     migration that differs from the shipped one, or if a migration fails (it is rolled back and
+   *     the status becomes partial, naming the repair)
+   */
+  public List<String> migrate() {
+    try (Connection connection = dataSource.getConnection()) {
+      connection.setAutoCommit(true);
+      execute(connection, "SELECT pg_advisory_lock(" + MIGRATION_LOCK_CLASS + ", 0)");
+      try {
+        return migrate(connection);
+      } finally {
+        execute(connection, "SELECT pg_advisory_unlock(" + MIGRATION_LOCK_CLASS + ", 0)");
+      }
+    } catch (SQLException e) {
+      throw new En57StorageException("migration failed: " + e.getMessage(), e);
+    }
+  }
+
+  private List<String> migrate(Connection connection) throws SQLException {
+    MigrationStatus status = status(connection);
+    if (status.warning().isPresent()) {
+      throw new MigrationException("not migrating: " + status.warning().get());
+    }
+    var applied = new ArrayList<String>();
+    if (status.state() == MigrationState.UP_TO_DATE) {
+      return applied;
+    }
+    execute(connection, "CREATE SCHEMA IF NOT EXISTS en57");
+    execute(
+        connection,
+        "CREATE TABLE IF NOT EXISTS "
+            + VERSION_TABLE
+            + " (version int PRIMARY KEY,"
+            + " name text NOT NULL, checksum text NOT NULL,"
+            + " started_at timestamptz NOT NULL DEFAULT now(), completed_at timestamptz)");
+    for (Migration migration : migrations) {
+      if (migration.version() <= status.currentVersion()) {
+        continue;
+      }
+      apply(connection, migration);
+      applied.add(migration.name());
+    }
+    return applied;
+  }
+
+  private void apply(Connection connection, Migration migration) throws SQLException {
+    try (PreparedStatement start =
+        connection.prepareStatement(
+            "INSERT INTO " + VERSION_TABLE + " (version, name, checksum) VALUES (?, ?, ?)")) {
+      start.setInt(1, migration.version());
+      start.setString(2, migration.name());
+      start.setString(3, migration.checksum());
+      start.executeUpdate();
+    }
+    connection.setAutoCommit(false);
+    try {
+      execute(connection, migration.sql());
+      execute(
+          connection,
+          "UPDATE "
+              + VERSION_TABLE
+              + " SET completed_at = now() WHERE version = "
+              + migration.version());
+      connection.commit();
+    } catch (SQLException e) {
+      connection.rollback();
+      throw new MigrationException(
+          "migration "
+              + migration.name()
+              + " failed and was rolled back: "
+              + e.getMessage()
+              + ". "
+              + repairStep(migration.version(), migration.name()),
+          e);
+    } finally {
+      connection.setAutoCommit(true);
+    }
+  }
+
+  private MigrationStatus status(Connection connection) throws SQLException {
+    int target = migrations.isEmpty() ? 0 : migrations.get(migrations.size() - 1).version();
+    boolean schemaExists = queryBoolean(connection, "SELECT to_regnamespace('en57') IS NOT NULL");
+    boolean versioned =
+        schemaExists
+            && queryBoolean(connection, "SELECT to_regclass('" + VERSION_TABLE + "') IS NOT NULL");
+    if (!versioned) {
+      boolean hasObjects =
+          schemaExists
+              && queryBoolean(
+                  connection,
+                  "SELECT EXISTS (SELECT 1 FROM pg_class WHERE relnamespace = 'en57'::regnamespace)"
+                      + " OR EXISTS (SELECT 1 FROM pg_proc WHERE pronamespace = 'en57'::regnamespace)");
+      if (hasObjects) {
+        return new MigrationStatus(
+            MigrationState.UNVERSIONED,
+            0,
+            target,
+            List.of(),
+            Optional.of(
+                "schema en57 holds tables or functions but no version table "
+                    + VERSION_TABLE
+                    + ", so it was not created by this migrator. Repair: move it away (ALTER SCHEMA en57 RENAME TO ...)"
+                    + " or drop it if it holds nothing you need (DROP SCHEMA en57 CASCADE), then migrate"));
+      }
+      return new MigrationStatus(MigrationState.FRESH, 0, target, names(0), Optional.empty());
+    }
+
+    var applied = new LinkedHashMap<Integer, Applied>();
+    try (Statement statement = connection.createStatement();
+        ResultSet rows =
+            statement.executeQuery(
+                "SELECT version, name, checksum, completed_at IS NOT NULL FROM "
+                    + VERSION_TABLE
+                    + " ORDER BY version")) {
+      while (rows.next()) {
+        applied.put(
+            rows.getInt(1), new Applied(rows.getString(2), rows.getString(3), rows.getBoolean(4)));
+      }
+    }
+    int current = 0;
+    for (Map.Entry<Integer, Applied> row : applied.entrySet()) {
+      if (!row.getValue().completed()) {
+        return new MigrationStatus(
+            MigrationState.PARTIAL,
+            current,
+            target,
+            List.of(),
+            Optional.of(
+                "migration "
+                    + row.getValue().name()
+                    + " started and did not complete. "
+                    + repairStep(row.getKey(), row.getValue().name())));
+      }
+      current = Math.max(current, row.getKey());
+    }
+    if (current > target) {
+      return new MigrationStatus(
+          MigrationState.AHEAD,
+          current,
+          target,
+          List.of(),
+          Optional.of(
+              "the database is at migration "
+                  + current
+                  + ", newer than this library's "
+                  + target
+                  + "; it was migrated by a newer En57. Upgrade the library (never migrate down)"));
+    }
+    MigrationState state = current == target ? MigrationState.UP_TO_DATE : MigrationState.PENDING;
+    for (Migration migration : migrations) {
+      Applied row = applied.get(migration.version());
+      if (row != null && !row.checksum().equals(migration.checksum())) {
+        return new MigrationStatus(
+            state,
+            current,
+            target,
+            names(current),
+            Optional.of(
+                "applied migration "
+                    + migration.name()
+                    + " differs from the one this library ships"
+                    + " (checksum "
+                    + row.checksum()
+                    + " in the database). Repair: find out who changed it; if the"
+                    + " shipped file is right, make the schema match it and update the checksum in "
+                    + VERSION_TABLE));
+      }
+    }
+    return new MigrationStatus(state, current, target, names(current), Optional.empty());
+  }
+
+  /** A row of the version table. */
+  private record Applied(String name, String checksum, boolean completed) {}
+
+  private static String repairStep(int version, String name) {
+    return "Repair: check what of "
+        + name
+        + " is in schema en57 (PostgreSQL rolls a failed migration"
+        + " back, but not statements that ran outside its transaction), undo what is there, then"
+        + " run `DELETE FROM "
+        + VERSION_TABLE
+        + " WHERE version = "
+        + version
+        + "` and migrate again";
+  }
+
+  private List<String> names(int afterVersion) {
+    return migrations.stream()
+        .filter(m -> m.version() > afterVersion)
+        .map(Migration::name)
+        .toList();
+  }
+
+  private static boolean queryBoolean(Connection connection, String sql) throws SQLException {
+    try (Statement statement = connection.createStatement();
+        ResultSet row = statement.executeQuery(sql)) {
+      row.next();
+      return row.getBoolean(1);
+    }
+  }
+
+  private static void execute(Connection connection, String sql) throws SQLException {
+    try (Statement statement = connection.createStatement()) {
+      statement.execute(sql);
+    }
+  }
+}

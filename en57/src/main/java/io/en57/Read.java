@@ -1,0 +1,175 @@
+package io.en57;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Spliterator;
+import java.util.Spliterators;
+import java.util.stream.Stream;
+import java.util.stream.StreamSupport;
+
+/**
+ * A read scope: a {@link Query} built fluently, plus read options, bound to the store that made it.
+ * Immutable: every refinement returns a new scope, so a scope can be kept and reused, for example
+ * as the {@link AppendCondition} of the decision it was read for.
+ *
+ * <p>{@link #withTag} and {@link #ofType} refine the last criterion; {@link #or} appends the other
+ * scope's criteria; {@link #after} applies to every criterion.
+ *
+ * <p>Iterating reads the log lazily in batches of the store's read batch size (1,000 by default),
+ * in ascending position order (descending after {@link #backwards()}), using keyset pagination; no
+ * connection is held between batches and the whole log is never held in memory. Each iteration
+ * reads afresh, so it sees events appended since the scope was made.
+ */
+public final class Read implements Iterable<Event> {
+
+  private static final int NO_LIMIT = -1;
+
+  private final EventStore store;
+  private final Query query;
+  private final int limit;
+  private final boolean backwards;
+
+  Read(EventStore store, Query query, int limit, boolean backwards) {
+    this.store = store;
+    this.query = query;
+    this.limit = limit;
+    this.backwards = backwards;
+  }
+
+  static Read all(EventStore store) {
+    return new Read(store, Query.all(), NO_LIMIT, false);
+  }
+
+  /** Only events carrying all of {@code tags} (and the tags of earlier calls). */
+  public Read withTag(String... tags) {
+    return new Read(store, query.refineLast(c -> c.withTags(tags)), limit, backwards);
+  }
+
+  /** Only events of one of {@code types} (or of the types of earlier calls). */
+  public Read ofType(String... types) {
+    return new Read(store, query.refineLast(c -> c.ofTypes(types)), limit, backwards);
+  }
+
+  /** Only events after {@code position}, in every criterion of this scope. */
+  public Read after(long position) {
+    return new Read(store, query.after(position), limit, backwards);
+  }
+
+  /** Events matching this scope or {@code other} (a union of their criteria). */
+  public Read or(Read other) {
+    Objects.requireNonNull(other, "other scope must not be null");
+    if (other.hasReadOptions()) {
+      throw new IllegalArgumentException(
+          "the scope passed to or() must not have limit() or backwards(); set them on the union");
+    }
+    return new Read(store, query.or(other.query), limit, backwards);
+  }
+
+  /** At most {@code maxEvents} events. */
+  public Read limit(int maxEvents) {
+    if (maxEvents < 0) {
+      throw new IllegalArgumentException("limit must not be negative, got " + maxEvents);
+    }
+    return new Read(store, query, maxEvents, backwards);
+  }
+
+  /** Newest events first. */
+  public Read backwards() {
+    return new Read(store, query, limit, true);
+  }
+
+  /** The query this scope reads. */
+  public Query query() {
+    return query;
+  }
+
+  /** The matching events, read in batches as the iterator advances. */
+  @Override
+  public Iterator<Event> iterator() {
+    var sequenced = sequencedIterator();
+    return new Iterator<>() {
+      @Override
+      public boolean hasNext() {
+        return sequenced.hasNext();
+      }
+
+      @Override
+      public Event next() {
+        return sequenced.next().event();
+      }
+    };
+  }
+
+  /** The matching events as a lazy stream. */
+  public Stream<Event> stream() {
+    return sequenced().map(SequencedEvent::event);
+  }
+
+  /** The matching events with their positions, as a lazy stream. */
+  public Stream<SequencedEvent> sequenced() {
+    return StreamSupport.stream(
+        Spliterators.spliteratorUnknownSize(
+            sequencedIterator(), Spliterator.ORDERED | Spliterator.NONNULL),
+        false);
+  }
+
+  /** All matching events in a list. Mind the memory for large results; prefer streaming. */
+  public List<Event> toList() {
+    var events = new ArrayList<Event>();
+    forEach(events::add);
+    return events;
+  }
+
+  /** The matching event with the highest position, found with one indexed lookup. */
+  public Optional<SequencedEvent> last() {
+    return new Read(store, query, 1, true).sequenced().findFirst();
+  }
+
+  boolean hasReadOptions() {
+    return limit != NO_LIMIT || backwards;
+  }
+
+  private Iterator<SequencedEvent> sequencedIterator() {
+    return new Iterator<>() {
+      private long cursor = backwards ? Long.MAX_VALUE : 0;
+      private long remaining = limit == NO_LIMIT ? Long.MAX_VALUE : limit;
+      private Iterator<SequencedEvent> batch = List.<SequencedEvent>of().iterator();
+      private boolean exhausted = remaining == 0;
+
+      @Override
+      public boolean hasNext() {
+        while (!batch.hasNext() && !exhausted) {
+          int size = (int) Math.min(store.readBatchSize(), remaining);
+          List<SequencedEvent> events = store.readBatch(query, cursor, backwards, size);
+          remaining -= events.size();
+          exhausted = events.size() < size || remaining == 0;
+          if (!events.isEmpty()) {
+            cursor = events.get(events.size() - 1).position();
+          }
+          batch = events.iterator();
+        }
+        return batch.hasNext();
+      }
+
+      @Override
+      public SequencedEvent next() {
+        if (!hasNext()) {
+          throw new NoSuchElementException();
+        }
+        return batch.next();
+      }
+    };
+  }
+
+  @Override
+  public String toString() {
+    return "Read"
+        + query.criteria()
+        + (limit == NO_LIMIT ? "" : " limit " + limit)
+        + (backwards ? " backwards" : "");
+  }
+}

@@ -1,0 +1,29 @@
+package io.en57.internal;
+
+import io.en57.Query;
+import java.util.List;
+
+/**
+ * One append as the PostgreSQL engine writes it.
+ *
+ * @param condition null for an unconditional append
+ */
+record AppendRequest(List<EncodedEvent> events, Query condition) {
+
+  /**
+   * Whether {@code earlier}'s events would make this request's condition fail if {@code earlier} is
+   * stored first in the same group. Positions do not matter: the group's events land after the
+   * head, and a condition's {@code after} is never beyond the head.
+   */
+  boolean dependsOn(AppendRequest earlier) {
+    if (condition == null) {
+      return false;
+    }
+    for (EncodedEvent event : earlier.events) {
+      if (condition.matches(event.type(), event.tags(), Long.MAX_VALUE)) {
+        return true;
+      }
+    }
+    return false;
+  }
+}

@@ -1,0 +1,74 @@
+package io.en57.internal;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.Objects;
+
+/**
+ * A database URL as JDBC needs it. Accepts {@code jdbc:postgresql://...} as is, and the libpq form
+ * {@code postgres://user:password@host:port/database?parameters} (also {@code postgresql://}) used
+ * by {@code DATABASE_URL}, parsed with {@link URI}.
+ *
+ * @param user null when the URL carries none (or carries it as a JDBC parameter)
+ * @param password null when the URL carries none
+ */
+public record DatabaseUrl(String jdbcUrl, String user, String password) {
+
+  /** Parses a URL, naming the accepted forms when it is neither. */
+  public static DatabaseUrl parse(String url) {
+    Objects.requireNonNull(url, "database URL must not be null");
+    if (url.startsWith("jdbc:postgresql:")) {
+      return new DatabaseUrl(url, null, null);
+    }
+    URI uri;
+    try {
+      uri = new URI(url);
+    } catch (URISyntaxException e) {
+      throw invalid("it is not a valid URI (" + e.getReason() + ")");
+    }
+    if (!"postgres".equals(uri.getScheme()) && !"postgresql".equals(uri.getScheme())) {
+      throw invalid("expected jdbc:postgresql://, postgres:// or postgresql://");
+    }
+    if (uri.getHost() == null) {
+      throw invalid("it names no host");
+    }
+    var jdbc =
+        new StringBuilder("jdbc:postgresql://")
+            .append(uri.getRawAuthority().replaceFirst("^.*@", ""));
+    jdbc.append(uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath());
+    if (uri.getRawQuery() != null) {
+      jdbc.append('?').append(uri.getRawQuery());
+    }
+    String user = null;
+    String password = null;
+    if (uri.getRawUserInfo() != null) {
+      String[] parts = uri.getRawUserInfo().split(":", 2);
+      user = decode(parts[0]);
+      password = parts.length > 1 ? decode(parts[1]) : null;
+    }
+    return new DatabaseUrl(jdbc.toString(), user, password);
+  }
+
+  private static String decode(String percentEncoded) {
+    // URLDecoder decodes form encoding, where '+' means space; in a URI it is a plain '+'.
+    return URLDecoder.decode(percentEncoded.replace("+", "%2B"), StandardCharsets.UTF_8);
+  }
+
+  private static IllegalArgumentException invalid(String why) {
+    // The URL itself is not repeated: it may hold a password.
+    return new IllegalArgumentException("unsupported database URL: " + why);
+  }
+
+  @Override
+  public String toString() {
+    return "DatabaseUrl["
+        + jdbcUrl
+        + ", user="
+        + user
+        + ", password="
+        + (password == null ? "none" : "***")
+        + "]";
+  }
+}

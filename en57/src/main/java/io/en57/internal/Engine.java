@@ -1,0 +1,39 @@
+package io.en57.internal;
+
+import io.en57.Query;
+import java.sql.Connection;
+import java.util.List;
+
+/**
+ * A storage engine. Implementations are thread-safe. The contract test suite pins the semantics
+ * every engine shares.
+ */
+public interface Engine extends AutoCloseable {
+
+  /** Conflicting events returned with a Failure: the newest ones, up to this many. */
+  int MAX_CONFLICTING_EVENTS = 100;
+
+  /**
+   * Appends atomically, failing if an event matches {@code condition}.
+   *
+   * @param condition null for an unconditional append
+   * @throws io.en57.DuplicateEventIdException if an event id is already stored
+   * @throws IllegalArgumentException if a criterion's {@code after} is beyond the head
+   */
+  AppendOutcome append(List<EncodedEvent> events, Query condition);
+
+  /**
+   * Up to {@code limit} events matching {@code query}, from {@code cursor} exclusive: ascending
+   * positions greater than it, or with {@code backwards} descending positions less than it.
+   */
+  List<StoredEvent> read(Query query, long cursor, boolean backwards, int limit);
+
+  /** The highest stored position, 0 when empty. */
+  long head();
+
+  /** An engine running on the caller's connection, inside the caller's transaction. */
+  Engine onConnection(Connection connection);
+
+  @Override
+  void close();
+}

@@ -1,0 +1,751 @@
+package io.en57;
+
+import static io.en57.AppendCondition.failIf;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.en57.AppendResult.Failure;
+import io.en57.AppendResult.Success;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneId;
+import java.time.ZonedDateTime;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.UnaryOperator;
+import java.util.stream.IntStream;
+import java.util.stream.LongStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The semantics every engine shares (DESIGN.md §3, invariant I5). Each engine's test class extends
+ * this and supplies fresh stores.
+ */
+abstract class EventStoreContract {
+
+  /** A store on an empty log, configured by {@code options}. Called once or more per test. */
+  protected abstract EventStore newStore(UnaryOperator<EventStoreBuilder> options);
+
+  /** Empties the log before each test. */
+  protected abstract void emptyLog();
+
+  private final List<EventStore> opened = new ArrayList<>();
+  protected EventStore store;
+
+  @BeforeEach
+  void openStore() {
+    emptyLog();
+    store = open(options -> options);
+  }
+
+  @AfterEach
+  void closeStores() {
+    opened.forEach(EventStore::close);
+  }
+
+  protected EventStore open(UnaryOperator<EventStoreBuilder> options) {
+    EventStore opened = newStore(options);
+    this.opened.add(opened);
+    return opened;
+  }
+
+  static Event event(String type, String... tags) {
+    return Event.of(type, Map.of("type", type)).withTags(tags);
+  }
+
+  private List<String> types(Read read) {
+    return read.stream().map(Event::type).toList();
+  }
+
+  @Nested
+  class Appending {
+
+    @Test
+    void anUnconditionalAppendStoresAllEventsContiguouslyAndReturnsTheLastPosition() {
+      assertThat(store.append(List.of(event("A"), event("B"), event("C"))))
+          .isEqualTo(new Success(3));
+      assertThat(store.append(List.of(event("D")))).isEqualTo(new Success(4));
+      assertThat(store.read().sequenced().map(SequencedEvent::position))
+          .containsExactly(1L, 2L, 3L, 4L);
+      assertThat(store.head()).isEqualTo(4);
+    }
+
+    @Test
+    void anEmptyStoreHasHeadZeroAndReadsNothing() {
+      assertThat(store.head()).isZero();
+      assertThat(store.read().toList()).isEmpty();
+      assertThat(store.read().last()).isEmpty();
+    }
+
+    @Test
+    void whatIsAppendedIsWhatIsRead() {
+      List<Event> events =
+          List.of(
+              Event.of("Registered", Map.of("name", "Ada", "age", 36)).withTags("user:1", "org:7"),
+              Event.of("Renamed", Map.of("name", "Ada L."))
+                  .withTags("user:1")
+                  .withMetadata(Map.of("causation", "cmd-1")),
+              Event.of("Pinged"));
+      store.append(events);
+      assertThat(store.read().toList()).isEqualTo(events);
+    }
+
+    @Test
+    void tagsAreASet() {
+      Event event = Event.of("Tagged").withTags("b", "a", "b");
+      store.append(List.of(event));
+      assertThat(store.read().toList().get(0).tags()).containsExactlyInAnyOrder("a", "b");
+    }
+  }
+
+  @Nested
+  class Reading {
+
+    @BeforeEach
+    void appendLog() {
+      store.append(
+          List.of(
+              event("OrderPlaced", "order:1", "customer:a"),
+              event("PriceChanged", "product:x"),
+              event("OrderPlaced", "order:2", "customer:b"),
+              event("OrderShipped", "order:1", "customer:a"),
+              event("PriceChanged", "product:y"),
+              event("OrderPlaced", "order:3", "customer:a")));
+    }
+
+    @Test
+    void readsAllInPositionOrder() {
+      assertThat(types(store.read()))
+          .containsExactly(
+              "OrderPlaced",
+              "PriceChanged",
+              "OrderPlaced",
+              "OrderShipped",
+              "PriceChanged",
+              "OrderPlaced");
+    }
+
+    @Test
+    void readsWithPositions() {
+      assertThat(store.read().withTag("customer:a").sequenced().map(SequencedEvent::position))
+          .containsExactly(1L, 4L, 6L);
+    }
+
+    @Test
+    void withTagRequiresAllTags() {
+      assertThat(
+              store
+                  .read()
+                  .withTag("customer:a", "order:1")
+                  .sequenced()
+                  .map(SequencedEvent::position))
+          .containsExactly(1L, 4L);
+      assertThat(
+              store
+                  .read()
+                  .withTag("customer:a")
+                  .withTag("order:3")
+                  .sequenced()
+                  .map(SequencedEvent::position))
+          .containsExactly(6L);
+      assertThat(store.read().withTag("customer:b", "order:1").toList()).isEmpty();
+    }
+
+    @Test
+    void ofTypeAcceptsAnyOfTheTypes() {
+      assertThat(
+              store
+                  .read()
+                  .ofType("OrderShipped", "PriceChanged")
+                  .sequenced()
+                  .map(SequencedEvent::position))
+          .containsExactly(2L, 4L, 5L);
+    }
+
+    @Test
+    void typeAndTagCombine() {
+      assertThat(
+              store
+                  .read()
+                  .ofType("OrderPlaced")
+                  .withTag("customer:a")
+                  .sequenced()
+                  .map(SequencedEvent::position))
+          .containsExactly(1L, 6L);
+    }
+
+    @Test
+    void afterSkipsEarlierPositions() {
+      assertThat(store.read().after(3).sequenced().map(SequencedEvent::position))
+          .containsExactly(4L, 5L, 6L);
+      assertThat(
+              store.read().withTag("customer:a").after(1).sequenced().map(SequencedEvent::position))
+          .containsExactly(4L, 6L);
+      assertThat(store.read().after(6).toList()).isEmpty();
+      assertThat(store.read().after(1_000).toList()).isEmpty();
+    }
+
+    @Test
+    void orIsTheUnionInPositionOrderWithoutDuplicates() {
+      Read orders = store.read().withTag("customer:a");
+      Read priceChanges = store.read().ofType("PriceChanged");
+      assertThat(orders.or(priceChanges).sequenced().map(SequencedEvent::position))
+          .containsExactly(1L, 2L, 4L, 5L, 6L);
+      assertThat(
+              orders.or(store.read().withTag("order:1")).sequenced().map(SequencedEvent::position))
+          .containsExactly(1L, 4L, 6L);
+    }
+
+    @Test
+    void refinementsAfterOrRefineTheLastCriterion() {
+      Read union =
+          store
+              .read()
+              .withTag("customer:b")
+              .or(store.read().ofType("PriceChanged"))
+              .withTag("product:y");
+      assertThat(union.sequenced().map(SequencedEvent::position)).containsExactly(3L, 5L);
+    }
+
+    @Test
+    void afterOnAUnionAppliesToEveryCriterion() {
+      Read union =
+          store.read().withTag("customer:a").or(store.read().ofType("PriceChanged")).after(2);
+      assertThat(union.sequenced().map(SequencedEvent::position)).containsExactly(4L, 5L, 6L);
+    }
+
+    @Test
+    void limitCapsTheResult() {
+      assertThat(store.read().limit(2).sequenced().map(SequencedEvent::position))
+          .containsExactly(1L, 2L);
+      assertThat(store.read().ofType("OrderPlaced").limit(0).toList()).isEmpty();
+      assertThat(store.read().limit(100).toList()).hasSize(6);
+    }
+
+    @Test
+    void backwardsReadsNewestFirst() {
+      assertThat(
+              store
+                  .read()
+                  .withTag("customer:a")
+                  .backwards()
+                  .sequenced()
+                  .map(SequencedEvent::position))
+          .containsExactly(6L, 4L, 1L);
+      assertThat(
+              store.read().backwards().limit(2).after(1).sequenced().map(SequencedEvent::position))
+          .containsExactly(6L, 5L);
+      assertThat(
+              store
+                  .read()
+                  .withTag("customer:a")
+                  .or(store.read().ofType("PriceChanged"))
+                  .backwards()
+                  .sequenced()
+                  .map(SequencedEvent::position))
+          .containsExactly(6L, 5L, 4L, 2L, 1L);
+    }
+
+    @Test
+    void lastIsTheNewestMatchingEvent() {
+      assertThat(store.read().ofType("OrderPlaced").last())
+          .map(SequencedEvent::position)
+          .contains(6L);
+      assertThat(store.read().ofType("Nothing").last()).isEmpty();
+    }
+
+    @Test
+    void aScopeIsIterableAndReadsAfreshEachTime() {
+      Read placed = store.read().ofType("OrderPlaced");
+      int count = 0;
+      for (Event event : placed) {
+        assertThat(event.type()).isEqualTo("OrderPlaced");
+        count++;
+      }
+      assertThat(count).isEqualTo(3);
+      store.append(List.of(event("OrderPlaced")));
+      assertThat(placed.toList()).hasSize(4);
+    }
+
+    @Test
+    void badRefinementsAreRejected() {
+      assertThatThrownBy(() -> store.read().withTag()).hasMessageContaining("at least one tag");
+      assertThatThrownBy(() -> store.read().withTag("a", null))
+          .hasMessageContaining("tag must not be null");
+      assertThatThrownBy(() -> store.read().withTag(" "))
+          .hasMessageContaining("tag must not be blank");
+      assertThatThrownBy(() -> store.read().ofType(""))
+          .hasMessageContaining("type must not be blank");
+      assertThatThrownBy(() -> store.read().after(-1))
+          .hasMessageContaining("after must not be negative");
+      assertThatThrownBy(() -> store.read().limit(-1))
+          .hasMessageContaining("limit must not be negative");
+      assertThatThrownBy(() -> store.read().or(store.read().limit(1))).hasMessageContaining("or()");
+    }
+  }
+
+  @Nested
+  class Batching {
+
+    @Test
+    void readsEveryEventWhateverTheBatchSize() {
+      store.append(
+          IntStream.range(0, 23)
+              .mapToObj(i -> event(i % 2 == 0 ? "Even" : "Odd", "n:" + i % 3))
+              .toList());
+      for (int batchSize : new int[] {1, 2, 5, 7, 22, 23, 24, 1_000}) {
+        EventStore batched = open(options -> options.readBatchSize(batchSize));
+        assertThat(batched.read().sequenced().map(SequencedEvent::position))
+            .containsExactlyElementsOf(LongStream.rangeClosed(1, 23).boxed().toList());
+        assertThat(batched.read().backwards().sequenced().map(SequencedEvent::position))
+            .containsExactlyElementsOf(
+                LongStream.rangeClosed(1, 23).map(p -> 24 - p).boxed().toList());
+        assertThat(batched.read().ofType("Even").withTag("n:0").toList()).hasSize(4);
+        assertThat(batched.read().ofType("Odd").or(batched.read().withTag("n:0")).limit(9).toList())
+            .hasSize(9);
+      }
+    }
+
+    @Test
+    void aStreamReadsOnlyTheBatchesItConsumes() {
+      store.append(IntStream.range(0, 10).mapToObj(i -> event("E")).toList());
+      EventStore batched = open(options -> options.readBatchSize(3));
+      var stream = batched.read().sequenced().iterator();
+      assertThat(stream.next().position()).isEqualTo(1);
+      // Events appended after the first batch was fetched are seen by the later batches.
+      batched.append(List.of(event("Late")));
+      var rest = new ArrayList<Long>();
+      stream.forEachRemaining(e -> rest.add(e.position()));
+      assertThat(rest).containsExactly(2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L);
+    }
+  }
+
+  @Nested
+  class Conditions {
+
+    @Test
+    void succeedsWhenNoEventMatches() {
+      store.append(List.of(event("CourseDefined", "course:1")));
+      var result =
+          store.append(
+              List.of(event("StudentSubscribed", "course:2")),
+              failIf(store.read().withTag("course:2")));
+      assertThat(result).isEqualTo(new Success(2));
+    }
+
+    @Test
+    void failsWithTheConflictingEventsAndTheLatestPosition() {
+      store.append(
+          List.of(
+              event("Subscribed", "course:1"), event("Other"), event("Subscribed", "course:1")));
+      Event attempt = event("Subscribed", "course:1");
+      AppendResult result =
+          store.append(List.of(attempt), failIf(store.read().withTag("course:1")));
+      assertThat(result).isInstanceOf(Failure.class);
+      Failure failure = (Failure) result;
+      assertThat(failure.position()).isEqualTo(3);
+      assertThat(failure.conflictingEvents())
+          .extracting(SequencedEvent::position)
+          .containsExactly(1L, 3L);
+      assertThat(failure.conflictingEvents().get(0).event())
+          .isEqualTo(store.read().limit(1).toList().get(0));
+      assertThat(store.head()).isEqualTo(3);
+      assertThat(store.read().toList()).doesNotContain(attempt);
+    }
+
+    @Test
+    void afterIgnoresEventsUpToThePositionAlreadySeen() {
+      store.append(List.of(event("Subscribed", "course:1")));
+      Read scope = store.read().withTag("course:1");
+      long seen = scope.last().orElseThrow().position();
+      assertThat(store.append(List.of(event("Subscribed", "course:1")), failIf(scope).after(seen)))
+          .isEqualTo(new Success(2));
+      var failure =
+          (Failure)
+              store.append(List.of(event("Subscribed", "course:1")), failIf(scope).after(seen));
+      assertThat(failure.position()).isEqualTo(2);
+      assertThat(failure.conflictingEvents())
+          .extracting(SequencedEvent::position)
+          .containsExactly(2L);
+      assertThat(
+              store.append(
+                  List.of(event("Subscribed", "course:1")),
+                  failIf(scope).after(failure.position())))
+          .isEqualTo(new Success(3));
+    }
+
+    @Test
+    void aConditionFromAnUnrefinedScopeFailsIfAnyEventExists() {
+      assertThat(store.append(List.of(event("First")), failIf(store.read())))
+          .isEqualTo(new Success(1));
+      assertThat(store.append(List.of(event("Second")), failIf(store.read())))
+          .isInstanceOf(Failure.class);
+      assertThat(store.append(List.of(event("Second")), failIf(store.read()).after(1)))
+          .isEqualTo(new Success(2));
+    }
+
+    @Test
+    void aConditionMatchesOnTypeAndTagsAndUnions() {
+      store.append(List.of(event("A", "x"), event("B", "x", "y")));
+      assertThat(store.append(List.of(event("C")), failIf(store.read().ofType("A").withTag("y"))))
+          .isInstanceOf(Success.class);
+      assertThat(store.append(List.of(event("C")), failIf(store.read().withTag("x", "y"))))
+          .isInstanceOf(Failure.class);
+      var union = store.read().ofType("Z").or(store.read().ofType("B"));
+      assertThat(((Failure) store.append(List.of(event("C")), failIf(union))).conflictingEvents())
+          .extracting(SequencedEvent::position)
+          .containsExactly(2L);
+    }
+
+    @Test
+    void aFailureCarriesTheNewestConflictsUpToTheCap() {
+      int stored = EventStore.MAX_CONFLICTING_EVENTS + 5;
+      store.append(IntStream.range(0, stored).mapToObj(i -> event("Tick", "clock")).toList());
+      var failure =
+          (Failure)
+              store.append(List.of(event("Tick", "clock")), failIf(store.read().withTag("clock")));
+      assertThat(failure.conflictingEvents()).hasSize(EventStore.MAX_CONFLICTING_EVENTS);
+      assertThat(failure.conflictingEvents().get(0).position()).isEqualTo(6);
+      assertThat(failure.position()).isEqualTo(stored);
+    }
+
+    @Test
+    void aConditionAfterBeyondTheHeadIsRejected() {
+      store.append(List.of(event("A")));
+      assertThatThrownBy(
+              () -> store.append(List.of(event("B")), failIf(store.read().withTag("x")).after(5)))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("after position 5 is beyond the store's head 1");
+      assertThat(store.head()).isEqualTo(1);
+    }
+
+    @Test
+    void aScopeWithReadOptionsCannotBeACondition() {
+      assertThatThrownBy(() -> failIf(store.read().limit(1)))
+          .hasMessageContaining("without limit() or backwards()");
+      assertThatThrownBy(() -> failIf(store.read().backwards()))
+          .hasMessageContaining("without limit() or backwards()");
+    }
+  }
+
+  @Nested
+  class Data {
+
+    record CourseDefined(
+        String courseId, int capacity, Instant at, BigDecimal fee, List<String> teachers) {}
+
+    enum Level {
+      BEGINNER,
+      ADVANCED {
+        @Override
+        public String toString() {
+          return "advanced";
+        }
+      }
+    }
+
+    @Test
+    void typedPayloadsComeBackAsTheirClass() {
+      EventStore typed = open(options -> options.register("CourseDefined", CourseDefined.class));
+      var payload =
+          new CourseDefined(
+              "c1",
+              30,
+              Instant.parse("2026-11-26T10:15:30.123456789Z"),
+              new BigDecimal("12.50"),
+              List.of("Ann"));
+      Event event = Event.of("CourseDefined", payload).withTags("course:c1");
+      typed.append(List.of(event));
+      Event read = typed.read().toList().get(0);
+      assertThat(read).isEqualTo(event);
+      assertThat(read.data()).isInstanceOf(CourseDefined.class);
+    }
+
+    @Test
+    void untypedTopLevelValuesKeepTheirJavaType() {
+      var data = new LinkedHashMap<String, Object>();
+      data.put("string", "text");
+      data.put("int", 7);
+      data.put("long", 7L);
+      data.put("bigLong", Long.MAX_VALUE);
+      data.put("short", (short) 3);
+      data.put("byte", (byte) 2);
+      data.put("double", 1.5);
+      data.put("hugeDouble", 1e20);
+      data.put("negativeZero", -0.0);
+      data.put("nan", Double.NaN);
+      data.put("float", 0.1f);
+      data.put("char", 'x');
+      data.put("boolean", true);
+      data.put("null", null);
+      data.put("bigInteger", new BigInteger("123456789012345678901234567890"));
+      data.put("bigDecimal", new BigDecimal("1.10"));
+      data.put("scientific", new BigDecimal("1E+3"));
+      data.put("instant", Instant.parse("2026-11-26T10:15:30.123456789Z"));
+      data.put("localDate", LocalDate.of(2026, 11, 26));
+      data.put("localDateTime", LocalDateTime.of(2026, 11, 26, 10, 15, 30, 5));
+      data.put("offsetDateTime", OffsetDateTime.parse("2026-11-26T10:15:30+02:00"));
+      data.put(
+          "zonedDateTime",
+          ZonedDateTime.of(2026, 11, 26, 10, 15, 0, 0, ZoneId.of("Europe/Warsaw")));
+      data.put("duration", Duration.ofMillis(1500));
+      data.put("uuid", UUID.fromString("0192f3a4-1b2c-7d3e-8f40-123456789abc"));
+      data.put("enum", Level.BEGINNER);
+      data.put("enumWithBody", Level.ADVANCED);
+      data.put("set", Set.of("a", "b"));
+      data.put("list", List.of("x", 1, true));
+      data.put("map", Map.of("nested", "value"));
+      Event event =
+          Event.of("Everything", data)
+              .withMetadata(Map.of("at", Instant.EPOCH, "by", "me", "n", 1L));
+      store.append(List.of(event));
+      Event read = store.read().toList().get(0);
+      assertThat(read).isEqualTo(event);
+      @SuppressWarnings("unchecked")
+      var readData = (Map<String, Object>) read.data();
+      data.forEach(
+          (key, value) -> {
+            Object back = readData.get(key);
+            assertThat(back).as(key).isEqualTo(value);
+            if (value instanceof Set) {
+              assertThat(back).as(key).isInstanceOf(Set.class);
+            } else if (value != null && !(value instanceof List) && !(value instanceof Map)) {
+              assertThat(back).as(key).hasSameClassAs(value);
+            }
+          });
+    }
+
+    @Test
+    void bytesKeepTheirContent() {
+      byte[] bytes = {0, 1, -1, 42};
+      store.append(List.of(Event.of("Blob", Map.of("bytes", bytes))));
+      @SuppressWarnings("unchecked")
+      var read = (Map<String, Object>) store.read().toList().get(0).data();
+      assertThat((byte[]) read.get("bytes")).containsExactly(bytes);
+    }
+
+    @Test
+    void idsAreKeptAndDefaultToUuidV7() {
+      Event event = Event.of("A");
+      assertThat(event.id().version()).isEqualTo(7);
+      UUID chosen = UUID.randomUUID();
+      store.append(List.of(event, Event.of("B").withId(chosen)));
+      assertThat(store.read().toList()).extracting(Event::id).containsExactly(event.id(), chosen);
+    }
+  }
+
+  @Nested
+  class BadInput {
+
+    private void assertNothingStored() {
+      assertThat(store.head()).isEqualTo(1);
+    }
+
+    @BeforeEach
+    void appendOne() {
+      store.append(List.of(event("Existing")));
+    }
+
+    @Test
+    void anEmptyOrNullListIsRejected() {
+      assertThatThrownBy(() -> store.append(List.of()))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("events must not be empty");
+      assertThatThrownBy(() -> store.append(null))
+          .isInstanceOf(NullPointerException.class)
+          .hasMessageContaining("events must not be null");
+      assertNothingStored();
+    }
+
+    @Test
+    void aNullEventIsRejectedWithItsIndex() {
+      assertThatThrownBy(() -> store.append(Arrays.asList(event("A"), null)))
+          .isInstanceOf(NullPointerException.class)
+          .hasMessageContaining("events[1] must not be null");
+      assertNothingStored();
+    }
+
+    @Test
+    void badTypesAndTagsAreRejectedNamingTheField() {
+      assertThatThrownBy(() -> Event.of(null)).hasMessageContaining("event type must not be null");
+      assertThatThrownBy(() -> Event.of("  ")).hasMessageContaining("event type must not be blank");
+      assertThatThrownBy(() -> Event.of("A").withTags("ok", null))
+          .hasMessageContaining("event tags must not contain null");
+      assertThatThrownBy(() -> Event.of("A").withTags(""))
+          .hasMessageContaining("event tags must not contain a blank tag");
+      assertThatThrownBy(() -> store.append(List.of(event("A"), Event.of("Bad\0Type"))))
+          .hasMessageContaining("events[1].type");
+      assertNothingStored();
+    }
+
+    @Test
+    void aNullConditionIsRejected() {
+      assertThatThrownBy(() -> store.append(List.of(event("A")), null))
+          .hasMessageContaining("append(events)");
+      assertNothingStored();
+    }
+
+    @Test
+    void repeatedIdsInOneAppendAreRejected() {
+      Event a = event("A");
+      assertThatThrownBy(() -> store.append(List.of(a, event("B"), a.withTags("x"))))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("events[2].id repeats the id of events[0]");
+      assertNothingStored();
+    }
+
+    @Test
+    void anAlreadyStoredIdIsADuplicateEventIdException() {
+      Event existing = store.read().toList().get(0);
+      Event fresh = event("Fresh");
+      assertThatThrownBy(
+              () -> store.append(List.of(fresh, Event.of("Again").withId(existing.id()))))
+          .isInstanceOf(DuplicateEventIdException.class)
+          .hasMessageContaining(existing.id().toString())
+          .satisfies(
+              e -> assertThat(((DuplicateEventIdException) e).eventId()).isEqualTo(existing.id()));
+      assertThatThrownBy(
+              () ->
+                  store.append(
+                      List.of(Event.of("Again").withId(existing.id())),
+                      failIf(store.read().withTag("none"))))
+          .isInstanceOf(DuplicateEventIdException.class);
+      assertNothingStored();
+      assertThat(store.append(List.of(fresh))).isEqualTo(new Success(2));
+    }
+
+    @Test
+    void dataThatCannotBeStoredIsRejectedNamingTheField() {
+      class NotAPayload {
+        final Object self = this;
+      }
+      assertThatThrownBy(
+              () -> store.append(List.of(event("A"), Event.of("Odd", new NotAPayload()))))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("events[1].data")
+          .hasMessageContaining("no registered payload class");
+      assertThatThrownBy(
+              () -> store.append(List.of(Event.of("Odd", Map.of("value", new NotAPayload())))))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("events[0].data.value");
+      var cyclic = new HashMap<String, Object>();
+      cyclic.put("self", List.of(cyclic));
+      assertThatThrownBy(() -> store.append(List.of(Event.of("Cyclic", Map.of("nested", cyclic)))))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("events[0].data: cannot be serialized");
+      assertThatThrownBy(() -> store.append(List.of(Event.of("Nul", Map.of("text", "a\0b")))))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("U+0000");
+      assertNothingStored();
+    }
+
+    @Test
+    void aTypedPayloadMustBeOfTheRegisteredClass() {
+      EventStore typed =
+          open(options -> options.register("CourseDefined", Data.CourseDefined.class));
+      assertThatThrownBy(
+              () -> typed.append(List.of(Event.of("CourseDefined", Map.of("courseId", "c1")))))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("events[0].data: event type 'CourseDefined' is registered to");
+      assertNothingStored();
+    }
+  }
+
+  /**
+   * The store's reads against a reference written straight from the specification, on a random log
+   * and random queries (fixed seed, so a failure replays).
+   */
+  @Test
+  void readsAgreeWithTheSpecificationOnRandomQueries() {
+    long seed = 5757L;
+    var random = new Random(seed);
+    String[] types = {"A", "B", "C"};
+    String[] tags = {"t1", "t2", "t3", "t4"};
+    var log = new ArrayList<SequencedEvent>();
+    for (int batch = 0; batch < 30; batch++) {
+      var events = new ArrayList<Event>();
+      for (int i = random.nextInt(10) + 1; i > 0; i--) {
+        var eventTags = new ArrayList<String>();
+        for (String tag : tags) {
+          if (random.nextInt(3) == 0) {
+            eventTags.add(tag);
+          }
+        }
+        events.add(Event.of(types[random.nextInt(types.length)]).withTags(eventTags));
+      }
+      long last = store.append(events).position();
+      for (int i = 0; i < events.size(); i++) {
+        log.add(new SequencedEvent(last - events.size() + 1 + i, events.get(i)));
+      }
+    }
+    EventStore batched = open(options -> options.readBatchSize(7));
+    for (int round = 0; round < 300; round++) {
+      Read read = batched.read();
+      var criteria = new ArrayList<Query.Criterion>();
+      int criterionCount = random.nextInt(3) + 1;
+      for (int c = 0; c < criterionCount; c++) {
+        Read criterion = batched.read();
+        var criterionTypes = new ArrayList<String>();
+        var criterionTags = new ArrayList<String>();
+        for (String type : types) {
+          if (random.nextInt(3) == 0) {
+            criterionTypes.add(type);
+            criterion = criterion.ofType(type);
+          }
+        }
+        for (String tag : tags) {
+          if (random.nextInt(4) == 0) {
+            criterionTags.add(tag);
+            criterion = criterion.withTag(tag);
+          }
+        }
+        long after = random.nextInt(4) == 0 ? random.nextInt(log.size()) : 0;
+        criterion = criterion.after(after);
+        criteria.add(
+            new Query.Criterion(Set.copyOf(criterionTypes), Set.copyOf(criterionTags), after));
+        read = c == 0 ? criterion : read.or(criterion);
+      }
+      boolean backwards = random.nextBoolean();
+      int limit = random.nextInt(3) == 0 ? random.nextInt(20) : -1;
+      var expected = new ArrayList<Long>();
+      for (SequencedEvent stored : log) {
+        for (Query.Criterion c : criteria) {
+          if (stored.position() > c.after()
+              && (c.types().isEmpty() || c.types().contains(stored.event().type()))
+              && stored.event().tags().containsAll(c.tags())) {
+            expected.add(stored.position());
+            break;
+          }
+        }
+      }
+      if (backwards) {
+        Collections.reverse(expected);
+        read = read.backwards();
+      }
+      if (limit >= 0) {
+        read = read.limit(limit);
+      }
+      List<Long> want =
+          limit >= 0 ? expected.subList(0, Math.min(limit, expected.size())) : expected;
+      assertThat(read.sequenced().map(SequencedEvent::position).toList())
+          .as("seed %d round %d: %s", seed, round, read)
+          .containsExactlyElementsOf(want);
+    }
+  }
+}
