@@ -1,0 +1,196 @@
+package io.en57;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.en57.internal.Migration;
+import io.en57.testing.TestDatabases;
+import io.en57.testing.TestDatabases.TestDatabase;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+@Tag("postgres")
+class MigratorTest {
+
+  private TestDatabase database;
+  private Migrator migrator;
+
+  @BeforeEach
+  void createDatabase() {
+    database = TestDatabases.create();
+    migrator = Migrator.forDataSource(database.dataSource());
+  }
+
+  @AfterEach
+  void dropDatabase() {
+    database.close();
+  }
+
+  @Test
+  void aFreshDatabaseHasEveryMigrationPending() {
+    MigrationStatus status = migrator.status();
+    assertThat(status.state()).isEqualTo(MigrationState.FRESH);
+    assertThat(status.currentVersion()).isZero();
+    assertThat(status.targetVersion()).isEqualTo(1);
+    assertThat(status.pendingMigrations()).containsExactly("0001_create_events");
+    assertThat(status.warning()).isEmpty();
+  }
+
+  @Test
+  void migrateAppliesEverythingOnceAndThenIsANoOp() {
+    assertThat(migrator.migrate()).containsExactly("0001_create_events");
+    MigrationStatus status = migrator.status();
+    assertThat(status.state()).isEqualTo(MigrationState.UP_TO_DATE);
+    assertThat(status.currentVersion()).isEqualTo(1);
+    assertThat(status.pendingMigrations()).isEmpty();
+    assertThat(migrator.migrate()).isEmpty();
+    assertThat(migrator.status()).isEqualTo(status);
+  }
+
+  @Test
+  void pendingMigrationsAreAppliedInOrder() {
+    var withSecond = new ArrayList<>(Migration.shipped());
+    withSecond.add(
+        Migration.of(
+            2, "0002_add_index", "CREATE INDEX events_recorded_at ON en57.events (recorded_at)"));
+    migrator.migrate();
+    var upgraded = new Migrator(database.dataSource(), withSecond);
+    MigrationStatus status = upgraded.status();
+    assertThat(status.state()).isEqualTo(MigrationState.PENDING);
+    assertThat(status.pendingMigrations()).containsExactly("0002_add_index");
+    assertThat(upgraded.migrate()).containsExactly("0002_add_index");
+    assertThat(upgraded.status().state()).isEqualTo(MigrationState.UP_TO_DATE);
+    assertThat(migrator.status().state()).isEqualTo(MigrationState.AHEAD);
+  }
+
+  @Test
+  void racingMigratorsBothEndCleanlyWithOneSchema() throws Exception {
+    int migrators = 4;
+    ExecutorService pool = Executors.newFixedThreadPool(migrators);
+    try {
+      var barrier = new CyclicBarrier(migrators);
+      var results = new ArrayList<Future<List<String>>>();
+      for (int i = 0; i < migrators; i++) {
+        results.add(
+            pool.submit(
+                () -> {
+                  barrier.await();
+                  return Migrator.forDataSource(database.dataSource()).migrate();
+                }));
+      }
+      var applied = new ArrayList<String>();
+      for (Future<List<String>> result : results) {
+        applied.addAll(result.get());
+      }
+      assertThat(applied).containsExactly("0001_create_events");
+    } finally {
+      pool.shutdown();
+    }
+    assertThat(migrator.status().state()).isEqualTo(MigrationState.UP_TO_DATE);
+    try (EventStore store = EventStore.forDataSource(database.dataSource())) {
+      assertThat(store.append(List.of(Event.of("Works")))).isEqualTo(new AppendResult.Success(1));
+    }
+  }
+
+  @Test
+  void aFailedMigrationIsReportedAsPartialAndNeverSilentlyContinued() {
+    migrator.migrate();
+    var broken = new ArrayList<>(Migration.shipped());
+    broken.add(
+        Migration.of(
+            2, "0002_broken", "CREATE TABLE en57.half (id int); SELECT no_such_function()"));
+    var upgrade = new Migrator(database.dataSource(), broken);
+
+    assertThatThrownBy(upgrade::migrate)
+        .isInstanceOf(MigrationException.class)
+        .hasMessageContaining("0002_broken failed and was rolled back")
+        .hasMessageContaining("DELETE FROM en57.schema_migrations WHERE version = 2");
+
+    MigrationStatus status = upgrade.status();
+    assertThat(status.state()).isEqualTo(MigrationState.PARTIAL);
+    assertThat(status.currentVersion()).isEqualTo(1);
+    assertThat(status.warning())
+        .hasValueSatisfying(
+            w ->
+                assertThat(w)
+                    .contains("0002_broken started and did not complete")
+                    .contains("DELETE FROM en57.schema_migrations WHERE version = 2"));
+    assertThatThrownBy(upgrade::migrate)
+        .isInstanceOf(MigrationException.class)
+        .hasMessageContaining("not migrating");
+    assertThatThrownBy(() -> EventStore.forDataSource(database.dataSource()))
+        .isInstanceOf(SchemaNotReadyException.class)
+        .hasMessageContaining("PARTIAL");
+
+    // The repair step the warning names, then migrate goes on.
+    database.execute("DELETE FROM en57.schema_migrations WHERE version = 2");
+    var fixed = new ArrayList<>(Migration.shipped());
+    fixed.add(Migration.of(2, "0002_fixed", "CREATE TABLE en57.half (id int)"));
+    assertThat(new Migrator(database.dataSource(), fixed).migrate()).containsExactly("0002_fixed");
+  }
+
+  @Test
+  void aSchemaNotMadeByTheMigratorIsUnversioned() {
+    database.execute("CREATE SCHEMA en57; CREATE TABLE en57.events (id int)");
+    MigrationStatus status = migrator.status();
+    assertThat(status.state()).isEqualTo(MigrationState.UNVERSIONED);
+    assertThat(status.warning())
+        .hasValueSatisfying(w -> assertThat(w).contains("no version table"));
+    assertThatThrownBy(migrator::migrate).isInstanceOf(MigrationException.class);
+  }
+
+  @Test
+  void anEmptySchemaIsFresh() {
+    database.execute("CREATE SCHEMA en57");
+    assertThat(migrator.status().state()).isEqualTo(MigrationState.FRESH);
+    assertThat(migrator.migrate()).containsExactly("0001_create_events");
+  }
+
+  @Test
+  void anEditedMigrationIsReportedAndRefused() {
+    migrator.migrate();
+    database.execute("UPDATE en57.schema_migrations SET checksum = 'edited' WHERE version = 1");
+    assertThat(migrator.status().warning())
+        .hasValueSatisfying(w -> assertThat(w).contains("differs from the one this library ships"));
+    assertThatThrownBy(migrator::migrate).isInstanceOf(MigrationException.class);
+  }
+
+  @Test
+  void aStoreOnAnUnmigratedDatabaseNamesTheFix() {
+    assertThatThrownBy(() -> EventStore.forDataSource(database.dataSource()))
+        .isInstanceOf(SchemaNotReadyException.class)
+        .hasMessageContaining("no En57 schema")
+        .hasMessageContaining("en57 migrate")
+        .hasMessageContaining("Migrator");
+  }
+
+  @Test
+  void aSchemaDroppedUnderARunningStoreIsReportedAsNotReady() {
+    migrator.migrate();
+    try (EventStore store = EventStore.forDataSource(database.dataSource())) {
+      database.execute("DROP SCHEMA en57 CASCADE");
+      assertThatThrownBy(() -> store.append(List.of(Event.of("A"))))
+          .isInstanceOf(SchemaNotReadyException.class)
+          .hasMessageContaining("en57 migrate");
+      assertThatThrownBy(() -> store.read().toList()).isInstanceOf(SchemaNotReadyException.class);
+    }
+  }
+
+  @Test
+  void migrationsAreListedInVersionOrder() {
+    List<Migration> shipped = Migration.shipped();
+    var versions = shipped.stream().map(Migration::version).toList();
+    var sorted = new ArrayList<>(versions);
+    Collections.sort(sorted);
+    assertThat(versions).isEqualTo(sorted).doesNotHaveDuplicates().startsWith(1);
+  }
+}

@@ -1,0 +1,54 @@
+package io.en57.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.junit.jupiter.api.Test;
+
+class DatabaseUrlTest {
+
+  @Test
+  void jdbcUrlsPassThrough() {
+    var url = DatabaseUrl.parse("jdbc:postgresql://db:5432/app?user=u&password=p");
+    assertThat(url)
+        .isEqualTo(new DatabaseUrl("jdbc:postgresql://db:5432/app?user=u&password=p", null, null));
+  }
+
+  @Test
+  void postgresUrlsBecomeJdbcWithUserAndPassword() {
+    assertThat(
+            DatabaseUrl.parse("postgres://alice:s3cret@db.example.com:6543/events?sslmode=require"))
+        .isEqualTo(
+            new DatabaseUrl(
+                "jdbc:postgresql://db.example.com:6543/events?sslmode=require", "alice", "s3cret"));
+    assertThat(DatabaseUrl.parse("postgresql://db/events"))
+        .isEqualTo(new DatabaseUrl("jdbc:postgresql://db/events", null, null));
+    assertThat(DatabaseUrl.parse("postgres://bob@[::1]:5432/x"))
+        .isEqualTo(new DatabaseUrl("jdbc:postgresql://[::1]:5432/x", "bob", null));
+    assertThat(DatabaseUrl.parse("postgres://bob@db").jdbcUrl()).isEqualTo("jdbc:postgresql://db/");
+  }
+
+  @Test
+  void percentEncodedCredentialsAreDecoded() {
+    var url = DatabaseUrl.parse("postgres://us%40er:p%3Aa%2Fss+word%25@db/app");
+    assertThat(url.user()).isEqualTo("us@er");
+    assertThat(url.password()).isEqualTo("p:a/ss+word%");
+  }
+
+  @Test
+  void otherUrlsAreRejectedWithoutEchoingThem() {
+    assertThatThrownBy(() -> DatabaseUrl.parse("mysql://root:hunter2@db/app"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("postgres://")
+        .hasMessageNotContaining("hunter2");
+    assertThatThrownBy(() -> DatabaseUrl.parse("postgres:///app")).hasMessageContaining("no host");
+    assertThatThrownBy(() -> DatabaseUrl.parse("postgres://a b@db/x"))
+        .hasMessageContaining("not a valid URI");
+  }
+
+  @Test
+  void toStringHidesThePassword() {
+    assertThat(DatabaseUrl.parse("postgres://alice:s3cret@db/app").toString())
+        .doesNotContain("s3cret");
+  }
+}
