@@ -36,6 +36,9 @@ public final class EventStoreBuilder {
   private int readBatchSize = 1_000;
   private int maxPoolSize = 10;
   private Duration lockTimeout = Duration.ofSeconds(10);
+  private int maxGroupSize = 64;
+  private Duration maxGroupWait = Duration.ofSeconds(30);
+  private int groupsInFlight = 2;
 
   EventStoreBuilder() {}
 
@@ -105,6 +108,39 @@ public final class EventStoreBuilder {
     return this;
   }
 
+  /**
+   * Group commit: concurrent appends through one store are written together, up to {@code
+   * maxGroupSize} appends in one statement and one commit (64 by default), each still decided on
+   * its own and in order. A lone append never waits for company. An append waits at most {@code
+   * maxWait} (30 s by default) for its group to start, then fails with {@link
+   * AppendLockTimeoutException}, nothing written. {@code maxGroupSize} 1 writes every append on its
+   * own.
+   */
+  public EventStoreBuilder groupCommit(int maxGroupSize, Duration maxWait) {
+    if (maxGroupSize < 1) {
+      throw new IllegalArgumentException("maxGroupSize must be positive, got " + maxGroupSize);
+    }
+    Objects.requireNonNull(maxWait, "maxWait must not be null");
+    if (maxWait.isNegative() || maxWait.isZero()) {
+      throw new IllegalArgumentException("maxWait must be positive, got " + maxWait);
+    }
+    this.maxGroupSize = maxGroupSize;
+    this.maxGroupWait = maxWait;
+    return this;
+  }
+
+  /**
+   * Groups written at the same time, each on a connection of its own (2 by default): while one
+   * commits, the next is already on its way and waits for the append lock in the database.
+   */
+  public EventStoreBuilder groupsInFlight(int groupsInFlight) {
+    if (groupsInFlight < 1) {
+      throw new IllegalArgumentException("groupsInFlight must be positive, got " + groupsInFlight);
+    }
+    this.groupsInFlight = groupsInFlight;
+    return this;
+  }
+
   /** A PostgreSQL store owning a HikariCP pool for {@code url}. See {@link EventStore#forUrl}. */
   public EventStore forUrl(String url) {
     DatabaseUrl parsed = DatabaseUrl.parse(url);
@@ -137,7 +173,8 @@ public final class EventStoreBuilder {
 
   private EventStore postgres(DataSource dataSource, AutoCloseable onClose) {
     requireMigrated(Migrator.forDataSource(dataSource).status());
-    return build(PostgresEngine.onPool(dataSource, lockTimeout, onClose));
+    var groupCommit = new PostgresEngine.GroupCommit(maxGroupSize, maxGroupWait, groupsInFlight);
+    return build(PostgresEngine.onPool(dataSource, lockTimeout, groupCommit, onClose));
   }
 
   private static void requireMigrated(MigrationStatus status) {

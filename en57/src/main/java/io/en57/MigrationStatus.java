@@ -23,7 +23,9 @@ public record MigrationStatus(
   /** Validates and copies. */
   public MigrationStatus {
     Objects.requireNonNull(state, "state");
-    pendingMigrations = List.copyOf(pendingMigrations);
+    pendingMigrations =
+        List.copyOf(
+            Objects.requireNonNull(pendingMigrations, "pendingMigrations must not be null"));
     Objects.requireNonNull(warning, "warning");
   }
 }

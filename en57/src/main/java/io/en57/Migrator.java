@@ -88,10 +88,19 @@ public final class Migrator {
       try {
         return migrate(connection);
       } finally {
-        execute(connection, "SELECT pg_advisory_unlock(" + MIGRATION_LOCK_CLASS + ", 0)");
+        unlock(connection);
       }
     } catch (SQLException e) {
       throw new En57StorageException("migration failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** Releases the migration lock; if the connection broke, closing it releases the lock anyway. */
+  private static void unlock(Connection connection) {
+    try {
+      execute(connection, "SELECT pg_advisory_unlock(" + MIGRATION_LOCK_CLASS + ", 0)");
+    } catch (SQLException e) {
+      // Keep the exception that ended the migration, which names the repair.
     }
   }
 

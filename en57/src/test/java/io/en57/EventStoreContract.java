@@ -652,6 +652,13 @@ abstract class EventStoreContract {
       assertThatThrownBy(() -> store.append(List.of(Event.of("Nul", Map.of("text", "a\0b")))))
           .isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining("U+0000");
+      assertThatThrownBy(() -> store.append(List.of(Event.of("Half", Map.of("text", "a\uD800b")))))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("events[0].data")
+          .hasMessageContaining("surrogate");
+      assertThatThrownBy(() -> store.append(List.of(Event.of("Tagged").withTags("\uDC00"))))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("events[0].tags");
       assertNothingStored();
     }
 

@@ -20,12 +20,22 @@ abstract class ConnectionSource {
     T run(Connection connection) throws SQLException;
   }
 
-  abstract <T> T run(Work<T> work);
+  /** Runs the work, with database errors as they come. */
+  abstract <T> T runRaw(Work<T> work) throws SQLException;
+
+  /** Runs the work, with database errors as the library exceptions that say what to do. */
+  final <T> T run(Work<T> work) {
+    try {
+      return runRaw(work);
+    } catch (SQLException e) {
+      throw translate(e);
+    }
+  }
 
   static ConnectionSource pool(DataSource dataSource) {
     return new ConnectionSource() {
       @Override
-      <T> T run(Work<T> work) {
+      <T> T runRaw(Work<T> work) throws SQLException {
         try (Connection connection = dataSource.getConnection()) {
           if (connection.getAutoCommit()) {
             return work.run(connection);
@@ -38,8 +48,6 @@ abstract class ConnectionSource {
             connection.rollback();
             throw e;
           }
-        } catch (SQLException e) {
-          throw translate(e);
         }
       }
     };
@@ -48,12 +56,8 @@ abstract class ConnectionSource {
   static ConnectionSource caller(Connection connection) {
     return new ConnectionSource() {
       @Override
-      <T> T run(Work<T> work) {
-        try {
-          return work.run(connection);
-        } catch (SQLException e) {
-          throw translate(e);
-        }
+      <T> T runRaw(Work<T> work) throws SQLException {
+        return work.run(connection);
       }
     };
   }

@@ -20,7 +20,11 @@ public record DatabaseUrl(String jdbcUrl, String user, String password) {
   public static DatabaseUrl parse(String url) {
     Objects.requireNonNull(url, "database URL must not be null");
     if (url.startsWith("jdbc:postgresql:")) {
-      return new DatabaseUrl(url, null, null);
+      // pgjdbc's own errors repeat the URL, password included; check it here instead.
+      if (parsesAsJdbc(url)) {
+        return new DatabaseUrl(url, null, null);
+      }
+      throw invalid("the PostgreSQL driver cannot parse this jdbc:postgresql: URL");
     }
     URI uri;
     try {
@@ -49,6 +53,14 @@ public record DatabaseUrl(String jdbcUrl, String user, String password) {
       password = parts.length > 1 ? decode(parts[1]) : null;
     }
     return new DatabaseUrl(jdbc.toString(), user, password);
+  }
+
+  private static boolean parsesAsJdbc(String url) {
+    try {
+      return org.postgresql.Driver.parseURL(url, null) != null;
+    } catch (RuntimeException e) {
+      return false;
+    }
   }
 
   private static String decode(String percentEncoded) {

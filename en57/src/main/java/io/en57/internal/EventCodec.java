@@ -164,6 +164,7 @@ public final class EventCodec {
       throw new IllegalArgumentException(
           field + ": cannot be serialized to JSON: " + e.getMessage(), e);
     }
+    requireStorableText(json, field);
     if (containsEscapedNul(json)) {
       throw new IllegalArgumentException(
           field + ": contains the character U+0000, which PostgreSQL cannot store");
@@ -171,10 +172,25 @@ public final class EventCodec {
     return json;
   }
 
+  /**
+   * PostgreSQL stores neither U+0000 nor half of a surrogate pair (the driver would turn it into
+   * '?', silently changing the data), so both are refused up front.
+   */
   private static void requireStorableText(String text, String field) {
-    if (text.indexOf('\0') >= 0) {
-      throw new IllegalArgumentException(
-          field + ": contains the character U+0000, which PostgreSQL cannot store");
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c == '\0') {
+        throw new IllegalArgumentException(
+            field + ": contains the character U+0000, which PostgreSQL cannot store");
+      }
+      if (Character.isHighSurrogate(c)
+          && i + 1 < text.length()
+          && Character.isLowSurrogate(text.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        throw new IllegalArgumentException(
+            field + ": contains half of a UTF-16 surrogate pair, which PostgreSQL cannot store");
+      }
     }
   }
 

@@ -42,6 +42,10 @@ class DatabaseUrlTest {
         .hasMessageContaining("postgres://")
         .hasMessageNotContaining("hunter2");
     assertThatThrownBy(() -> DatabaseUrl.parse("postgres:///app")).hasMessageContaining("no host");
+    assertThatThrownBy(() -> DatabaseUrl.parse("jdbc:postgresql://db:abc/app?password=hunter2"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("cannot parse")
+        .hasMessageNotContaining("hunter2");
     assertThatThrownBy(() -> DatabaseUrl.parse("postgres://a b@db/x"))
         .hasMessageContaining("not a valid URI");
   }

@@ -1,0 +1,57 @@
+package io.en57.cli;
+
+import io.en57.En57StorageException;
+import io.en57.MigrationException;
+import io.en57.Migrator;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * A subcommand working on the database named by {@code --url} or {@code DATABASE_URL}. Turns the
+ * migrator's exceptions into a one-line message on stderr and exit code 1. The library's messages
+ * never repeat the URL, so they never show its password.
+ */
+abstract class DatabaseCommand implements Callable<Integer> {
+
+  static final int FAILURE = 1;
+
+  @Spec CommandSpec spec;
+
+  // The default is never shown in the help: DATABASE_URL usually holds a password.
+  @Option(
+      names = "--url",
+      paramLabel = "URL",
+      defaultValue = "${env:DATABASE_URL}",
+      description = {
+        "Database URL: postgres://user:password@host:port/database or jdbc:postgresql://...",
+        "Defaults to the environment variable DATABASE_URL, which keeps the password out of"
+            + " the process list."
+      })
+  String url;
+
+  /** Does the work with a migrator for the database and returns the exit code. */
+  abstract int run(Migrator migrator, PrintWriter out);
+
+  @Override
+  public final Integer call() {
+    if (url == null || url.isBlank()) {
+      throw new ParameterException(
+          spec.commandLine(),
+          "No database URL: set the environment variable DATABASE_URL or pass --url.");
+    }
+    try {
+      return run(Migrator.forUrl(url), spec.commandLine().getOut());
+    } catch (MigrationException | En57StorageException | IllegalArgumentException e) {
+      spec.commandLine().getErr().println(spec.qualifiedName() + ": " + oneLine(e.getMessage()));
+      return FAILURE;
+    }
+  }
+
+  private static String oneLine(String message) {
+    return String.valueOf(message).strip().replaceAll("\\s*\\R\\s*", " ");
+  }
+}

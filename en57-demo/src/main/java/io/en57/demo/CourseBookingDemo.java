@@ -1,0 +1,387 @@
+package io.en57.demo;
+
+import io.en57.AppendCondition;
+import io.en57.AppendResult;
+import io.en57.Event;
+import io.en57.EventStore;
+import io.en57.Migrator;
+import io.en57.Read;
+import io.en57.SequencedEvent;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Students racing for the last seats of a course: the En57 demo.
+ *
+ * <p>A course with {@value #CAPACITY} seats is defined, then {@link #STUDENTS ten students} try to
+ * subscribe at the same moment, each on its own thread. Nothing locks the course. Each booking
+ * reads the events its decision depends on (its <em>consistency boundary</em>: the course's
+ * definition and subscriptions, plus the student's own subscriptions), decides, and appends its
+ * {@code StudentSubscribedToCourse} event on condition that no event of that boundary was stored
+ * since it read. A student who loses the race gets an {@link AppendResult.Failure}, re-reads and
+ * decides again, until the course is full. The course never holds more than {@value #CAPACITY}
+ * students, however the threads interleave.
+ *
+ * <p>{@link #main} uses the database named by {@code DATABASE_URL}, or else starts an embedded
+ * PostgreSQL for the run; {@link #run} runs the scenario on a given database.
+ */
+public final class CourseBookingDemo {
+
+  /** Seats in the course. */
+  public static final int CAPACITY = 3;
+
+  /** Courses one student may hold: the rule that puts the student's events in the boundary. */
+  public static final int MAX_COURSES_PER_STUDENT = 2;
+
+  /** The students who race for the seats. */
+  public static final List<String> STUDENTS =
+      List.of(
+          "ada",
+          "alan",
+          "barbara",
+          "donald",
+          "edsger",
+          "grace",
+          "john",
+          "ken",
+          "margaret",
+          "niklaus");
+
+  static final String COURSE_DEFINED = "CourseDefined";
+  static final String STUDENT_SUBSCRIBED = "StudentSubscribedToCourse";
+
+  /** A course was opened with a number of seats. Tagged {@code course:<id>}. */
+  public record CourseDefined(String courseId, String title, int capacity) {}
+
+  /** A student took a seat. Tagged {@code course:<id>} and {@code student:<id>}. */
+  public record StudentSubscribedToCourse(String courseId, String studentId) {}
+
+  /**
+   * What a run did.
+   *
+   * @param courseId the course this run defined
+   * @param subscribed the students holding a seat, in the order they got it (read back)
+   * @param rejections why each other student was turned away, by student
+   * @param conflicts appends that lost a race (a Failure) and were retried after re-reading
+   * @param head the store's head after the run
+   */
+  public record Summary(
+      String courseId,
+      List<String> subscribed,
+      Map<String, String> rejections,
+      int conflicts,
+      long head) {}
+
+  private CourseBookingDemo() {}
+
+  /** Runs the demo on {@code DATABASE_URL}, or on an embedded PostgreSQL when it is not set. */
+  public static void main(String[] args) throws IOException, InterruptedException {
+    String url = System.getenv("DATABASE_URL");
+    if (url != null && !url.isBlank()) {
+      run(url, System.out);
+      return;
+    }
+    System.out.println("DATABASE_URL is not set: starting an embedded PostgreSQL for this run");
+    try (EmbeddedPostgres postgres = EmbeddedPostgres.builder().start()) {
+      run(postgres.getJdbcUrl("postgres", "postgres"), System.out);
+    }
+  }
+
+  /**
+   * Migrates the database at {@code databaseUrl}, runs the booking race on a fresh course and
+   * prints what happens to {@code out}.
+   */
+  public static Summary run(String databaseUrl, PrintStream out) throws InterruptedException {
+    var console = new Console(out);
+    console.say("Database: %s", describe(databaseUrl));
+    List<String> applied = Migrator.forUrl(databaseUrl).migrate();
+    console.say(
+        applied.isEmpty()
+            ? "Schema en57 is up to date, nothing to migrate"
+            : "Migrated schema en57: " + String.join(", ", applied));
+
+    try (EventStore store =
+        EventStore.builder()
+            .register(COURSE_DEFINED, CourseDefined.class)
+            .register(STUDENT_SUBSCRIBED, StudentSubscribedToCourse.class)
+            .forUrl(databaseUrl)) {
+      // Fresh ids per run, so that the demo can run again and again on the same database.
+      String runId = UUID.randomUUID().toString().substring(0, 6);
+      String courseId = "dcb-101-" + runId;
+      defineCourse(store, courseId, console);
+
+      var desk = new BookingDesk(store, courseId, runId, console);
+      Map<String, Optional<String>> outcomes = race(desk, console);
+
+      // A winner who books again is turned away by the same decision, without any race.
+      String winner =
+          outcomes.entrySet().stream()
+              .filter(outcome -> outcome.getValue().isEmpty())
+              .map(Map.Entry::getKey)
+              .findFirst()
+              .orElseThrow();
+      console.say("%s books again:", winner);
+      desk.book(winner, () -> {});
+
+      return report(store, courseId, outcomes, desk.conflicts.get(), console);
+    }
+  }
+
+  private static void defineCourse(EventStore store, String courseId, Console console) {
+    Read course = store.read().ofType(COURSE_DEFINED).withTag(courseTag(courseId));
+    Event defined =
+        Event.of(
+                COURSE_DEFINED,
+                new CourseDefined(courseId, "Dynamic Consistency Boundaries", CAPACITY))
+            .withTags(courseTag(courseId));
+    // A condition without after(): fail if the course exists at all (ids are unique).
+    AppendResult result = store.append(List.of(defined), AppendCondition.failIf(course));
+    if (!(result instanceof AppendResult.Success)) {
+      throw new IllegalStateException("course " + courseId + " already exists");
+    }
+    console.say(
+        "Defined course %s with %d seats (position %d)", courseId, CAPACITY, result.position());
+  }
+
+  /** Every student books on a thread of their own, all at once; returns each one's outcome. */
+  private static Map<String, Optional<String>> race(BookingDesk desk, Console console)
+      throws InterruptedException {
+    console.say("%d students race for %d seats:", STUDENTS.size(), CAPACITY);
+    // Every student has read and decided before anyone appends, so the race is real even on a
+    // machine that happens to run the threads one after another.
+    var everyoneHasDecided = new CyclicBarrier(STUDENTS.size());
+    ExecutorService threads = Executors.newFixedThreadPool(STUDENTS.size());
+    try {
+      var bookings = new LinkedHashMap<String, Future<Optional<String>>>();
+      for (String student : STUDENTS) {
+        bookings.put(
+            student, threads.submit(() -> desk.book(student, () -> await(everyoneHasDecided))));
+      }
+      var outcomes = new LinkedHashMap<String, Optional<String>>();
+      for (var booking : bookings.entrySet()) {
+        outcomes.put(booking.getKey(), booking.getValue().get());
+      }
+      return outcomes;
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("a booking failed: " + e.getCause(), e.getCause());
+    } finally {
+      threads.shutdownNow();
+    }
+  }
+
+  /** Books the seats of one course, and counts the appends that lost a race. */
+  private static final class BookingDesk {
+    private final EventStore store;
+    private final String courseId;
+    private final String runId;
+    private final Console console;
+    private final AtomicInteger conflicts = new AtomicInteger();
+
+    BookingDesk(EventStore store, String courseId, String runId, Console console) {
+      this.store = store;
+      this.courseId = courseId;
+      this.runId = runId;
+      this.console = console;
+    }
+
+    /**
+     * One student's booking: read the boundary, decide, and append on condition that the boundary
+     * did not change since it was read; on a conflict, start over from a fresh read.
+     *
+     * @param afterFirstDecision runs once, between the first decision and its append
+     * @return why the student was turned away, or empty when they got a seat
+     */
+    Optional<String> book(String student, Runnable afterFirstDecision) {
+      String studentId = student + "-" + runId;
+      // The consistency boundary: every event the decision depends on. The course's events give the
+      // seats left; the student's subscriptions to any course give the per-student limit.
+      Read boundary =
+          store
+              .read()
+              .ofType(COURSE_DEFINED, STUDENT_SUBSCRIBED)
+              .withTag(courseTag(courseId))
+              .or(store.read().ofType(STUDENT_SUBSCRIBED).withTag(studentTag(studentId)));
+      for (boolean first = true; ; first = false) {
+        Decision decision = Decision.fold(boundary.sequenced().toList(), courseId, studentId);
+        if (first) {
+          afterFirstDecision.run();
+        }
+        Optional<String> rejection = decision.rejection();
+        if (rejection.isPresent()) {
+          console.say("  %-9s rejected: %s", student, rejection.get());
+          return rejection;
+        }
+        Event subscribed =
+            Event.of(STUDENT_SUBSCRIBED, new StudentSubscribedToCourse(courseId, studentId))
+                .withTags(courseTag(courseId), studentTag(studentId));
+        // Fail if any event of the boundary was stored after the last one the decision saw.
+        AppendResult result =
+            store.append(
+                List.of(subscribed),
+                AppendCondition.failIf(boundary).after(decision.lastPosition()));
+        if (result instanceof AppendResult.Success) {
+          console.say(
+              "  %-9s subscribed: seat %d of %d (position %d)",
+              student, decision.seatsTaken() + 1, decision.capacity(), result.position());
+          return Optional.empty();
+        }
+        var failure = (AppendResult.Failure) result;
+        conflicts.incrementAndGet();
+        console.say(
+            "  %-9s lost the race: %d conflicting event(s) up to position %d, re-reading",
+            student, failure.conflictingEvents().size(), failure.position());
+      }
+    }
+  }
+
+  /**
+   * What a booking decides on, folded from the events of its boundary.
+   *
+   * @param lastPosition the position of the last event seen: the condition's {@code after}
+   */
+  record Decision(
+      int capacity,
+      int seatsTaken,
+      int coursesOfStudent,
+      boolean alreadySubscribed,
+      long lastPosition) {
+
+    static Decision fold(List<SequencedEvent> events, String courseId, String studentId) {
+      int capacity = 0;
+      int seatsTaken = 0;
+      int coursesOfStudent = 0;
+      boolean alreadySubscribed = false;
+      long lastPosition = 0;
+      for (SequencedEvent sequenced : events) {
+        lastPosition = sequenced.position();
+        Object data = sequenced.event().data();
+        if (data instanceof CourseDefined course) {
+          capacity = course.capacity();
+        } else if (data instanceof StudentSubscribedToCourse subscription) {
+          boolean thisCourse = subscription.courseId().equals(courseId);
+          boolean thisStudent = subscription.studentId().equals(studentId);
+          seatsTaken += thisCourse ? 1 : 0;
+          coursesOfStudent += thisStudent ? 1 : 0;
+          alreadySubscribed |= thisCourse && thisStudent;
+        }
+      }
+      return new Decision(capacity, seatsTaken, coursesOfStudent, alreadySubscribed, lastPosition);
+    }
+
+    Optional<String> rejection() {
+      if (capacity == 0) {
+        return Optional.of("no such course");
+      }
+      if (alreadySubscribed) {
+        return Optional.of("already subscribed");
+      }
+      if (seatsTaken >= capacity) {
+        return Optional.of(String.format(Locale.ROOT, "course full (%d/%d)", seatsTaken, capacity));
+      }
+      if (coursesOfStudent >= MAX_COURSES_PER_STUDENT) {
+        return Optional.of("already in " + coursesOfStudent + " courses");
+      }
+      return Optional.empty();
+    }
+  }
+
+  /** Reads the course back and prints the final state. */
+  private static Summary report(
+      EventStore store,
+      String courseId,
+      Map<String, Optional<String>> outcomes,
+      int conflicts,
+      Console console) {
+    console.say("Course %s read back:", courseId);
+    var subscribed = new ArrayList<String>();
+    store
+        .read()
+        .withTag(courseTag(courseId))
+        .sequenced()
+        .forEach(
+            sequenced -> {
+              Event event = sequenced.event();
+              console.say("  #%-4d %-26s %s", sequenced.position(), event.type(), event.tags());
+              if (event.data() instanceof StudentSubscribedToCourse subscription) {
+                String studentId = subscription.studentId();
+                subscribed.add(studentId.substring(0, studentId.lastIndexOf('-')));
+              }
+            });
+    var rejections = new LinkedHashMap<String, String>();
+    outcomes.forEach((student, rejection) -> rejection.ifPresent(r -> rejections.put(student, r)));
+    long head = store.head();
+    console.say(
+        "Subscribed: %d of %d seats %s; turned away: %d",
+        subscribed.size(), CAPACITY, subscribed, rejections.size());
+    console.say("Conflicts: %d appends lost a race and were retried after re-reading", conflicts);
+    console.say("Store head: position %d", head);
+    return new Summary(courseId, List.copyOf(subscribed), Map.copyOf(rejections), conflicts, head);
+  }
+
+  private static void await(CyclicBarrier barrier) {
+    try {
+      barrier.await(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while waiting for the other students", e);
+    } catch (Exception e) {
+      throw new IllegalStateException("the other students did not get ready: " + e, e);
+    }
+  }
+
+  private static String courseTag(String courseId) {
+    return "course:" + courseId;
+  }
+
+  private static String studentTag(String studentId) {
+    return "student:" + studentId;
+  }
+
+  /** Where {@code url} points, as {@code user@host:port/database}: never with its password. */
+  static String describe(String url) {
+    try {
+      URI uri = URI.create(url.startsWith("jdbc:") ? url.substring("jdbc:".length()) : url);
+      String user = uri.getUserInfo() != null ? uri.getUserInfo().split(":", 2)[0] : null;
+      if (user == null && uri.getQuery() != null) {
+        for (String parameter : uri.getQuery().split("&")) {
+          if (parameter.startsWith("user=")) {
+            user = parameter.substring("user=".length());
+          }
+        }
+      }
+      return (user == null ? "" : user + "@")
+          + uri.getHost()
+          + (uri.getPort() == -1 ? "" : ":" + uri.getPort())
+          + uri.getPath();
+    } catch (IllegalArgumentException e) {
+      return "(a URL that cannot be shown)";
+    }
+  }
+
+  /** Prints whole lines from any thread, in the order they happen. */
+  private record Console(PrintStream out) {
+    void say(String format, Object... args) {
+      String line = String.format(Locale.ROOT, format, args);
+      synchronized (out) {
+        out.println(line);
+        out.flush();
+      }
+    }
+  }
+}

@@ -1,0 +1,244 @@
+package io.en57.internal;
+
+import io.en57.AppendLockTimeoutException;
+import io.en57.En57StorageException;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Coalesces concurrent appends of one store into groups written with one statement and one commit.
+ * There is no writer thread: the first caller to find a free slot leads, drains the queue into a
+ * group and writes it, so a lone append goes straight through on its own thread. Callers arriving
+ * while a group is being written queue up; when the leader is done it hands the slot to the oldest
+ * waiting caller, who leads the next group with everything that queued.
+ *
+ * <p>Groups hold at most {@code maxGroupSize} appends and never two appends sharing an event id
+ * (the later one waits for the next group, so each is decided on its own). An append waits at most
+ * {@code maxWait} for its group to start, then fails with nothing written.
+ */
+final class GroupCommitter {
+
+  /** Writes one group and returns, per request, its outcome or the exception to end it with. */
+  interface GroupWriter {
+    List<Object> write(List<AppendRequest> group) throws SQLException;
+  }
+
+  private final GroupWriter writer;
+  private final int maxGroupSize;
+  private final long maxWaitNanos;
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition idle = lock.newCondition();
+  private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+  private final int slots;
+  private int freeSlots;
+  private boolean closed;
+
+  GroupCommitter(GroupWriter writer, int maxGroupSize, Duration maxWait, int groupsInFlight) {
+    this.writer = writer;
+    this.maxGroupSize = maxGroupSize;
+    this.maxWaitNanos = maxWait.toNanos();
+    this.slots = groupsInFlight;
+    this.freeSlots = groupsInFlight;
+  }
+
+  /** Appends through a group and returns its outcome, or throws the exception it ended with. */
+  AppendOutcome append(AppendRequest request) {
+    var pending = new Pending(request, Thread.currentThread());
+    long deadline = System.nanoTime() + maxWaitNanos;
+    lock.lock();
+    try {
+      if (closed) {
+        throw new IllegalStateException("the store is closed; nothing was written");
+      }
+      queue.add(pending);
+      if (freeSlots > 0) {
+        freeSlots--;
+        pending.hasSlot = true;
+      }
+    } finally {
+      lock.unlock();
+    }
+    while (true) {
+      // Read done before hasSlot: a slot is only ever handed to a queued append, before its group
+      // takes it, so an append seen done has its slot visible too and must not return holding it.
+      boolean done = pending.done;
+      if (pending.hasSlot) {
+        pending.hasSlot = false;
+        lead();
+        continue;
+      }
+      if (done) {
+        return pending.outcome();
+      }
+      long left = deadline - System.nanoTime();
+      if (left <= 0 && abandon(pending)) {
+        throw new AppendLockTimeoutException(
+            "waited longer than "
+                + Duration.ofNanos(maxWaitNanos)
+                + " for a group commit to take this append; nothing was written",
+            null);
+      }
+      // An append already in a group is waited for whatever the deadline: its outcome is coming.
+      LockSupport.parkNanos(this, Math.max(left, TimeUnit.MILLISECONDS.toNanos(10)));
+    }
+  }
+
+  /** Fails every queued append and waits for the groups being written; none hangs. */
+  void close(Duration patience) {
+    lock.lock();
+    try {
+      closed = true;
+      for (Pending pending : queue) {
+        pending.complete(
+            new IllegalStateException(
+                "the store was closed before this append was written; nothing was written"));
+      }
+      queue.clear();
+      long left = patience.toNanos();
+      while (freeSlots < slots && left > 0) {
+        left = idle.awaitNanos(left);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Leads one group: drains the queue, writes the group, completes its appends, and hands the slot
+   * to the oldest append still queued, or frees it.
+   */
+  private void lead() {
+    List<Pending> group;
+    lock.lock();
+    try {
+      group = drain();
+    } finally {
+      lock.unlock();
+    }
+    try {
+      if (!group.isEmpty()) {
+        write(group);
+      }
+    } finally {
+      lock.lock();
+      try {
+        Pending next = queue.stream().filter(p -> !p.hasSlot).findFirst().orElse(null);
+        if (next != null) {
+          next.hasSlot = true;
+          LockSupport.unpark(next.thread);
+        } else {
+          freeSlots++;
+          idle.signalAll();
+        }
+      } finally {
+        lock.unlock();
+      }
+    }
+  }
+
+  /** The oldest queued appends, up to the group size, skipping any that repeat an event id. */
+  private List<Pending> drain() {
+    var group = new ArrayList<Pending>();
+    Set<UUID> ids = new HashSet<>();
+    for (Iterator<Pending> queued = queue.iterator();
+        queued.hasNext() && group.size() < maxGroupSize; ) {
+      Pending pending = queued.next();
+      if (pending.request.events().stream().map(EncodedEvent::id).noneMatch(ids::contains)) {
+        pending.request.events().forEach(e -> ids.add(e.id()));
+        group.add(pending);
+        queued.remove();
+      }
+    }
+    return group;
+  }
+
+  private void write(List<Pending> group) {
+    List<Object> outcomes;
+    try {
+      outcomes = writer.write(group.stream().map(p -> p.request).toList());
+    } catch (SQLException | RuntimeException e) {
+      RuntimeException failure =
+          e instanceof SQLException sql ? ConnectionSource.translate(sql) : (RuntimeException) e;
+      if (group.size() > 1 && isRolledBack(e)) {
+        // One append's data broke the statement; write each alone so only that one fails.
+        group.forEach(p -> write(List.of(p)));
+        return;
+      }
+      group.forEach(p -> p.complete(failure));
+      return;
+    } catch (Error e) {
+      group.forEach(p -> p.complete(new En57StorageException("append failed: " + e, e)));
+      throw e;
+    }
+    for (int i = 0; i < group.size(); i++) {
+      group.get(i).complete(outcomes.get(i));
+    }
+  }
+
+  /**
+   * Whether the statement certainly failed before committing: an SQL error from the server about
+   * the statement itself. Connection failures are not: the commit may have happened.
+   */
+  private static boolean isRolledBack(Exception e) {
+    if (!(e instanceof SQLException sql) || sql.getSQLState() == null) {
+      return false;
+    }
+    String state = sql.getSQLState();
+    return state.startsWith("22") || state.startsWith("23") || state.startsWith("42");
+  }
+
+  /**
+   * Takes a still-queued append out of the queue; false if a group already holds it, or if it was
+   * just handed a slot (then it leads, and its group takes it).
+   */
+  private boolean abandon(Pending pending) {
+    lock.lock();
+    try {
+      return !pending.hasSlot && queue.remove(pending);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private static final class Pending {
+    final AppendRequest request;
+    final Thread thread;
+
+    /** Set, under the lock, when this append's thread must lead the next group. */
+    volatile boolean hasSlot;
+
+    volatile boolean done;
+    private Object outcome;
+
+    Pending(AppendRequest request, Thread thread) {
+      this.request = request;
+      this.thread = thread;
+    }
+
+    void complete(Object outcome) {
+      this.outcome = outcome;
+      done = true;
+      LockSupport.unpark(thread);
+    }
+
+    AppendOutcome outcome() {
+      if (outcome instanceof RuntimeException e) {
+        throw e;
+      }
+      return (AppendOutcome) outcome;
+    }
+  }
+}

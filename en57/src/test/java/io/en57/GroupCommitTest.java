@@ -1,0 +1,375 @@
+package io.en57;
+
+import static io.en57.AppendCondition.failIf;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.en57.AppendResult.Failure;
+import io.en57.AppendResult.Success;
+import io.en57.testing.TestDatabases;
+import io.en57.testing.TestDatabases.TestDatabase;
+import java.math.BigDecimal;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Group commit: many threads appending through one store. To make groups form deterministically,
+ * several tests first park the store's leader in the database behind the append lock, held by an
+ * append inside an open transaction, so that the other appends queue up behind it.
+ */
+@Tag("postgres")
+class GroupCommitTest {
+
+  private static final int THREADS = 32;
+
+  private static TestDatabase database;
+  private static ExecutorService threads;
+  private final List<EventStore> stores = new ArrayList<>();
+
+  @BeforeAll
+  static void createDatabase() {
+    database = TestDatabases.createMigrated();
+    threads = Executors.newCachedThreadPool();
+  }
+
+  @AfterAll
+  static void dropDatabase() {
+    threads.shutdownNow();
+    database.close();
+  }
+
+  @BeforeEach
+  void emptyLog() {
+    database.execute("TRUNCATE en57.events, en57.event_tags");
+  }
+
+  @AfterEach
+  void closeStores() {
+    stores.forEach(EventStore::close);
+  }
+
+  private EventStore store(int groupsInFlight) {
+    EventStore store =
+        EventStore.builder()
+            .maxPoolSize(groupsInFlight + 2)
+            .groupsInFlight(groupsInFlight)
+            .forUrl(database.jdbcUrl());
+    stores.add(store);
+    return store;
+  }
+
+  @Test
+  void threadsRacingThroughOneStoreOnOneConditionHaveExactlyOneWinnerPerRound() throws Exception {
+    EventStore store = store(2);
+    for (int round = 0; round < 30; round++) {
+      String boundary = "seat:" + round;
+      var barrier = new CyclicBarrier(THREADS);
+      var attempts = new ArrayList<Callable<AppendResult>>();
+      for (int i = 0; i < THREADS; i++) {
+        attempts.add(
+            () -> {
+              Read scope = store.read().withTag(boundary);
+              long seen = store.head();
+              barrier.await();
+              return store.append(
+                  List.of(Event.of("SeatTaken").withTags(boundary)), failIf(scope).after(seen));
+            });
+      }
+      List<AppendResult> results = runAll(attempts);
+      assertThat(results).as("round %d", round).filteredOn(r -> r instanceof Success).hasSize(1);
+      long winner =
+          results.stream().filter(r -> r instanceof Success).findFirst().orElseThrow().position();
+      assertThat(results)
+          .filteredOn(r -> r instanceof Failure)
+          .allSatisfy(
+              r ->
+                  assertThat(((Failure) r).conflictingEvents())
+                      .extracting(SequencedEvent::position)
+                      .containsExactly(winner));
+      assertThat(store.read().withTag(boundary).toList()).hasSize(1);
+    }
+    // Every group handed its slot back: closing does not wait for one that never returns.
+    stores.remove(store);
+    threads.submit(store::close).get(5, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void appendsQueuedBehindTheLockAreDecidedInOrderEachOnItsOwn() throws Exception {
+    EventStore store = store(1);
+    store.append(List.of(Event.of("Existing")));
+    UUID storedId = store.read().toList().get(0).id();
+    try (Connection holder = holdAppendLock()) {
+      // The leader: written first, in a group of its own, once the lock is free.
+      Future<AppendResult> leader =
+          threads.submit(() -> store.append(List.of(Event.of("Leader").withTags("x"))));
+      awaitWaitersOnTheLock(1);
+      // These queue and form the next group, in this order.
+      Future<AppendResult> first =
+          submitInOrder(
+              () ->
+                  store.append(List.of(Event.of("A").withTags("a"), Event.of("A").withTags("a"))));
+      Future<AppendResult> dependsOnFirst =
+          submitInOrder(
+              () -> store.append(List.of(Event.of("B")), failIf(store.read().withTag("a"))));
+      Future<AppendResult> duplicate =
+          submitInOrder(() -> store.append(List.of(Event.of("C").withId(storedId))));
+      Future<AppendResult> beyondHead =
+          submitInOrder(
+              () ->
+                  store.append(
+                      List.of(Event.of("D")), failIf(store.read().withTag("z")).after(1_000)));
+      Future<AppendResult> independent =
+          submitInOrder(
+              () ->
+                  store.append(
+                      List.of(Event.of("E").withTags("e")), failIf(store.read().withTag("e"))));
+      Future<AppendResult> seesLeader =
+          submitInOrder(
+              () ->
+                  store.append(List.of(Event.of("F")), failIf(store.read().withTag("x")).after(1)));
+      holder.commit();
+
+      assertThat(leader.get()).isEqualTo(new Success(3));
+      assertThat(first.get()).isEqualTo(new Success(5));
+      var failure = (Failure) dependsOnFirst.get();
+      assertThat(failure.conflictingEvents())
+          .extracting(SequencedEvent::position)
+          .containsExactly(4L, 5L);
+      assertThat(failure.position()).isEqualTo(5);
+      assertThatThrownBy(duplicate::get).hasCauseInstanceOf(DuplicateEventIdException.class);
+      assertThatThrownBy(beyondHead::get)
+          .hasCauseInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("beyond the store's head");
+      assertThat(independent.get()).isEqualTo(new Success(6));
+      assertThat(((Failure) seesLeader.get()).conflictingEvents())
+          .extracting(SequencedEvent::position)
+          .containsExactly(3L);
+    }
+    assertThat(store.read().sequenced().map(e -> e.event().type()))
+        .containsExactly("Existing", "HoldsTheLock", "Leader", "A", "A", "E");
+  }
+
+  @Test
+  void appendsSharingAnEventIdGoInSeparateGroupsSoTheSecondIsADuplicate() throws Exception {
+    EventStore store = store(1);
+    Event event = Event.of("Once");
+    try (Connection holder = holdAppendLock()) {
+      Future<AppendResult> leader = threads.submit(() -> store.append(List.of(Event.of("Leader"))));
+      awaitWaitersOnTheLock(1);
+      Future<AppendResult> first = submitInOrder(() -> store.append(List.of(event)));
+      Future<AppendResult> second = submitInOrder(() -> store.append(List.of(event)));
+      holder.commit();
+      assertThat(leader.get()).isInstanceOf(Success.class);
+      assertThat(first.get()).isInstanceOf(Success.class);
+      assertThatThrownBy(second::get).hasCauseInstanceOf(DuplicateEventIdException.class);
+    }
+    assertThat(store.read().toList()).filteredOn(e -> e.id().equals(event.id())).hasSize(1);
+  }
+
+  @Test
+  void anAppendWaitingLongerThanMaxWaitForItsGroupFailsWithNothingWritten() throws Exception {
+    EventStore store =
+        EventStore.builder()
+            .groupsInFlight(1)
+            .groupCommit(64, Duration.ofMillis(300))
+            .forUrl(database.jdbcUrl());
+    stores.add(store);
+    try (Connection holder = holdAppendLock()) {
+      Future<AppendResult> leader = threads.submit(() -> store.append(List.of(Event.of("Leader"))));
+      awaitWaitersOnTheLock(1);
+      assertThatThrownBy(() -> store.append(List.of(Event.of("Queued"))))
+          .isInstanceOf(AppendLockTimeoutException.class)
+          .hasMessageContaining("nothing was written");
+      holder.commit();
+      assertThat(leader.get()).isInstanceOf(Success.class);
+    }
+    assertThat(store.read().toList())
+        .extracting(Event::type)
+        .containsExactly("HoldsTheLock", "Leader");
+  }
+
+  @Test
+  void closingTheStoreEndsEveryPendingAppendAndNoneHangs() throws Exception {
+    EventStore store =
+        EventStore.builder()
+            .groupsInFlight(1)
+            .lockTimeout(Duration.ofSeconds(2))
+            .forUrl(database.jdbcUrl());
+    var results = new ArrayList<Future<AppendResult>>();
+    try (Connection holder = holdAppendLock()) {
+      results.add(threads.submit(() -> store.append(List.of(Event.of("Leader")))));
+      awaitWaitersOnTheLock(1);
+      for (int i = 0; i < 10; i++) {
+        results.add(submitInOrder(() -> store.append(List.of(Event.of("Queued")))));
+      }
+      store.close();
+      for (Future<AppendResult> result : results.subList(1, results.size())) {
+        assertThatThrownBy(() -> result.get(5, TimeUnit.SECONDS))
+            .hasCauseInstanceOf(IllegalStateException.class)
+            .hasMessageContaining("closed");
+      }
+      // The group already in the database ends by the lock timeout: not a hang, not a Success.
+      assertThatThrownBy(() -> results.get(0).get(10, TimeUnit.SECONDS))
+          .hasCauseInstanceOf(AppendLockTimeoutException.class);
+      holder.rollback();
+    }
+    assertThatThrownBy(() -> store.append(List.of(Event.of("Late"))))
+        .isInstanceOf(IllegalStateException.class);
+  }
+
+  @Test
+  void aLostConnectionReachesEveryAppendOfTheGroupAsAnExceptionNeverAsSuccess() throws Exception {
+    EventStore store = store(1);
+    var results = new ArrayList<Future<AppendResult>>();
+    try (Connection holder = holdAppendLock()) {
+      results.add(threads.submit(() -> store.append(List.of(Event.of("Leader")))));
+      awaitWaitersOnTheLock(1);
+      for (int i = 0; i < 5; i++) {
+        results.add(submitInOrder(() -> store.append(List.of(Event.of("Grouped")))));
+      }
+      // The leader's group has been written and waits for the lock; kill its connection.
+      terminateWaitersOnTheLock();
+      holder.rollback();
+    }
+    assertThatThrownBy(() -> results.get(0).get(10, TimeUnit.SECONDS))
+        .hasCauseInstanceOf(En57StorageException.class);
+    var stored = store.read().toList();
+    for (Future<AppendResult> result : results.subList(1, results.size())) {
+      try {
+        assertThat(result.get(10, TimeUnit.SECONDS)).isInstanceOf(Success.class);
+      } catch (ExecutionException e) {
+        assertThat(e.getCause()).isInstanceOf(En57StorageException.class);
+      }
+    }
+    long successes =
+        results.stream()
+            .filter(
+                f -> {
+                  try {
+                    return f.get() instanceof Success;
+                  } catch (Exception e) {
+                    return false;
+                  }
+                })
+            .count();
+    assertThat(store.read().toList())
+        .hasSize((int) successes)
+        .hasSizeGreaterThanOrEqualTo(stored.size());
+    assertThat(store.read().toList()).extracting(Event::type).doesNotContain("Leader");
+  }
+
+  record Measured(BigDecimal value) {}
+
+  @Test
+  void dataOnlyTheDatabaseRejectsFailsOnlyItsOwnAppend() throws Exception {
+    EventStore store =
+        EventStore.builder()
+            .groupsInFlight(1)
+            .register("Measured", Measured.class)
+            .forUrl(database.jdbcUrl());
+    stores.add(store);
+    try (Connection holder = holdAppendLock()) {
+      Future<AppendResult> leader = threads.submit(() -> store.append(List.of(Event.of("Leader"))));
+      awaitWaitersOnTheLock(1);
+      Future<AppendResult> good =
+          submitInOrder(() -> store.append(List.of(Event.of("Good", Map.of("n", 1)))));
+      // Valid JSON, but beyond what PostgreSQL's numeric can hold: the statement fails in the
+      // database.
+      Future<AppendResult> bad =
+          submitInOrder(
+              () ->
+                  store.append(
+                      List.of(Event.of("Measured", new Measured(new BigDecimal("1E+200000"))))));
+      Future<AppendResult> alsoGood =
+          submitInOrder(() -> store.append(List.of(Event.of("AlsoGood"))));
+      holder.commit();
+      assertThat(leader.get()).isInstanceOf(Success.class);
+      assertThat(good.get()).isInstanceOf(Success.class);
+      assertThat(alsoGood.get()).isInstanceOf(Success.class);
+      assertThatThrownBy(bad::get)
+          .hasCauseInstanceOf(En57StorageException.class)
+          .hasMessageContaining("numeric");
+    }
+    assertThat(store.read().toList())
+        .extracting(Event::type)
+        .containsExactly("HoldsTheLock", "Leader", "Good", "AlsoGood");
+  }
+
+  /**
+   * Holds the append lock with an append inside an open transaction; commit or roll back to free
+   * it.
+   */
+  private Connection holdAppendLock() throws SQLException {
+    Connection holder = database.dataSource().getConnection();
+    holder.setAutoCommit(false);
+    try (EventStore viaHolder = EventStore.forDataSource(database.dataSource())) {
+      viaHolder.onConnection(holder).append(List.of(Event.of("HoldsTheLock")));
+    }
+    return holder;
+  }
+
+  private Future<AppendResult> submitInOrder(Callable<AppendResult> append)
+      throws InterruptedException {
+    Future<AppendResult> future = threads.submit(append);
+    // Appends queue in arrival order; give each a moment to arrive before the next.
+    Thread.sleep(50);
+    return future;
+  }
+
+  private static void awaitWaitersOnTheLock(int waiters) throws SQLException, InterruptedException {
+    for (int i = 0; i < 200 && waitersOnTheLock() < waiters; i++) {
+      Thread.sleep(10);
+    }
+    assertThat(waitersOnTheLock()).isGreaterThanOrEqualTo(waiters);
+  }
+
+  private static int waitersOnTheLock() throws SQLException {
+    return queryInt("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
+  }
+
+  private static void terminateWaitersOnTheLock() throws SQLException {
+    queryInt(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
+  }
+
+  private static int queryInt(String sql) throws SQLException {
+    try (Connection connection = database.dataSource().getConnection();
+        Statement statement = connection.createStatement();
+        ResultSet row = statement.executeQuery(sql)) {
+      row.next();
+      return row.getInt(1);
+    }
+  }
+
+  private static <T> List<T> runAll(List<Callable<T>> tasks) throws Exception {
+    var futures = new ArrayList<Future<T>>();
+    for (Callable<T> task : tasks) {
+      futures.add(threads.submit(task));
+    }
+    var results = new ArrayList<T>();
+    for (Future<T> future : futures) {
+      results.add(future.get());
+    }
+    return results;
+  }
+}
