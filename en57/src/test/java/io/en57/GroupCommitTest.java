@@ -114,6 +114,35 @@ class GroupCommitTest {
   }
 
   @Test
+  void writersOnDisjointBoundariesNeverFailUnderLoad() throws Exception {
+    List<EventStore> nodes = List.of(store(2), store(2));
+    var barrier = new CyclicBarrier(THREADS);
+    var writers = new ArrayList<Callable<List<AppendResult>>>();
+    for (int i = 0; i < THREADS; i++) {
+      EventStore node = nodes.get(i % 2);
+      String own = "writer:" + i;
+      writers.add(
+          () -> {
+            barrier.await();
+            var results = new ArrayList<AppendResult>();
+            for (int n = 0; n < 40; n++) {
+              Read scope = node.read().withTag(own);
+              long seen = scope.last().map(SequencedEvent::position).orElse(0L);
+              results.add(
+                  node.append(
+                      List.of(Event.of("Step").withTags(own, "shared")),
+                      failIf(scope).after(seen)));
+            }
+            return results;
+          });
+    }
+    List<List<AppendResult>> results = runAll(writers);
+    assertThat(results)
+        .allSatisfy(r -> assertThat(r).hasSize(40).allMatch(a -> a instanceof Success));
+    assertThat(nodes.get(0).head()).isEqualTo(THREADS * 40L);
+  }
+
+  @Test
   void appendsQueuedBehindTheLockAreDecidedInOrderEachOnItsOwn() throws Exception {
     EventStore store = store(1);
     store.append(List.of(Event.of("Existing")));
