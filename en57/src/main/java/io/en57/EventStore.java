@@ -8,9 +8,14 @@ import io.en57.internal.StoredEvent;
 import java.sql.Connection;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 import javax.sql.DataSource;
 
 /**
@@ -39,6 +44,7 @@ public final class EventStore implements AutoCloseable {
   private final Engine engine;
   private final EventCodec codec;
   private final int readBatchSize;
+  private ExecutorService readAhead;
 
   EventStore(Engine engine, EventCodec codec, int readBatchSize) {
     this.engine = engine;
@@ -123,6 +129,11 @@ public final class EventStore implements AutoCloseable {
   /** Closes the connection pool the store owns, if any. */
   @Override
   public void close() {
+    synchronized (this) {
+      if (readAhead != null) {
+        readAhead.shutdown();
+      }
+    }
     engine.close();
   }
 
@@ -130,8 +141,13 @@ public final class EventStore implements AutoCloseable {
     return readBatchSize;
   }
 
-  List<SequencedEvent> readBatch(Query query, long cursor, boolean backwards, int limit) {
-    return decode(engine.read(query, cursor, backwards, limit));
+  /** The events of a read, batch by batch; on a pool, the next batch is fetched ahead. */
+  Iterator<SequencedEvent> batches(Query query, boolean backwards, long limit) {
+    return new Batches(this, query, backwards, limit, engine.readsAhead() ? readAhead() : null);
+  }
+
+  List<StoredEvent> fetch(Query query, long cursor, boolean backwards, int limit) {
+    return engine.read(query, cursor, backwards, limit);
   }
 
   private AppendResult appendEncoded(List<EncodedEvent> events, AppendCondition condition) {
@@ -162,7 +178,22 @@ public final class EventStore implements AutoCloseable {
     return encoded;
   }
 
-  private List<SequencedEvent> decode(List<StoredEvent> stored) {
+  /** Daemon threads fetching read batches ahead, made when the first read needs one. */
+  private synchronized Executor readAhead() {
+    if (readAhead == null) {
+      var threads = new AtomicInteger();
+      readAhead =
+          Executors.newCachedThreadPool(
+              task -> {
+                var thread = new Thread(task, "en57-read-ahead-" + threads.incrementAndGet());
+                thread.setDaemon(true);
+                return thread;
+              });
+    }
+    return readAhead;
+  }
+
+  List<SequencedEvent> decode(List<StoredEvent> stored) {
     var events = new ArrayList<SequencedEvent>(stored.size());
     for (StoredEvent event : stored) {
       events.add(codec.decode(event));

@@ -3,7 +3,6 @@ package io.en57;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Spliterator;
@@ -134,35 +133,7 @@ public final class Read implements Iterable<Event> {
   }
 
   private Iterator<SequencedEvent> sequencedIterator() {
-    return new Iterator<>() {
-      private long cursor = backwards ? Long.MAX_VALUE : 0;
-      private long remaining = limit == NO_LIMIT ? Long.MAX_VALUE : limit;
-      private Iterator<SequencedEvent> batch = List.<SequencedEvent>of().iterator();
-      private boolean exhausted = remaining == 0;
-
-      @Override
-      public boolean hasNext() {
-        while (!batch.hasNext() && !exhausted) {
-          int size = (int) Math.min(store.readBatchSize(), remaining);
-          List<SequencedEvent> events = store.readBatch(query, cursor, backwards, size);
-          remaining -= events.size();
-          exhausted = events.size() < size || remaining == 0;
-          if (!events.isEmpty()) {
-            cursor = events.get(events.size() - 1).position();
-          }
-          batch = events.iterator();
-        }
-        return batch.hasNext();
-      }
-
-      @Override
-      public SequencedEvent next() {
-        if (!hasNext()) {
-          throw new NoSuchElementException();
-        }
-        return batch.next();
-      }
-    };
+    return store.batches(query, backwards, limit);
   }
 
   @Override

@@ -28,6 +28,14 @@ public interface Engine extends AutoCloseable {
    */
   List<StoredEvent> read(Query query, long cursor, boolean backwards, int limit);
 
+  /**
+   * Whether reads may fetch batches on other threads, ahead of the caller: true on a pool, false on
+   * the caller's connection (one connection serves one thread) and in memory (nothing to gain).
+   */
+  default boolean readsAhead() {
+    return false;
+  }
+
   /** The highest stored position, 0 when empty. */
   long head();
 

@@ -77,6 +77,12 @@ public final class PostgresEngine implements Engine {
   }
 
   @Override
+  public boolean readsAhead() {
+    // Only an engine on a pool groups appends; one on the caller's connection must stay on it.
+    return groups != null;
+  }
+
+  @Override
   public List<StoredEvent> read(Query query, long cursor, boolean backwards, int limit) {
     return connections.run(connection -> ReadSql.read(connection, query, cursor, backwards, limit));
   }

@@ -9,6 +9,7 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 
 /**
@@ -36,9 +37,30 @@ final class ReadSql {
   static List<StoredEvent> read(
       Connection connection, Query query, long cursor, boolean backwards, int limit)
       throws SQLException {
+    return of(query, cursor, backwards, limit).run(connection);
+  }
+
+  /** The statement for one page of a read. */
+  static ReadSql of(Query query, long cursor, boolean backwards, int limit) {
     var statement = new ReadSql(backwards, cursor, limit);
     statement.build(query);
-    return statement.run(connection);
+    return statement;
+  }
+
+  String sql() {
+    return sql.toString();
+  }
+
+  /** Binds the parameters to a statement prepared from {@link #sql()}, possibly prefixed. */
+  void bind(Connection connection, PreparedStatement statement) throws SQLException {
+    for (int i = 0; i < parameters.size(); i++) {
+      Object parameter = parameters.get(i);
+      if (parameter instanceof String[] array) {
+        statement.setArray(i + 1, connection.createArrayOf("text", array));
+      } else {
+        statement.setObject(i + 1, parameter);
+      }
+    }
   }
 
   private void build(Query query) {
@@ -74,7 +96,7 @@ final class ReadSql {
       return List.of(criterion);
     }
     return criterion.types().stream()
-        .map(type -> new Criterion(java.util.Set.of(type), criterion.tags(), criterion.after()))
+        .map(type -> new Criterion(Set.of(type), criterion.tags(), criterion.after()))
         .toList();
   }
 
@@ -124,14 +146,7 @@ final class ReadSql {
 
   private List<StoredEvent> run(Connection connection) throws SQLException {
     try (PreparedStatement statement = connection.prepareStatement(sql.toString())) {
-      for (int i = 0; i < parameters.size(); i++) {
-        Object parameter = parameters.get(i);
-        if (parameter instanceof String[] array) {
-          statement.setArray(i + 1, connection.createArrayOf("text", array));
-        } else {
-          statement.setObject(i + 1, parameter);
-        }
-      }
+      bind(connection, statement);
       var events = new ArrayList<StoredEvent>(Math.min(limit, 1024));
       try (ResultSet rows = statement.executeQuery()) {
         while (rows.next()) {
@@ -143,7 +158,7 @@ final class ReadSql {
   }
 
   /** Reads the columns of {@link #COLUMNS}. */
-  static StoredEvent storedEvent(ResultSet rows) throws SQLException {
+  private static StoredEvent storedEvent(ResultSet rows) throws SQLException {
     String[] tags = (String[]) rows.getArray(6).getArray();
     var event =
         new EncodedEvent(

@@ -1,0 +1,186 @@
+package io.en57.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.en57.EventStore;
+import io.en57.Query;
+import io.en57.Read;
+import io.en57.testing.TestDatabases;
+import io.en57.testing.TestDatabases.TestDatabase;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.SQLWarning;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * On a store of 1,000,000 events, reads by tag, type and type plus tag, and the condition checks
+ * inside {@code en57.append}, use indexes: no plan scans {@code events} or {@code event_tags}
+ * sequentially, neither the custom plans of the first executions nor the generic plans prepared
+ * statements and PL/pgSQL switch to later. Needs a superuser (for auto_explain).
+ */
+@Tag("postgres")
+class QueryPlanTest {
+
+  private static final int EVENTS = 1_000_000;
+  private static TestDatabase database;
+  private static EventStore store;
+
+  @BeforeAll
+  static void seed() {
+    database = TestDatabases.createMigrated();
+    // 20 types; 100,000 courses of 10 events each; 37,003 students of about 27 events each.
+    database.execute(
+        "INSERT INTO en57.events (position, id, type, data, tags)"
+            + " SELECT g, gen_random_uuid(), 'T' || g % 20, jsonb_build_object('n', g),"
+            + " ARRAY['course:' || g % 100000, 'student:' || g % 37003]"
+            + " FROM generate_series(1, "
+            + EVENTS
+            + ") g;"
+            + " INSERT INTO en57.event_tags (tag, position)"
+            + " SELECT unnest(tags), position FROM en57.events;"
+            + " ANALYZE en57.events; ANALYZE en57.event_tags");
+    store = EventStore.forDataSource(database.dataSource());
+  }
+
+  @AfterAll
+  static void drop() {
+    store.close();
+    database.close();
+  }
+
+  /** The decision scopes of DCB examples, and whole-log reads. */
+  private static final Map<String, Function<EventStore, Read>> SCOPES =
+      Map.of(
+          "tag", s -> s.read().withTag("course:42"),
+          "two tags", s -> s.read().withTag("course:42", "student:42"),
+          "type", s -> s.read().ofType("T3"),
+          "types", s -> s.read().ofType("T3", "T4"),
+          "type and tag", s -> s.read().ofType("T2").withTag("course:42"),
+          "union",
+              s -> s.read().withTag("course:42").or(s.read().ofType("T7").withTag("student:9")),
+          "all after", s -> s.read().after(EVENTS - 1_000));
+
+  @Test
+  void readsUseIndexesForEveryScopeAndDirection() throws SQLException {
+    try (Connection connection = database.dataSource().getConnection()) {
+      for (var scope : SCOPES.entrySet()) {
+        Query query = scope.getValue().apply(store).query();
+        for (boolean backwards : new boolean[] {false, true}) {
+          long cursor = backwards ? Long.MAX_VALUE : 0;
+          for (int limit : new int[] {1, 1_000}) {
+            for (String planMode : new String[] {"force_custom_plan", "force_generic_plan"}) {
+              String plan =
+                  explain(connection, ReadSql.of(query, cursor, backwards, limit), planMode);
+              assertThat(plan)
+                  .as(
+                      "%s, backwards %s, limit %d, %s:%n%s",
+                      scope.getKey(), backwards, limit, planMode, plan)
+                  .doesNotContain("Seq Scan on events")
+                  .doesNotContain("Seq Scan on event_tags")
+                  .contains("Index");
+            }
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void conditionChecksUseIndexesInCustomAndGenericPlans() throws SQLException {
+    try (Connection connection = database.dataSource().getConnection();
+        Statement statement = connection.createStatement()) {
+      statement.execute("LOAD 'auto_explain'");
+      statement.execute("SET auto_explain.log_min_duration = 0");
+      statement.execute("SET auto_explain.log_nested_statements = on");
+      statement.execute("SET auto_explain.log_level = 'notice'");
+      connection.setAutoCommit(false);
+      for (var scope : SCOPES.entrySet()) {
+        String criteria = criteriaJson(scope.getValue().apply(store).query());
+        // PL/pgSQL plans its statements afresh for five executions, then may keep a generic plan.
+        for (int execution = 1; execution <= 7; execution++) {
+          List<String> plans = appendPlans(statement, criteria);
+          String conditionPlan =
+              plans.stream()
+                  .filter(p -> p.contains("jsonb_to_recordset"))
+                  .findFirst()
+                  .orElseThrow();
+          assertThat(conditionPlan)
+              .as("%s, execution %d:%n%s", scope.getKey(), execution, conditionPlan)
+              .doesNotContain("Seq Scan on events")
+              .doesNotContain("Seq Scan on event_tags");
+          assertThat(plans)
+              .as("%s, execution %d", scope.getKey(), execution)
+              .noneMatch(
+                  p -> p.contains("Seq Scan on events") || p.contains("Seq Scan on event_tags"));
+        }
+        connection.rollback();
+      }
+    }
+  }
+
+  /** The plans auto_explain reports for one call of en57.append, rolled back afterwards. */
+  private static List<String> appendPlans(Statement statement, String criteria)
+      throws SQLException {
+    statement.clearWarnings();
+    statement.execute(
+        "SELECT * FROM en57.append(ARRAY[1], ARRAY[gen_random_uuid()], ARRAY['T1'], ARRAY['{}'],"
+            + " ARRAY[NULL]::text[], ARRAY[1], ARRAY['course:42'], '"
+            + criteria
+            + "', ARRAY[]::int[],"
+            + " 1, '5000')");
+    var plans = new ArrayList<String>();
+    for (SQLWarning warning = statement.getWarnings();
+        warning != null;
+        warning = warning.getNextWarning()) {
+      plans.add(warning.getMessage());
+    }
+    assertThat(plans).isNotEmpty();
+    return plans;
+  }
+
+  private static String criteriaJson(Query query) {
+    var json = new StringBuilder("[");
+    for (Query.Criterion c : query.criteria()) {
+      json.append(json.length() > 1 ? "," : "")
+          .append("{\"r\":1,\"a\":")
+          .append(c.after())
+          .append(",\"ty\":")
+          .append(array(c.types()))
+          .append(",\"tg\":")
+          .append(array(c.tags()))
+          .append('}');
+    }
+    return json.append(']').toString();
+  }
+
+  private static String array(java.util.Set<String> values) {
+    return values.stream().map(v -> "\"" + v + "\"").toList().toString().replace(" ", "");
+  }
+
+  private static String explain(Connection connection, ReadSql read, String planMode)
+      throws SQLException {
+    try (Statement statement = connection.createStatement()) {
+      statement.execute("SET plan_cache_mode = " + planMode);
+    }
+    try (PreparedStatement explain = connection.prepareStatement("EXPLAIN " + read.sql())) {
+      read.bind(connection, explain);
+      var plan = new StringBuilder();
+      try (ResultSet rows = explain.executeQuery()) {
+        while (rows.next()) {
+          plan.append(rows.getString(1)).append('\n');
+        }
+      }
+      return plan.toString();
+    }
+  }
+}
