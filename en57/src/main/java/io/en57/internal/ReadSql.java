@@ -101,6 +101,25 @@ final class ReadSql {
   }
 
   private void scan(Criterion criterion, String columns) {
+    long lower = backwards ? criterion.after() : Math.max(criterion.after(), cursor);
+    long upper = backwards ? cursor : Long.MAX_VALUE;
+    if (criterion.tags().isEmpty() && criterion.types().size() == 1) {
+      // A row comparison, not "type = ?", so that only the (type, position) index can deliver
+      // this order: otherwise the planner may walk the primary key and filter on type, which
+      // crosses the whole log for a type that is rare or has no recent events.
+      String type = criterion.types().iterator().next();
+      sql.append("SELECT ")
+          .append(columns)
+          .append(" FROM en57.events e")
+          .append(" WHERE (e.type, e.position) > (?, ?) AND (e.type, e.position) < (?, ?)")
+          .append(" ORDER BY e.type")
+          .append(order())
+          .append(", e.position")
+          .append(order())
+          .append(" LIMIT ?");
+      parameters.addAll(List.of(type, lower, type, upper, limit));
+      return;
+    }
     String position;
     if (!criterion.tags().isEmpty()) {
       position = "t.position";
@@ -118,13 +137,12 @@ final class ReadSql {
     } else {
       position = "e.position";
       sql.append("SELECT ").append(columns).append(" FROM en57.events e WHERE true");
-      typeFilter(criterion);
     }
     sql.append(" AND ").append(position).append(" > ?");
-    parameters.add(backwards ? criterion.after() : Math.max(criterion.after(), cursor));
+    parameters.add(lower);
     if (backwards) {
       sql.append(" AND ").append(position).append(" < ?");
-      parameters.add(cursor);
+      parameters.add(upper);
     }
     sql.append(" ORDER BY ").append(position).append(order()).append(" LIMIT ?");
     parameters.add(limit);

@@ -82,9 +82,13 @@ BEGIN
       (SELECT latest.position
          FROM unnest(c.ty) AS ty(name)
         CROSS JOIN LATERAL (
+          -- A row comparison, not "type = name", so that only the (type, position) index can
+          -- deliver this order: otherwise the planner may walk the primary key backwards and
+          -- filter on type, which crosses the whole log for a type with no recent events.
           SELECT e.position FROM en57.events e
-           WHERE e.type = ty.name AND e.position > c.a
-           ORDER BY e.position DESC LIMIT 1) latest
+           WHERE (e.type, e.position) > (ty.name, c.a)
+             AND (e.type, e.position) < (ty.name, 9223372036854775807)
+           ORDER BY e.type DESC, e.position DESC LIMIT 1) latest
         WHERE cardinality(c.tg) = 0)
       UNION ALL
       (SELECT base WHERE cardinality(c.tg) = 0 AND cardinality(c.ty) = 0 AND base > c.a)
