@@ -8,6 +8,7 @@ import io.en57.testing.TestDatabases.TestDatabase;
 import java.math.BigDecimal;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -317,6 +318,21 @@ class ReadmeExamplesTest {
 
     assertThat(amount).isEqualTo(new BigDecimal("19.90"));
     assertThat(data.get("at")).isEqualTo(Instant.parse("2026-11-26T10:15:30.123456789Z"));
+  }
+
+  @Test
+  void groupCommitOptions() {
+    EventStore store =
+        EventStore.builder()
+            .groupCommit(
+                64, Duration.ofSeconds(30)) // at most 64 appends a group; at most 30 s queued
+            .groupsInFlight(2)
+            .lockTimeout(
+                Duration.ofSeconds(10)) // at most 10 s waiting for the lock in the database
+            .forUrl(databaseUrl);
+
+    assertThat(store.append(List.of(Event.of("Grouped"))).position()).isEqualTo(1);
+    store.close();
   }
 
   private void appendOrders() {
