@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.en57.AppendResult.Failure;
 import io.en57.AppendResult.Success;
+import io.en57.testing.Concurrently;
 import io.en57.testing.TestDatabases;
 import io.en57.testing.TestDatabases.TestDatabase;
 import java.util.ArrayList;
@@ -13,7 +14,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -68,7 +68,7 @@ class ConcurrencyTest {
                   List.of(Event.of("CreditsUsed").withTags(account)), failIf(scope).after(seen));
             });
       }
-      List<AppendResult> results = runAll(attempts);
+      List<AppendResult> results = Concurrently.run(threads, attempts);
 
       List<AppendResult> successes = results.stream().filter(r -> r instanceof Success).toList();
       assertThat(successes).as("round %d", round).hasSize(1);
@@ -115,7 +115,7 @@ class ConcurrencyTest {
                   : store.append(List.of(Event.of("Interloper").withTags(boundary)));
             });
       }
-      List<AppendResult> results = runAll(attempts);
+      List<AppendResult> results = Concurrently.run(threads, attempts);
 
       List<SequencedEvent> log = stores.get(0).read().withTag(boundary).sequenced().toList();
       for (int i = 0; i < conditional; i++) {
@@ -152,17 +152,5 @@ class ConcurrencyTest {
     // Both orders must have happened, or the race did not race.
     assertThat(conditionalWins).as("rounds a conditional writer won").isPositive();
     assertThat(interlopersFirst).as("rounds an interloper went first").isPositive();
-  }
-
-  private static <T> List<T> runAll(List<Callable<T>> tasks) throws Exception {
-    var futures = new ArrayList<Future<T>>();
-    for (Callable<T> task : tasks) {
-      futures.add(threads.submit(task));
-    }
-    var results = new ArrayList<T>();
-    for (Future<T> future : futures) {
-      results.add(future.get());
-    }
-    return results;
   }
 }

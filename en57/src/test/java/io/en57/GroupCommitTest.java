@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.en57.AppendResult.Failure;
 import io.en57.AppendResult.Success;
+import io.en57.testing.Concurrently;
 import io.en57.testing.TestDatabases;
 import io.en57.testing.TestDatabases.TestDatabase;
 import java.math.BigDecimal;
@@ -95,7 +96,7 @@ class GroupCommitTest {
                   List.of(Event.of("SeatTaken").withTags(boundary)), failIf(scope).after(seen));
             });
       }
-      List<AppendResult> results = runAll(attempts);
+      List<AppendResult> results = Concurrently.run(threads, attempts);
       assertThat(results).as("round %d", round).filteredOn(r -> r instanceof Success).hasSize(1);
       long winner =
           results.stream().filter(r -> r instanceof Success).findFirst().orElseThrow().position();
@@ -136,7 +137,7 @@ class GroupCommitTest {
             return results;
           });
     }
-    List<List<AppendResult>> results = runAll(writers);
+    List<List<AppendResult>> results = Concurrently.run(threads, writers);
     assertThat(results)
         .allSatisfy(r -> assertThat(r).hasSize(40).allMatch(a -> a instanceof Success));
     assertThat(nodes.get(0).head()).isEqualTo(THREADS * 40L);
@@ -388,17 +389,5 @@ class GroupCommitTest {
       row.next();
       return row.getInt(1);
     }
-  }
-
-  private static <T> List<T> runAll(List<Callable<T>> tasks) throws Exception {
-    var futures = new ArrayList<Future<T>>();
-    for (Callable<T> task : tasks) {
-      futures.add(threads.submit(task));
-    }
-    var results = new ArrayList<T>();
-    for (Future<T> future : futures) {
-      results.add(future.get());
-    }
-    return results;
   }
 }

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
  * 150 bytes each (more than twice its heap in payload alone).
  */
 @Tag("postgres")
+@Tag("slow")
 class StreamingMemoryTest {
 
   private static final int EVENTS = 1_000_000;

@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
  * property {@code en57.history.seed} to replay another, {@code en57.history.seconds} to run longer.
  */
 @Tag("postgres")
+@Tag("slow")
 class HistoryCheckerTest {
 
   private static final long SEED = Long.getLong("en57.history.seed", 57L);

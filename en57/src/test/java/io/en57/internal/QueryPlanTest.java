@@ -28,6 +28,7 @@ import org.junit.jupiter.api.Test;
  * statements and PL/pgSQL switch to later. Needs a superuser (for auto_explain).
  */
 @Tag("postgres")
+@Tag("slow")
 class QueryPlanTest {
 
   private static final int EVENTS = 1_000_000;
