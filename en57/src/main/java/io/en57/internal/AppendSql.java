@@ -25,8 +25,8 @@ final class AppendSql {
 
   private static final String CALL =
       "SELECT base, statuses, conflict_positions"
-          + " FROM en57.append(?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?)";
-  private static final ObjectMapper CRITERIA_JSON = new ObjectMapper();
+          + " FROM en57.append(?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?)";
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   private static final int STORED = 0;
   private static final int CONFLICTED = 1;
@@ -48,8 +48,7 @@ final class AppendSql {
     String[] types = new String[eventCount];
     String[] data = new String[eventCount];
     String[] meta = new String[eventCount];
-    var tagEvent = new ArrayList<Integer>();
-    var tags = new ArrayList<String>();
+    String[] tags = new String[eventCount];
     var criteria = new ArrayList<Map<String, Object>>();
     var dependencies = new ArrayList<Integer>();
     int event = 0;
@@ -61,11 +60,8 @@ final class AppendSql {
         types[event] = e.type();
         data[event] = e.data();
         meta[event] = e.meta();
+        tags[event] = toJson(e.tags());
         event++;
-        for (String tag : e.tags()) {
-          tagEvent.add(event);
-          tags.add(tag);
-        }
       }
       if (request.condition() != null) {
         for (Query.Criterion c : request.condition().criteria()) {
@@ -94,12 +90,11 @@ final class AppendSql {
       call.setArray(3, connection.createArrayOf("text", types));
       call.setArray(4, connection.createArrayOf("text", data));
       call.setArray(5, connection.createArrayOf("text", meta));
-      call.setArray(6, connection.createArrayOf("int4", tagEvent.toArray(Integer[]::new)));
-      call.setArray(7, connection.createArrayOf("text", tags.toArray(String[]::new)));
-      call.setString(8, toJson(criteria));
-      call.setArray(9, connection.createArrayOf("int4", dependencies.toArray(Integer[]::new)));
-      call.setInt(10, requests.size());
-      call.setString(11, Long.toString(lockTimeout.toMillis()));
+      call.setArray(6, connection.createArrayOf("text", tags));
+      call.setString(7, toJson(criteria));
+      call.setArray(8, connection.createArrayOf("int4", dependencies.toArray(Integer[]::new)));
+      call.setInt(9, requests.size());
+      call.setString(10, Long.toString(lockTimeout.toMillis()));
       try (ResultSet row = call.executeQuery()) {
         row.next();
         base = row.getLong(1);
@@ -199,9 +194,9 @@ final class AppendSql {
 
   private static String toJson(Object value) {
     try {
-      return CRITERIA_JSON.writeValueAsString(value);
+      return JSON.writeValueAsString(value);
     } catch (JsonProcessingException e) {
-      throw new IllegalStateException("criteria are strings and numbers", e);
+      throw new IllegalStateException("criteria and tags are strings and numbers", e);
     }
   }
 }

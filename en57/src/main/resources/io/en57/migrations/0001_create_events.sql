@@ -22,7 +22,7 @@ CREATE TABLE en57.event_tags (
 -- Appends a group of requests in one statement, under the append lock.
 --
 -- Events arrive as parallel arrays in request order; p_event_request gives each event's request
--- (1-based), p_tag_event each tag's event (1-based). p_criteria holds the conditions as
+-- (1-based) and p_tags its tags as a JSON array. p_criteria holds the conditions as
 -- [{"r": request, "a": after, "ty": [types], "tg": [tags]}]. p_dependencies lists pairs
 -- (request k, earlier request j) where j's events match k's condition, sorted by k: the caller
 -- computes those, because only it knows the events of the group before they are stored.
@@ -31,13 +31,17 @@ CREATE TABLE en57.event_tags (
 -- 3 a condition's "after" is beyond the head. Stored requests get consecutive positions from
 -- base + 1 in request order; conflict_positions holds, per request, the latest stored event
 -- matching its condition.
+--
+-- Every statement here must stay cheap under a generic plan, which PL/pgSQL adopts after a few
+-- calls with row estimates that know nothing of the arguments: no joins between sets unnested
+-- from the arguments (a misestimated nested loop over them is quadratic), and every look-up in
+-- the log is a LIMITed lateral subquery, which can only be an index probe.
 CREATE FUNCTION en57.append(
   p_event_request    int[],
   p_ids              uuid[],
   p_types            text[],
   p_data             text[],
   p_meta             text[],
-  p_tag_event        int[],
   p_tags             text[],
   p_criteria         jsonb,
   p_dependencies     int[],
@@ -52,6 +56,7 @@ SET lock_timeout = 0
 AS $$
 DECLARE
   v_row record;
+  v_duplicates int[];
   k int;
   j int;
 BEGIN
@@ -60,58 +65,57 @@ BEGIN
       current_setting('transaction_isolation')
       USING ERRCODE = 'feature_not_supported';
   END IF;
-  PERFORM set_config('lock_timeout', p_lock_timeout, true);
-  PERFORM pg_advisory_xact_lock(1164850487, 1);
+  -- The lock timeout is set first (the select list is evaluated in order), then the lock taken.
+  PERFORM set_config('lock_timeout', p_lock_timeout, true), pg_advisory_xact_lock(1164850487, 1);
   -- In READ COMMITTED every statement below takes a fresh snapshot, so from here on it sees every
   -- append committed before the lock was granted, and none can commit until this one does.
 
   statuses := array_fill(0, ARRAY[p_request_count]);
   conflict_positions := array_fill(NULL::bigint, ARRAY[p_request_count]);
-  SELECT coalesce(max(e.position), 0) INTO base FROM en57.events e;
-
-  FOR v_row IN
-    SELECT c.r AS request, bool_or(c.a > base) AS beyond_head, max(hit.position) AS conflict
-    FROM jsonb_to_recordset(p_criteria) AS c(r int, a bigint, ty text[], tg text[])
-    LEFT JOIN LATERAL (
-      (SELECT t.position
-         FROM en57.event_tags t JOIN en57.events e ON e.position = t.position
-        WHERE cardinality(c.tg) > 0 AND t.tag = c.tg[1] AND t.position > c.a
-          AND (cardinality(c.ty) = 0 OR e.type = ANY (c.ty)) AND e.tags @> c.tg
-        ORDER BY t.position DESC LIMIT 1)
-      UNION ALL
-      (SELECT latest.position
-         FROM unnest(c.ty) AS ty(name)
-        CROSS JOIN LATERAL (
-          -- A row comparison, not "type = name", so that only the (type, position) index can
-          -- deliver this order: otherwise the planner may walk the primary key backwards and
-          -- filter on type, which crosses the whole log for a type with no recent events.
-          SELECT e.position FROM en57.events e
-           WHERE (e.type, e.position) > (ty.name, c.a)
-             AND (e.type, e.position) < (ty.name, 9223372036854775807)
-           ORDER BY e.type DESC, e.position DESC LIMIT 1) latest
-        WHERE cardinality(c.tg) = 0)
-      UNION ALL
-      (SELECT base WHERE cardinality(c.tg) = 0 AND cardinality(c.ty) = 0 AND base > c.a)
-    ) hit ON true
-    GROUP BY c.r
-  LOOP
-    IF v_row.beyond_head THEN
-      statuses[v_row.request] := 3;
-    ELSIF v_row.conflict IS NOT NULL THEN
-      statuses[v_row.request] := 1;
-      conflict_positions[v_row.request] := v_row.conflict;
-    END IF;
+  SELECT (SELECT coalesce(max(e.position), 0) FROM en57.events e),
+         ARRAY(SELECT DISTINCT p_event_request[x.i]
+                 FROM unnest(p_ids) WITH ORDINALITY AS x(id, i)
+                CROSS JOIN LATERAL (SELECT 1 FROM en57.events e WHERE e.id = x.id LIMIT 1) stored)
+    INTO base, v_duplicates;
+  FOREACH k IN ARRAY v_duplicates LOOP
+    statuses[k] := 2;
   END LOOP;
 
-  FOR v_row IN
-    SELECT DISTINCT p_event_request[x.i] AS request
-    FROM unnest(p_ids) WITH ORDINALITY AS x(id, i)
-    JOIN en57.events e ON e.id = x.id
-  LOOP
-    IF statuses[v_row.request] <> 3 THEN
-      statuses[v_row.request] := 2;
-    END IF;
-  END LOOP;
+  IF p_criteria <> '[]'::jsonb THEN
+    FOR v_row IN
+      SELECT c.r AS request, bool_or(c.a > base) AS beyond_head, max(hit.position) AS conflict
+      FROM jsonb_to_recordset(p_criteria) AS c(r int, a bigint, ty text[], tg text[])
+      LEFT JOIN LATERAL (
+        (SELECT t.position
+           FROM en57.event_tags t JOIN en57.events e ON e.position = t.position
+          WHERE cardinality(c.tg) > 0 AND t.tag = c.tg[1] AND t.position > c.a
+            AND (cardinality(c.ty) = 0 OR e.type = ANY (c.ty)) AND e.tags @> c.tg
+          ORDER BY t.position DESC LIMIT 1)
+        UNION ALL
+        (SELECT latest.position
+           FROM unnest(c.ty) AS ty(name)
+          CROSS JOIN LATERAL (
+            -- A row comparison, not "type = name", so that only the (type, position) index can
+            -- deliver this order: otherwise the planner may walk the primary key backwards and
+            -- filter on type, which crosses the whole log for a type with no recent events.
+            SELECT e.position FROM en57.events e
+             WHERE (e.type, e.position) > (ty.name, c.a)
+               AND (e.type, e.position) < (ty.name, 9223372036854775807)
+             ORDER BY e.type DESC, e.position DESC LIMIT 1) latest
+          WHERE cardinality(c.tg) = 0)
+        UNION ALL
+        (SELECT base WHERE cardinality(c.tg) = 0 AND cardinality(c.ty) = 0 AND base > c.a)
+      ) hit ON true
+      GROUP BY c.r
+    LOOP
+      IF v_row.beyond_head THEN
+        statuses[v_row.request] := 3;
+      ELSIF v_row.conflict IS NOT NULL AND statuses[v_row.request] = 0 THEN
+        statuses[v_row.request] := 1;
+        conflict_positions[v_row.request] := v_row.conflict;
+      END IF;
+    END LOOP;
+  END IF;
 
   FOR i IN 1 .. coalesce(array_length(p_dependencies, 1), 0) / 2 LOOP
     k := p_dependencies[2 * i - 1];
@@ -121,25 +125,16 @@ BEGIN
     END IF;
   END LOOP;
 
-  WITH winners AS (
-    SELECT x.i, x.id, x.type, x.data, x.meta,
-           base + row_number() OVER (ORDER BY x.i) AS position
-      FROM unnest(p_event_request, p_ids, p_types, p_data, p_meta)
-           WITH ORDINALITY AS x(r, id, type, data, meta, i)
-     WHERE statuses[x.r] = 0
-  ), tag_rows AS (
-    SELECT t.tag, w.position, t.o
-      FROM unnest(p_tag_event, p_tags) WITH ORDINALITY AS t(ev, tag, o)
-      JOIN winners w ON w.i = t.ev
-  ), tag_lists AS (
-    SELECT tr.position, array_agg(tr.tag ORDER BY tr.o) AS tags
-      FROM tag_rows tr GROUP BY tr.position
-  ), inserted AS (
+  WITH inserted AS (
     INSERT INTO en57.events (position, id, type, data, meta, tags)
-    SELECT w.position, w.id, w.type, w.data::jsonb, w.meta::jsonb, coalesce(tl.tags, '{}')
-      FROM winners w LEFT JOIN tag_lists tl ON tl.position = w.position
+    SELECT base + row_number() OVER (ORDER BY x.i), x.id, x.type, x.data::jsonb, x.meta::jsonb,
+           ARRAY(SELECT jsonb_array_elements_text(x.tags::jsonb))
+      FROM unnest(p_event_request, p_ids, p_types, p_data, p_meta, p_tags)
+           WITH ORDINALITY AS x(r, id, type, data, meta, tags, i)
+     WHERE statuses[x.r] = 0
+    RETURNING position, tags
   )
   INSERT INTO en57.event_tags (tag, position)
-  SELECT tr.tag, tr.position FROM tag_rows tr;
+  SELECT unnest(i.tags), i.position FROM inserted i;
 END;
 $$;

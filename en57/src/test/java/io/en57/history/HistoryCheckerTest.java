@@ -91,16 +91,16 @@ class HistoryCheckerTest {
   private static String conditionCheckedBeforeTheLock() {
     String sql = Migration.shipped().get(0).sql();
     String function = sql.substring(sql.indexOf("CREATE FUNCTION en57.append"));
-    String lock = "  PERFORM pg_advisory_xact_lock(1164850487, 1);\n";
-    String duplicateCheck = "  FOR v_row IN\n    SELECT DISTINCT";
-    assertThat(function).contains(lock, duplicateCheck);
+    String lock = ", pg_advisory_xact_lock(1164850487, 1);";
+    String afterConditions = "  FOR i IN 1 .. coalesce(array_length(p_dependencies";
+    assertThat(function).contains(lock, afterConditions);
     return function
         .replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
-        .replace(lock, "")
+        .replace(lock, ";")
         .replace(
-            duplicateCheck,
-            lock
+            afterConditions,
+            "  PERFORM pg_advisory_xact_lock(1164850487, 1);\n"
                 + "  SELECT coalesce(max(e.position), 0) INTO base FROM en57.events e;\n"
-                + duplicateCheck);
+                + afterConditions);
   }
 }

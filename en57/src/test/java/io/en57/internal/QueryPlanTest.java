@@ -98,7 +98,7 @@ class QueryPlanTest {
                       scope.name(), backwards, limit, planMode, plan)
                   .doesNotContain("Seq Scan on events")
                   .doesNotContain("Seq Scan on event_tags")
-                  .contains(" using " + scope.index() + " on ");
+                  .contains(scope.index());
             }
           }
         }
@@ -129,7 +129,19 @@ class QueryPlanTest {
               .as("%s, execution %d:%n%s", scope.name(), execution, conditionPlan)
               .doesNotContain("Seq Scan on events")
               .doesNotContain("Seq Scan on event_tags")
-              .contains(" using " + scope.index() + " on ");
+              .contains(scope.index());
+          // Sets unnested from the arguments are never joined: under a generic plan's estimates a
+          // nested loop over them is quadratic in the size of the group.
+          String insertPlan =
+              plans.stream()
+                  .filter(p -> p.contains("INSERT INTO en57.events"))
+                  .findFirst()
+                  .orElseThrow();
+          assertThat(insertPlan)
+              .as("%s, execution %d:%n%s", scope.name(), execution, insertPlan)
+              .doesNotContain("Nested Loop")
+              .doesNotContain("Hash Join")
+              .doesNotContain("Merge Join");
           assertThat(plans)
               .as("%s, execution %d", scope.name(), execution)
               .noneMatch(
@@ -146,7 +158,7 @@ class QueryPlanTest {
     statement.clearWarnings();
     statement.execute(
         "SELECT * FROM en57.append(ARRAY[1], ARRAY[gen_random_uuid()], ARRAY['T1'], ARRAY['{}'],"
-            + " ARRAY[NULL]::text[], ARRAY[1], ARRAY['course:42'], '"
+            + " ARRAY[NULL]::text[], ARRAY['[\"course:42\"]'], '"
             + criteria
             + "', ARRAY[]::int[],"
             + " 1, '5000')");
