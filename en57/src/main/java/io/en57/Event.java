@@ -1,5 +1,6 @@
 package io.en57;
 
+import io.en57.internal.Frozen;
 import io.en57.internal.Uuid7;
 import java.util.Arrays;
 import java.util.Collection;
@@ -78,7 +79,16 @@ public record Event(
     return new Event(id, type, data, tags, metadata);
   }
 
+  /** A copy of {@code tags}, checked, unless it is already one (read-only, made by the library). */
+  @SuppressWarnings("unchecked")
   private static Set<String> copyOfTags(Collection<String> tags) {
+    if (Frozen.isFrozen(tags)) {
+      return (Set<String>) tags;
+    }
+    return checkedCopyOfTags(tags);
+  }
+
+  private static Set<String> checkedCopyOfTags(Collection<String> tags) {
     var copy = new LinkedHashSet<String>();
     for (String tag : tags) {
       Objects.requireNonNull(tag, "event tags must not contain null");
@@ -87,10 +97,15 @@ public record Event(
       }
       copy.add(tag);
     }
-    return Collections.unmodifiableSet(copy);
+    return Frozen.set(copy);
   }
 
+  /** A copy of {@code map}, unless it is already one (read-only, made by the library). */
+  @SuppressWarnings("unchecked")
   private static Map<String, Object> copyOf(Map<?, ?> map, String field) {
+    if (Frozen.isFrozen(map)) {
+      return (Map<String, Object>) map;
+    }
     var copy = new LinkedHashMap<String, Object>();
     for (var entry : map.entrySet()) {
       if (!(entry.getKey() instanceof String key)) {
@@ -98,6 +113,6 @@ public record Event(
       }
       copy.put(key, entry.getValue());
     }
-    return Collections.unmodifiableMap(copy);
+    return Frozen.map(copy);
   }
 }

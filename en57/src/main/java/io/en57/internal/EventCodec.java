@@ -126,10 +126,11 @@ public final class EventCodec {
       Map<String, Object> meta =
           encoded.meta() == null ? Map.of() : mapReader.readValue(encoded.meta());
       Class<?> payloadClass = payloadClasses.get(encoded.type());
+      // Everything decoded here is fresh and held by nobody else, so the event need not copy it.
       Object data =
           payloadClass != null
               ? mapper.readValue(encoded.data(), payloadClass)
-              : applyHints(mapReader.readValue(encoded.data()), meta.get(DATA_TYPES));
+              : Frozen.map(applyHints(mapReader.readValue(encoded.data()), meta.get(DATA_TYPES)));
       @SuppressWarnings("unchecked")
       var metadata = (Map<String, Object>) meta.getOrDefault(METADATA, Map.of());
       var event =
@@ -137,8 +138,8 @@ public final class EventCodec {
               encoded.id(),
               encoded.type(),
               data,
-              encoded.tags(),
-              applyHints(metadata, meta.get(METADATA_TYPES)));
+              Frozen.set(encoded.tags()),
+              Frozen.map(applyHints(metadata, meta.get(METADATA_TYPES))));
       return new SequencedEvent(stored.position(), event);
     } catch (JsonProcessingException | RuntimeException e) {
       throw new En57Exception(
