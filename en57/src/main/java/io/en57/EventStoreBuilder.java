@@ -38,7 +38,7 @@ public final class EventStoreBuilder {
   private Duration lockTimeout = Duration.ofSeconds(10);
   private int maxGroupSize = 64;
   private Duration maxGroupWait = Duration.ofSeconds(30);
-  private int groupsInFlight = 2;
+  private int groupsInFlight = 1;
 
   EventStoreBuilder() {}
 
@@ -130,8 +130,11 @@ public final class EventStoreBuilder {
   }
 
   /**
-   * Groups written at the same time, each on a connection of its own (2 by default): while one
-   * commits, the next is already on its way and waits for the append lock in the database.
+   * Groups written at the same time, each on a connection of its own; 1 by default. With 2, the
+   * next group is already on its way to the database, waiting for the append lock there, while one
+   * commits; but each group then collects fewer appends, and on this project's benchmark machine (2
+   * cores, local PostgreSQL) 1 was faster at every thread count. Worth trying where the database is
+   * far away.
    */
   public EventStoreBuilder groupsInFlight(int groupsInFlight) {
     if (groupsInFlight < 1) {

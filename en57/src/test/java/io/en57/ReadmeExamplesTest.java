@@ -326,7 +326,7 @@ class ReadmeExamplesTest {
         EventStore.builder()
             .groupCommit(
                 64, Duration.ofSeconds(30)) // at most 64 appends a group; at most 30 s queued
-            .groupsInFlight(2)
+            .groupsInFlight(1)
             .lockTimeout(
                 Duration.ofSeconds(10)) // at most 10 s waiting for the lock in the database
             .forUrl(databaseUrl);
