@@ -1,0 +1,298 @@
+package io.en57.bench;
+
+import static io.en57.bench.Report.count;
+import static io.en57.bench.Report.ms;
+import static io.en57.bench.Report.rate;
+import static io.en57.bench.Report.ratio;
+
+import com.zaxxer.hikari.HikariDataSource;
+import io.en57.AppendCondition;
+import io.en57.AppendResult;
+import io.en57.Event;
+import io.en57.EventStore;
+import io.en57.bench.Measure.Outcome;
+import io.en57.bench.Measure.Stats;
+import io.en57.bench.Results.Better;
+import io.en57.bench.Results.Figure;
+import io.en57.bench.Results.ScenarioResult;
+import io.en57.bench.Results.Table;
+import io.en57.bench.Results.Target;
+import io.en57.internal.Uuid7;
+import java.sql.Connection;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The original gem's append workloads, same names and shapes: appends of {@value #BATCH} events of
+ * type {@value #TYPE} with empty data, by one writer or by {@value #WRITERS} writers started
+ * together behind a barrier. Each is measured twice, in fresh databases: through one store, and as
+ * raw multi-row inserts of identical rows by as many writers.
+ *
+ * <p>A run is {@value #SINGLE_ROUNDS} appends for one writer and {@value #CONCURRENT_ROUNDS} rounds
+ * of ten concurrent appends for ten, so the default five measured runs make the original's 500 and
+ * 50 × 10 appends.
+ */
+final class AppendWorkloads {
+
+  static final String TYPE = "event_benchmarked";
+  static final int BATCH = 100;
+  static final int WRITERS = 10;
+  static final int SINGLE_ROUNDS = 100;
+  static final int CONCURRENT_ROUNDS = 10;
+  static final int SEEDED_EVENTS = 1_000_000;
+
+  private AppendWorkloads() {}
+
+  static List<Scenario> scenarios() {
+    return List.of(
+        new Workload("append-no-fail-if", "one writer, unconditional", 1, Condition.NONE, false),
+        new Workload(
+            "append-non-conflicting-tags",
+            "one writer, a fresh tag each time, condition on it that never matches",
+            1,
+            Condition.OWN_TAG,
+            false),
+        new Workload(
+            "concurrent-append-no-fail-if",
+            "10 writers, own tag each, unconditional",
+            WRITERS,
+            Condition.NONE,
+            false),
+        new Workload(
+            "concurrent-append-non-conflicting-tags",
+            "10 writers, own tag plus a condition on it",
+            WRITERS,
+            Condition.OWN_TAG,
+            false),
+        new Workload(
+            "concurrent-append-non-conflicting-tags-seeded",
+            "the same on a store pre-filled with 1,000,000 events with random writer tags",
+            WRITERS,
+            Condition.OWN_TAG,
+            true),
+        new Workload(
+            "concurrent-append-conflicting-tags",
+            "10 writers on one shared tag; a loser retries after the conflict until all land",
+            WRITERS,
+            Condition.SHARED_TAG,
+            false),
+        new RawSingleRowCommits());
+  }
+
+  /** The condition each append carries. */
+  enum Condition {
+    /** None. */
+    NONE,
+    /** Fail if the writer's fresh tag exists: never matches. */
+    OWN_TAG,
+    /** Fail if the round's shared tag exists after the last conflict: all but one lose. */
+    SHARED_TAG
+  }
+
+  /** One of the original's workloads. */
+  record Workload(String name, String description, int writers, Condition condition, boolean seeded)
+      implements Scenario {
+
+    @Override
+    public ScenarioResult run(Context context) throws Exception {
+      long started = System.nanoTime();
+      int rounds = writers == 1 ? SINGLE_ROUNDS : CONCURRENT_ROUNDS;
+      String prefix = Long.toHexString(ThreadLocalRandom.current().nextLong());
+      Outcome ours;
+      try (Database database = database(context);
+          HikariDataSource pool = database.pool(10);
+          EventStore store = Database.store(pool)) {
+        long seed = database.head();
+        ours =
+            Measure.rounds(
+                writers,
+                rounds,
+                context.warmups(),
+                context.runs(),
+                (writer, round) -> append(store, prefix, round));
+        long expected =
+            seed + (long) (context.warmups() + context.runs()) * rounds * writers * BATCH;
+        long stored = database.queryLong("SELECT count(*) FROM en57.events");
+        if (stored != expected) {
+          throw new IllegalStateException(stored + " events stored, expected " + expected);
+        }
+      }
+      context.progress("en57 done, now the raw multi-row insert baseline");
+      Outcome raw;
+      try (Database database = database(context)) {
+        var positions = new AtomicLong(database.head());
+        List<Connection> connections = database.connect(writers);
+        try {
+          raw =
+              Measure.rounds(
+                  writers,
+                  rounds,
+                  context.warmups(),
+                  context.runs(),
+                  (writer, round) -> rawAppend(connections.get(writer), positions));
+        } finally {
+          for (Connection connection : connections) {
+            connection.close();
+          }
+        }
+      }
+      return result(context, ours, raw, (System.nanoTime() - started) / 1e9);
+    }
+
+    private Database database(Context context) throws Exception {
+      if (!seeded) {
+        return context.server().create();
+      }
+      return context
+          .server()
+          .copyOf("writers-" + SEEDED_EVENTS, database -> Seeds.writers(database, SEEDED_EVENTS));
+    }
+
+    private Measure.Call append(EventStore store, String prefix, long round) {
+      String tag =
+          condition == Condition.SHARED_TAG
+              ? "writer:" + prefix + "-" + round
+              // A random UUID: a fresh tag must not collide with the seeded store's random tags.
+              : "writer:" + UUID.randomUUID();
+      var events = new ArrayList<Event>(BATCH);
+      for (int i = 0; i < BATCH; i++) {
+        events.add(Event.of(TYPE, Map.of()).withTags(tag));
+      }
+      List<Event> batch = List.copyOf(events);
+      if (condition == Condition.NONE) {
+        return () -> {
+          store.append(batch);
+          return 0;
+        };
+      }
+      AppendCondition failIf = AppendCondition.failIf(store.read().ofType(TYPE).withTag(tag));
+      return () -> {
+        int retries = 0;
+        long after = 0;
+        while (store.append(batch, failIf.after(after)) instanceof AppendResult.Failure failure) {
+          if (condition != Condition.SHARED_TAG) {
+            throw new IllegalStateException("a non-conflicting append failed: " + failure);
+          }
+          retries++;
+          after = failure.position();
+        }
+        return retries;
+      };
+    }
+
+    private static Measure.Call rawAppend(Connection connection, AtomicLong positions) {
+      String tag = "writer:" + UUID.randomUUID();
+      var rows = new ArrayList<RawInserts.Row>(BATCH);
+      for (int i = 0; i < BATCH; i++) {
+        rows.add(new RawInserts.Row(Uuid7.next(), TYPE, "{}", tag));
+      }
+      return () -> {
+        RawInserts.insert(connection, positions.getAndAdd(BATCH) + 1, rows);
+        return 0;
+      };
+    }
+
+    private ScenarioResult result(Context context, Outcome ours, Outcome raw, double seconds) {
+      Stats latency = ours.latency();
+      double eventsPerSecond = ours.callsPerSecond() * BATCH;
+      double rawEventsPerSecond = raw.callsPerSecond() * BATCH;
+      double ratio = eventsPerSecond / rawEventsPerSecond;
+      List<String> row =
+          List.of(
+              name,
+              String.valueOf(writers),
+              String.valueOf(context.runs()),
+              count(ours.calls()),
+              ms(latency.mean()),
+              ms(latency.stddev()),
+              ms(latency.min()),
+              ms(latency.max()),
+              ms(latency.median()),
+              count(ours.retries()),
+              rate(eventsPerSecond),
+              rate(rawEventsPerSecond),
+              ratio(ratio));
+      List<Figure> figures =
+          List.of(
+              new Figure("mean latency", latency.mean(), "ms", Better.LOWER),
+              new Figure("stddev", latency.stddev(), "ms", Better.NEITHER),
+              new Figure("min latency", latency.min(), "ms", Better.NEITHER),
+              new Figure("max latency", latency.max(), "ms", Better.NEITHER),
+              new Figure("median latency", latency.median(), "ms", Better.LOWER),
+              new Figure("retries", ours.retries(), "retries", Better.NEITHER),
+              new Figure("events/s", eventsPerSecond, "events/s", Better.HIGHER),
+              new Figure("raw multi-row events/s", rawEventsPerSecond, "events/s", Better.NEITHER),
+              new Figure("÷ raw multi-row", ratio, "×", Better.HIGHER));
+      List<Target> targets =
+          condition == Condition.NONE
+              ? List.of(
+                  new Target(
+                      name + ": unconditional 100-event appends ≥ 0.80 × raw multi-row insert",
+                      ratio(ratio) + " × (" + rate(eventsPerSecond) + " events/s)",
+                      ratio >= 0.8))
+              : List.of();
+      return new ScenarioResult(name, Table.APPENDS, seconds, List.of(row), figures, targets);
+    }
+  }
+
+  /**
+   * The other raw baseline: one event and its tag row per statement and commit, by one writer and
+   * by ten, for as long as a throughput run lasts.
+   */
+  static final class RawSingleRowCommits implements Scenario {
+
+    @Override
+    public String name() {
+      return "raw-single-row-commits";
+    }
+
+    @Override
+    public String description() {
+      return "baseline: raw one-event inserts, one commit each, by 1 and by 10 writers";
+    }
+
+    @Override
+    public ScenarioResult run(Context context) throws Exception {
+      long started = System.nanoTime();
+      var rows = new ArrayList<List<String>>();
+      var figures = new ArrayList<Figure>();
+      for (int writers : List.of(1, WRITERS)) {
+        Outcome raw = ConditionalAppends.rawCommits(context, writers);
+        Stats latency = raw.latency();
+        rows.add(
+            List.of(
+                name(),
+                String.valueOf(writers),
+                String.valueOf(context.runs()),
+                count(raw.calls()),
+                ms(latency.mean()),
+                ms(latency.stddev()),
+                ms(latency.min()),
+                ms(latency.max()),
+                ms(latency.median()),
+                "0",
+                rate(raw.callsPerSecond()),
+                "—",
+                "—"));
+        figures.add(
+            new Figure(
+                writers + (writers == 1 ? " writer" : " writers") + ": events/s",
+                raw.callsPerSecond(),
+                "events/s",
+                Better.NEITHER));
+        figures.add(
+            new Figure(
+                writers + (writers == 1 ? " writer" : " writers") + ": median latency",
+                latency.median(),
+                "ms",
+                Better.NEITHER));
+      }
+      return new ScenarioResult(
+          name(), Table.APPENDS, (System.nanoTime() - started) / 1e9, rows, figures, List.of());
+    }
+  }
+}
