@@ -22,6 +22,8 @@ import java.util.stream.StreamSupport;
  * in ascending position order (descending after {@link #backwards()}), using keyset pagination; no
  * connection is held between batches and the whole log is never held in memory. Each iteration
  * reads afresh, so it sees events appended since the scope was made.
+ *
+ * <p>Scopes are immutable and thread-safe; an iterator or stream belongs to the thread using it.
  */
 public final class Read implements Iterable<Event> {
 
