@@ -3,7 +3,10 @@ package io.en57;
 import io.en57.internal.InMemoryEngine;
 import java.util.function.UnaryOperator;
 
-/** The contract on the in-memory engine; the stores of one test share one log. */
+/**
+ * The contract on the in-memory engine; the stores of one test share one log. Its assertions are in
+ * {@link EventStoreContract}.
+ */
 class InMemoryEventStoreTest extends EventStoreContract {
 
   private InMemoryEngine log;

@@ -7,7 +7,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 
-/** The contract on the PostgreSQL engine: a database for the class, emptied before each test. */
+/**
+ * The contract on the PostgreSQL engine: a database for the class, emptied before each test. Its
+ * assertions are in {@link EventStoreContract}.
+ */
 @Tag("postgres")
 class PostgresEventStoreTest extends EventStoreContract {
 

@@ -36,6 +36,16 @@ final class AppendSql {
   private AppendSql() {}
 
   /**
+   * One entry of what {@link #write} returns: the outcome, or the exception it ends with thrown.
+   */
+  static AppendOutcome outcomeOf(Object written) {
+    if (written instanceof RuntimeException e) {
+      throw e;
+    }
+    return (AppendOutcome) written;
+  }
+
+  /**
    * Writes the group and returns, per request in order, its {@link AppendOutcome} or the exception
    * it must end with. Only a failure of the whole statement is thrown.
    */

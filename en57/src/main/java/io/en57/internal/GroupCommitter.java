@@ -235,10 +235,7 @@ final class GroupCommitter {
     }
 
     AppendOutcome outcome() {
-      if (outcome instanceof RuntimeException e) {
-        throw e;
-      }
-      return (AppendOutcome) outcome;
+      return AppendSql.outcomeOf(outcome);
     }
   }
 }

@@ -67,13 +67,9 @@ public final class PostgresEngine implements Engine {
       return groups.append(request);
     }
     // On the caller's connection the caller's transaction is the group; no one else may join it.
-    Object outcome =
+    return AppendSql.outcomeOf(
         connections.run(
-            connection -> AppendSql.write(connection, List.of(request), lockTimeout).get(0));
-    if (outcome instanceof RuntimeException e) {
-      throw e;
-    }
-    return (AppendOutcome) outcome;
+            connection -> AppendSql.write(connection, List.of(request), lockTimeout).get(0)));
   }
 
   @Override
