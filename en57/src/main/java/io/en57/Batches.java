@@ -1,5 +1,6 @@
 package io.en57;
 
+import io.en57.internal.Cancellation;
 import io.en57.internal.StoredEvent;
 import java.util.Iterator;
 import java.util.List;
@@ -13,12 +14,13 @@ import java.util.concurrent.Executor;
  * fetched while the current one is decoded and consumed, so the database and the caller work at the
  * same time; at most two batches are held.
  */
-final class Batches implements Iterator<SequencedEvent> {
+final class Batches implements Iterator<SequencedEvent>, AutoCloseable {
 
   private final EventStore store;
   private final Query query;
   private final boolean backwards;
   private final Executor readAhead;
+  private final Cancellation cancellation = new Cancellation();
   private long cursor;
   private long remaining;
   private boolean exhausted;
@@ -68,12 +70,26 @@ final class Batches implements Iterator<SequencedEvent> {
     return batch.next();
   }
 
+  /**
+   * Stops the batch being fetched ahead, in the database too: its caller will not read it. The
+   * iteration ends.
+   */
+  @Override
+  public void close() {
+    exhausted = true;
+    batch = List.<SequencedEvent>of().iterator();
+    if (next != null) {
+      cancellation.cancel();
+      next = null;
+    }
+  }
+
   private int batchSize() {
     return (int) Math.min(store.readBatchSize(), remaining);
   }
 
   private List<StoredEvent> fetch(long from, int size) {
-    return store.fetch(query, from, backwards, size);
+    return store.fetch(query, from, backwards, size, cancellation);
   }
 
   private static List<StoredEvent> join(CompletableFuture<List<StoredEvent>> batch) {

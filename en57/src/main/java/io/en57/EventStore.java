@@ -1,6 +1,7 @@
 package io.en57;
 
 import io.en57.internal.AppendOutcome;
+import io.en57.internal.Cancellation;
 import io.en57.internal.EncodedEvent;
 import io.en57.internal.Engine;
 import io.en57.internal.EventCodec;
@@ -8,7 +9,6 @@ import io.en57.internal.StoredEvent;
 import java.sql.Connection;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
@@ -142,12 +142,13 @@ public final class EventStore implements AutoCloseable {
   }
 
   /** The events of a read, batch by batch; on a pool, the next batch is fetched ahead. */
-  Iterator<SequencedEvent> batches(Query query, boolean backwards, long limit) {
+  Batches batches(Query query, boolean backwards, long limit) {
     return new Batches(this, query, backwards, limit, engine.readsAhead() ? readAhead() : null);
   }
 
-  List<StoredEvent> fetch(Query query, long cursor, boolean backwards, int limit) {
-    return engine.read(query, cursor, backwards, limit);
+  List<StoredEvent> fetch(
+      Query query, long cursor, boolean backwards, int limit, Cancellation cancellation) {
+    return engine.read(query, cursor, backwards, limit, cancellation);
   }
 
   private AppendResult appendEncoded(List<EncodedEvent> events, AppendCondition condition) {

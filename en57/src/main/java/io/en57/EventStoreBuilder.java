@@ -7,11 +7,13 @@ import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.pool.HikariPool;
 import io.en57.internal.DatabaseUrl;
 import io.en57.internal.Engine;
 import io.en57.internal.EventCodec;
 import io.en57.internal.InMemoryEngine;
 import io.en57.internal.PostgresEngine;
+import io.en57.internal.Timeouts;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -36,6 +38,7 @@ public final class EventStoreBuilder {
   private int readBatchSize = 1_000;
   private int maxPoolSize = 10;
   private Duration lockTimeout = Duration.ofSeconds(10);
+  private Duration queryTimeout = Duration.ofSeconds(30);
   private int maxGroupSize = 64;
   private Duration maxGroupWait = Duration.ofSeconds(30);
   private int groupsInFlight = 1;
@@ -109,6 +112,24 @@ public final class EventStoreBuilder {
   }
 
   /**
+   * The longest one database call of the store may run, 30 seconds by default: a page of a read, a
+   * head query, an append (whose wait for the append lock, bounded by {@link #lockTimeout}, comes
+   * on top). Past it the server cancels the call, which fails with {@link En57StorageException}.
+   * The same bound, plus the lock timeout and a few seconds, is the network timeout of the store's
+   * connections while it uses them, so a server that stops answering (frozen, or cut off) fails the
+   * call too instead of hanging it. On the caller's connection ({@link EventStore#onConnection})
+   * only the server-side limit applies; the connection's own network timeout is the caller's.
+   */
+  public EventStoreBuilder queryTimeout(Duration queryTimeout) {
+    Objects.requireNonNull(queryTimeout, "queryTimeout must not be null");
+    if (queryTimeout.isNegative() || queryTimeout.isZero()) {
+      throw new IllegalArgumentException("queryTimeout must be positive, got " + queryTimeout);
+    }
+    this.queryTimeout = queryTimeout;
+    return this;
+  }
+
+  /**
    * Group commit: concurrent appends through one store are written together, up to {@code
    * maxGroupSize} appends in one statement and one commit (64 by default), each still decided on
    * its own and in order. A lone append never waits for company. An append waits at most {@code
@@ -154,7 +175,15 @@ public final class EventStoreBuilder {
     config.setPassword(parsed.password());
     config.setMaximumPoolSize(maxPoolSize);
     config.setAutoCommit(true);
-    var pool = new HikariDataSource(config);
+    HikariDataSource pool;
+    try {
+      pool = new HikariDataSource(config);
+    } catch (HikariPool.PoolInitializationException e) {
+      // The driver's message names host and port, never the password.
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      throw new En57StorageException(
+          "cannot connect to the database: " + cause.getMessage(), cause);
+    }
     try {
       return postgres(pool, pool);
     } catch (RuntimeException e) {
@@ -177,7 +206,8 @@ public final class EventStoreBuilder {
   private EventStore postgres(DataSource dataSource, AutoCloseable onClose) {
     requireMigrated(Migrator.forDataSource(dataSource).status());
     var groupCommit = new PostgresEngine.GroupCommit(maxGroupSize, maxGroupWait, groupsInFlight);
-    return build(PostgresEngine.onPool(dataSource, lockTimeout, groupCommit, onClose));
+    var timeouts = new Timeouts(lockTimeout, queryTimeout);
+    return build(PostgresEngine.onPool(dataSource, timeouts, groupCommit, onClose));
   }
 
   private static void requireMigrated(MigrationStatus status) {

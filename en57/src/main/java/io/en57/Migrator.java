@@ -36,10 +36,16 @@ public final class Migrator {
 
   private final DataSource dataSource;
   private final List<Migration> migrations;
+  private final String applicationRole;
 
   Migrator(DataSource dataSource, List<Migration> migrations) {
+    this(dataSource, migrations, null);
+  }
+
+  private Migrator(DataSource dataSource, List<Migration> migrations, String applicationRole) {
     this.dataSource = Objects.requireNonNull(dataSource, "dataSource must not be null");
     this.migrations = List.copyOf(migrations);
+    this.applicationRole = applicationRole;
   }
 
   /**
@@ -64,10 +70,31 @@ public final class Migrator {
     return new Migrator(dataSource, Migration.shipped());
   }
 
+  /**
+   * This migrator, also setting up {@code role} as the application's role: {@link #migrate()} then
+   * grants it what a store needs and nothing else (USAGE on the schema, SELECT on its tables,
+   * EXECUTE on its functions, which write with their owner's rights) and revokes any other
+   * privilege it holds there, and {@link #status()} reports whether that is in place. The role must
+   * exist and must be neither the schema's owner nor a superuser, who could rewrite history.
+   */
+  public Migrator withApplicationRole(String role) {
+    Objects.requireNonNull(role, "application role must not be null");
+    if (role.isBlank()) {
+      throw new IllegalArgumentException("application role must not be blank");
+    }
+    return new Migrator(dataSource, migrations, role);
+  }
+
   /** Reports the database's state without changing anything. */
   public MigrationStatus status() {
     try (Connection connection = dataSource.getConnection()) {
-      return status(connection);
+      MigrationStatus status = status(connection);
+      if (applicationRole != null
+          && status.state() != MigrationState.FRESH
+          && status.state() != MigrationState.UNVERSIONED) {
+        return status.withApplicationRole(RoleCheck.check(connection, applicationRole));
+      }
+      return status;
     } catch (SQLException e) {
       throw new En57StorageException("cannot read the migration status: " + e.getMessage(), e);
     }
@@ -111,6 +138,7 @@ public final class Migrator {
     }
     var applied = new ArrayList<String>();
     if (status.state() == MigrationState.UP_TO_DATE) {
+      grantToApplicationRole(connection);
       return applied;
     }
     execute(connection, "CREATE SCHEMA IF NOT EXISTS en57");
@@ -128,7 +156,38 @@ public final class Migrator {
       apply(connection, migration);
       applied.add(migration.name());
     }
+    grantToApplicationRole(connection);
     return applied;
+  }
+
+  /** Grants the application role what a store needs, and revokes everything else in the schema. */
+  private void grantToApplicationRole(Connection connection) throws SQLException {
+    if (applicationRole == null) {
+      return;
+    }
+    List<String> problems =
+        RoleCheck.identityProblems(RoleCheck.check(connection, applicationRole));
+    if (!problems.isEmpty()) {
+      throw new MigrationException(
+          "not granting to application role "
+              + applicationRole
+              + ": it "
+              + String.join(" and ", problems)
+              + "; the application needs a role of its own, created by an administrator"
+              + " (CREATE ROLE ... LOGIN), that owns nothing in schema en57");
+    }
+    connection.setAutoCommit(false);
+    try {
+      for (String grant : RoleCheck.grants(connection, applicationRole)) {
+        execute(connection, grant);
+      }
+      connection.commit();
+    } catch (SQLException e) {
+      connection.rollback();
+      throw e;
+    } finally {
+      connection.setAutoCommit(true);
+    }
   }
 
   private void apply(Connection connection, Migration migration) throws SQLException {

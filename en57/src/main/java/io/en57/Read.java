@@ -110,12 +110,16 @@ public final class Read implements Iterable<Event> {
     return sequenced().map(SequencedEvent::event);
   }
 
-  /** The matching events with their positions, as a lazy stream. */
+  /**
+   * The matching events with their positions, as a lazy stream. Closing the stream stops a batch
+   * being fetched ahead, in the database too.
+   */
   public Stream<SequencedEvent> sequenced() {
+    Batches batches = sequencedIterator();
     return StreamSupport.stream(
-        Spliterators.spliteratorUnknownSize(
-            sequencedIterator(), Spliterator.ORDERED | Spliterator.NONNULL),
-        false);
+            Spliterators.spliteratorUnknownSize(batches, Spliterator.ORDERED | Spliterator.NONNULL),
+            false)
+        .onClose(batches::close);
   }
 
   /** All matching events in a list. Mind the memory for large results; prefer streaming. */
@@ -134,7 +138,7 @@ public final class Read implements Iterable<Event> {
     return limit != NO_LIMIT || backwards;
   }
 
-  private Iterator<SequencedEvent> sequencedIterator() {
+  private Batches sequencedIterator() {
     return store.batches(query, backwards, limit);
   }
 

@@ -40,7 +40,7 @@ class ConnectionModesTest {
 
   @BeforeEach
   void emptyTables() {
-    database.execute("TRUNCATE en57.events, en57.event_tags, enrolments");
+    database.emptyLog("enrolments");
   }
 
   @Test

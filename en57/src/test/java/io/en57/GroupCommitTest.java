@@ -6,14 +6,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.en57.AppendResult.Failure;
 import io.en57.AppendResult.Success;
+import io.en57.testing.AppendLock;
 import io.en57.testing.Concurrently;
 import io.en57.testing.TestDatabases;
 import io.en57.testing.TestDatabases.TestDatabase;
 import java.math.BigDecimal;
 import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -61,7 +59,7 @@ class GroupCommitTest {
 
   @BeforeEach
   void emptyLog() {
-    database.execute("TRUNCATE en57.events, en57.event_tags");
+    database.emptyLog();
   }
 
   @AfterEach
@@ -148,11 +146,11 @@ class GroupCommitTest {
     EventStore store = store(1);
     store.append(List.of(Event.of("Existing")));
     UUID storedId = store.read().toList().get(0).id();
-    try (Connection holder = holdAppendLock()) {
+    try (Connection holder = AppendLock.hold(database.dataSource())) {
       // The leader: written first, in a group of its own, once the lock is free.
       Future<AppendResult> leader =
           threads.submit(() -> store.append(List.of(Event.of("Leader").withTags("x"))));
-      awaitWaitersOnTheLock(1);
+      AppendLock.awaitWaiters(database.dataSource(), 1);
       // These queue and form the next group, in this order.
       Future<AppendResult> first =
           submitInOrder(
@@ -203,9 +201,9 @@ class GroupCommitTest {
   void appendsSharingAnEventIdGoInSeparateGroupsSoTheSecondIsADuplicate() throws Exception {
     EventStore store = store(1);
     Event event = Event.of("Once");
-    try (Connection holder = holdAppendLock()) {
+    try (Connection holder = AppendLock.hold(database.dataSource())) {
       Future<AppendResult> leader = threads.submit(() -> store.append(List.of(Event.of("Leader"))));
-      awaitWaitersOnTheLock(1);
+      AppendLock.awaitWaiters(database.dataSource(), 1);
       Future<AppendResult> first = submitInOrder(() -> store.append(List.of(event)));
       Future<AppendResult> second = submitInOrder(() -> store.append(List.of(event)));
       holder.commit();
@@ -224,9 +222,9 @@ class GroupCommitTest {
             .groupCommit(64, Duration.ofMillis(300))
             .forUrl(database.jdbcUrl());
     stores.add(store);
-    try (Connection holder = holdAppendLock()) {
+    try (Connection holder = AppendLock.hold(database.dataSource())) {
       Future<AppendResult> leader = threads.submit(() -> store.append(List.of(Event.of("Leader"))));
-      awaitWaitersOnTheLock(1);
+      AppendLock.awaitWaiters(database.dataSource(), 1);
       assertThatThrownBy(() -> store.append(List.of(Event.of("Queued"))))
           .isInstanceOf(AppendLockTimeoutException.class)
           .hasMessageContaining("nothing was written");
@@ -246,9 +244,9 @@ class GroupCommitTest {
             .lockTimeout(Duration.ofSeconds(2))
             .forUrl(database.jdbcUrl());
     var results = new ArrayList<Future<AppendResult>>();
-    try (Connection holder = holdAppendLock()) {
+    try (Connection holder = AppendLock.hold(database.dataSource())) {
       results.add(threads.submit(() -> store.append(List.of(Event.of("Leader")))));
-      awaitWaitersOnTheLock(1);
+      AppendLock.awaitWaiters(database.dataSource(), 1);
       for (int i = 0; i < 10; i++) {
         results.add(submitInOrder(() -> store.append(List.of(Event.of("Queued")))));
       }
@@ -271,14 +269,14 @@ class GroupCommitTest {
   void aLostConnectionReachesEveryAppendOfTheGroupAsAnExceptionNeverAsSuccess() throws Exception {
     EventStore store = store(1);
     var results = new ArrayList<Future<AppendResult>>();
-    try (Connection holder = holdAppendLock()) {
+    try (Connection holder = AppendLock.hold(database.dataSource())) {
       results.add(threads.submit(() -> store.append(List.of(Event.of("Leader")))));
-      awaitWaitersOnTheLock(1);
+      AppendLock.awaitWaiters(database.dataSource(), 1);
       for (int i = 0; i < 5; i++) {
         results.add(submitInOrder(() -> store.append(List.of(Event.of("Grouped")))));
       }
       // The leader's group has been written and waits for the lock; kill its connection.
-      terminateWaitersOnTheLock();
+      AppendLock.terminateWaiters(database.dataSource());
       holder.rollback();
     }
     assertThatThrownBy(() -> results.get(0).get(10, TimeUnit.SECONDS))
@@ -318,9 +316,9 @@ class GroupCommitTest {
             .register("Measured", Measured.class)
             .forUrl(database.jdbcUrl());
     stores.add(store);
-    try (Connection holder = holdAppendLock()) {
+    try (Connection holder = AppendLock.hold(database.dataSource())) {
       Future<AppendResult> leader = threads.submit(() -> store.append(List.of(Event.of("Leader"))));
-      awaitWaitersOnTheLock(1);
+      AppendLock.awaitWaiters(database.dataSource(), 1);
       Future<AppendResult> good =
           submitInOrder(() -> store.append(List.of(Event.of("Good", Map.of("n", 1)))));
       // Valid JSON, but beyond what PostgreSQL's numeric can hold: the statement fails in the
@@ -345,17 +343,49 @@ class GroupCommitTest {
         .containsExactly("HoldsTheLock", "Leader", "Good", "AlsoGood");
   }
 
-  /**
-   * Holds the append lock with an append inside an open transaction; commit or roll back to free
-   * it.
-   */
-  private Connection holdAppendLock() throws SQLException {
-    Connection holder = database.dataSource().getConnection();
-    holder.setAutoCommit(false);
-    try (EventStore viaHolder = EventStore.forDataSource(database.dataSource())) {
-      viaHolder.onConnection(holder).append(List.of(Event.of("HoldsTheLock")));
+  @Test
+  void aStoredAppendIsToldSoWhenReadingTheConflictOfAnotherAppendOfItsGroupFails()
+      throws Exception {
+    store(1).append(List.of(Event.of("Taken").withTags("seat:1")));
+    try (var application = database.createApplicationRole()) {
+      // The application's role may call the append function but not read the tag rows: the
+      // condition check inside the function still works, reading the conflict afterwards fails.
+      database.execute(
+          "GRANT USAGE ON SCHEMA en57 TO "
+              + application.name()
+              + "; GRANT SELECT ON ALL TABLES IN SCHEMA en57 TO "
+              + application.name()
+              + "; GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA en57 TO "
+              + application.name()
+              + "; REVOKE SELECT ON en57.event_tags FROM "
+              + application.name());
+      EventStore store =
+          EventStore.builder().groupsInFlight(1).forDataSource(application.dataSource());
+      stores.add(store);
+      try (Connection holder = AppendLock.hold(database.dataSource())) {
+        Future<AppendResult> leader =
+            threads.submit(() -> store.append(List.of(Event.of("Leader"))));
+        AppendLock.awaitWaiters(database.dataSource(), 1);
+        Future<AppendResult> stored =
+            submitInOrder(() -> store.append(List.of(Event.of("Stored").withTags("x"))));
+        Future<AppendResult> conflicted =
+            submitInOrder(
+                () ->
+                    store.append(
+                        List.of(Event.of("Late").withTags("seat:1")),
+                        failIf(store.read().withTag("seat:1"))));
+        holder.commit();
+        assertThat(leader.get()).isInstanceOf(Success.class);
+        assertThat(stored.get()).isEqualTo(new Success(4));
+        assertThatThrownBy(conflicted::get)
+            .hasCauseInstanceOf(En57StorageException.class)
+            .hasMessageContaining("condition matched")
+            .hasMessageContaining("nothing was written");
+      }
     }
-    return holder;
+    assertThat(store(1).read().toList())
+        .extracting(Event::type)
+        .containsExactly("Taken", "HoldsTheLock", "Leader", "Stored");
   }
 
   private Future<AppendResult> submitInOrder(Callable<AppendResult> append)
@@ -364,30 +394,5 @@ class GroupCommitTest {
     // Appends queue in arrival order; give each a moment to arrive before the next.
     Thread.sleep(50);
     return future;
-  }
-
-  private static void awaitWaitersOnTheLock(int waiters) throws SQLException, InterruptedException {
-    for (int i = 0; i < 200 && waitersOnTheLock() < waiters; i++) {
-      Thread.sleep(10);
-    }
-    assertThat(waitersOnTheLock()).isGreaterThanOrEqualTo(waiters);
-  }
-
-  private static int waitersOnTheLock() throws SQLException {
-    return queryInt("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
-  }
-
-  private static void terminateWaitersOnTheLock() throws SQLException {
-    queryInt(
-        "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
-  }
-
-  private static int queryInt(String sql) throws SQLException {
-    try (Connection connection = database.dataSource().getConnection();
-        Statement statement = connection.createStatement();
-        ResultSet row = statement.executeQuery(sql)) {
-      row.next();
-      return row.getInt(1);
-    }
   }
 }

@@ -33,6 +33,6 @@ class PostgresEventStoreTest extends EventStoreContract {
 
   @Override
   protected void emptyLog() {
-    database.execute("TRUNCATE en57.events, en57.event_tags");
+    database.emptyLog();
   }
 }

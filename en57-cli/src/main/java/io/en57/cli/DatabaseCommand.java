@@ -33,6 +33,17 @@ abstract class DatabaseCommand implements Callable<Integer> {
       })
   String url;
 
+  @Option(
+      names = "--app-role",
+      paramLabel = "ROLE",
+      defaultValue = "${env:EN57_APP_ROLE}",
+      description = {
+        "The application's database role: migrate grants it what a store needs (read the log,"
+            + " append through en57.append) and nothing else; status reports whether that is in"
+            + " place. Defaults to the environment variable EN57_APP_ROLE; none when unset."
+      })
+  String applicationRole;
+
   /** Does the work with a migrator for the database and returns the exit code. */
   abstract int run(Migrator migrator, PrintWriter out);
 
@@ -44,7 +55,11 @@ abstract class DatabaseCommand implements Callable<Integer> {
           "No database URL: set the environment variable DATABASE_URL or pass --url.");
     }
     try {
-      return run(Migrator.forUrl(url), spec.commandLine().getOut());
+      Migrator migrator = Migrator.forUrl(url);
+      if (applicationRole != null && !applicationRole.isBlank()) {
+        migrator = migrator.withApplicationRole(applicationRole);
+      }
+      return run(migrator, spec.commandLine().getOut());
     } catch (MigrationException | En57StorageException | IllegalArgumentException e) {
       spec.commandLine().getErr().println(spec.qualifiedName() + ": " + oneLine(e.getMessage()));
       return FAILURE;

@@ -27,7 +27,8 @@ final class MigrateCommand extends DatabaseCommand {
     MigrationStatus status = migrator.status();
     if (applied.isEmpty()
         && status.state() == MigrationState.UP_TO_DATE
-        && status.warning().isEmpty()) {
+        && status.warning().isEmpty()
+        && status.applicationRole().isEmpty()) {
       out.println(
           "Schema en57 is up to date (version " + status.currentVersion() + "); nothing to do.");
       return 0;

@@ -22,6 +22,23 @@ final class StatusReport {
       status.pendingMigrations().forEach(name -> out.println("  " + name));
     }
     status.warning().ifPresent(warning -> out.println("WARNING: " + warning));
+    status
+        .applicationRole()
+        .ifPresent(
+            role -> {
+              if (role.inPlace()) {
+                out.println(
+                    "Application role "
+                        + role.role()
+                        + ": privileges in place (reads, appends through en57.append, nothing"
+                        + " else)");
+                return;
+              }
+              out.println("Application role " + role.role() + ": privileges NOT in place");
+              role.missing().forEach(missing -> out.println("  lacks " + missing));
+              role.excess().forEach(excess -> out.println("  should not have: " + excess));
+              out.println("  Repair: en57 migrate --app-role " + role.role());
+            });
   }
 
   /** "up to date" for {@link MigrationState#UP_TO_DATE}, and so on. */
@@ -30,13 +47,16 @@ final class StatusReport {
   }
 
   /**
-   * 1 when the database needs a person (partial, unversioned, ahead, or any warning such as a
-   * changed migration), so that scripts can detect it; 0 when {@code migrate} can proceed.
+   * 1 when the database needs a person (partial, unversioned, ahead, any warning such as a changed
+   * migration, or an application role whose privileges are not in place), so that scripts can
+   * detect it; 0 when {@code migrate} can proceed.
    */
   static int exitCode(MigrationStatus status) {
     boolean trouble =
         switch (status.state()) {
-          case FRESH, PENDING, UP_TO_DATE -> status.warning().isPresent();
+          case FRESH, PENDING, UP_TO_DATE ->
+              status.warning().isPresent()
+                  || status.applicationRole().map(role -> !role.inPlace()).orElse(false);
           case PARTIAL, UNVERSIONED, AHEAD -> true;
         };
     return trouble ? DatabaseCommand.FAILURE : 0;

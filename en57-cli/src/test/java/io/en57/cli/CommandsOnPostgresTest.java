@@ -3,8 +3,10 @@ package io.en57.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.en57.cli.Cli.Result;
+import io.en57.internal.Migration;
 import io.en57.testing.TestDatabases;
 import io.en57.testing.TestDatabases.TestDatabase;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -13,6 +15,11 @@ import org.junit.jupiter.api.Test;
 
 @Tag("postgres")
 class CommandsOnPostgresTest {
+
+  private static final List<String> SHIPPED =
+      Migration.shipped().stream().map(Migration::name).toList();
+  private static final int TARGET = SHIPPED.size();
+  private static final int FUTURE = TARGET + 1;
 
   private TestDatabase database;
 
@@ -34,8 +41,8 @@ class CommandsOnPostgresTest {
     assertThat(result.out())
         .contains("Schema en57: fresh")
         .contains("Current version: 0")
-        .contains("Target version: 1")
-        .containsPattern("Pending migrations:\\R  0001_create_events")
+        .contains("Target version: " + TARGET)
+        .containsPattern("Pending migrations:\\R  " + String.join("\\R  ", SHIPPED))
         .doesNotContain("WARNING");
     assertThat(result.err()).isEmpty();
   }
@@ -48,7 +55,7 @@ class CommandsOnPostgresTest {
     assertThat(first.out())
         .startsWith("Applied 0001_create_events")
         .contains("Schema en57: up to date")
-        .contains("Current version: 1")
+        .contains("Current version: " + TARGET)
         .contains("Pending migrations: none");
     assertThat(first.err()).isEmpty();
 
@@ -56,7 +63,8 @@ class CommandsOnPostgresTest {
 
     assertThat(second.exitCode()).isZero();
     assertThat(second.out())
-        .isEqualToIgnoringNewLines("Schema en57 is up to date (version 1); nothing to do.");
+        .isEqualToIgnoringNewLines(
+            "Schema en57 is up to date (version " + TARGET + "); nothing to do.");
   }
 
   @Test
@@ -76,8 +84,8 @@ class CommandsOnPostgresTest {
     assertThat(result.exitCode()).isZero();
     assertThat(result.out())
         .contains("Schema en57: up to date")
-        .contains("Current version: 1")
-        .contains("Target version: 1")
+        .contains("Current version: " + TARGET)
+        .contains("Target version: " + TARGET)
         .contains("Pending migrations: none")
         .doesNotContain("WARNING");
   }
@@ -126,16 +134,18 @@ class CommandsOnPostgresTest {
     assertThat(Cli.run("migrate", "--url", database.postgresUrl()).exitCode()).isZero();
     database.execute(
         "INSERT INTO en57.schema_migrations (version, name, checksum, completed_at)"
-            + " VALUES (2, '0002_from_the_future', 'x', now())");
+            + " VALUES ("
+            + FUTURE
+            + ", 'from_the_future', 'x', now())");
 
     Result status = Cli.run("status", "--url", database.postgresUrl());
 
     assertThat(status.exitCode()).isEqualTo(1);
     assertThat(status.out())
         .contains("Schema en57: ahead")
-        .contains("Current version: 2")
-        .contains("Target version: 1")
-        .contains("WARNING: the database is at migration 2");
+        .contains("Current version: " + FUTURE)
+        .contains("Target version: " + TARGET)
+        .contains("WARNING: the database is at migration " + FUTURE);
     assertThat(Cli.run("migrate", "--url", database.postgresUrl()).exitCode()).isEqualTo(1);
   }
 
@@ -161,5 +171,31 @@ class CommandsOnPostgresTest {
 
     assertThat(result.exitCode()).as(result.err()).isZero();
     assertThat(result.out()).contains("Schema en57: fresh");
+  }
+
+  @Test
+  void statusReportsTheApplicationRolesPrivilegesAndMigrateSetsThemUp() {
+    assertThat(Cli.run("migrate", "--url", database.postgresUrl()).exitCode()).isZero();
+    try (var application = database.createApplicationRole()) {
+      Result before =
+          Cli.run("status", "--url", database.postgresUrl(), "--app-role", application.name());
+
+      assertThat(before.exitCode()).isEqualTo(1);
+      assertThat(before.out())
+          .contains("Application role " + application.name() + ": privileges NOT in place")
+          .contains("lacks USAGE on schema en57")
+          .contains("Repair: en57 migrate --app-role " + application.name());
+
+      Result migrate =
+          Cli.run("migrate", "--url", database.postgresUrl(), "--app-role", application.name());
+
+      assertThat(migrate.exitCode()).isZero();
+      assertThat(migrate.out())
+          .contains("Application role " + application.name() + ": privileges in place");
+      assertThat(
+              Cli.run("status", "--url", database.postgresUrl(), "--app-role", application.name())
+                  .exitCode())
+          .isZero();
+    }
   }
 }

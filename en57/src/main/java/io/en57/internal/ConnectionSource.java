@@ -5,7 +5,11 @@ import io.en57.En57StorageException;
 import io.en57.SchemaNotReadyException;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import javax.sql.DataSource;
+import org.postgresql.PGConnection;
 
 /**
  * Where the PostgreSQL engine gets its connection for one unit of work: borrowed from a pool and
@@ -20,35 +24,67 @@ abstract class ConnectionSource {
     T run(Connection connection) throws SQLException;
   }
 
+  /**
+   * {@code setNetworkTimeout} wants an executor for closing a timed-out connection; none needed.
+   */
+  private static final Executor DIRECTLY = Runnable::run;
+
   /** Runs the work, with database errors as they come. */
-  abstract <T> T runRaw(Work<T> work) throws SQLException;
+  final <T> T runRaw(Work<T> work) throws SQLException {
+    return runRaw(work, Cancellation.NONE);
+  }
+
+  /** Runs the work, which {@code cancellation} may cancel in the database while it runs. */
+  abstract <T> T runRaw(Work<T> work, Cancellation cancellation) throws SQLException;
 
   /** Runs the work, with database errors as the library exceptions that say what to do. */
   final <T> T run(Work<T> work) {
+    return run(work, Cancellation.NONE);
+  }
+
+  /** Runs cancellable work, with database errors as the library exceptions. */
+  final <T> T run(Work<T> work, Cancellation cancellation) {
     try {
-      return runRaw(work);
+      return runRaw(work, cancellation);
     } catch (SQLException e) {
       throw translate(e);
     }
   }
 
-  static ConnectionSource pool(DataSource dataSource) {
+  /** Cancels, in the database, the work running on the source's connections. */
+  void cancelRunning() {}
+
+  /**
+   * Connections borrowed from {@code dataSource}. Each unit of work sets the connection's network
+   * timeout to {@code networkMillis}, so that a server that stopped answering fails the work
+   * instead of hanging it, and puts the previous timeout back.
+   */
+  static ConnectionSource pool(DataSource dataSource, int networkMillis) {
     return new ConnectionSource() {
+      private final Set<Connection> inUse = ConcurrentHashMap.newKeySet();
+
       @Override
-      <T> T runRaw(Work<T> work) throws SQLException {
+      <T> T runRaw(Work<T> work, Cancellation cancellation) throws SQLException {
         try (Connection connection = dataSource.getConnection()) {
-          if (connection.getAutoCommit()) {
-            return work.run(connection);
-          }
+          int previousTimeout = connection.getNetworkTimeout();
+          connection.setNetworkTimeout(DIRECTLY, networkMillis);
+          inUse.add(connection);
           try {
-            T result = work.run(connection);
-            connection.commit();
-            return result;
-          } catch (SQLException | RuntimeException e) {
-            connection.rollback();
-            throw e;
+            cancellation.started(connection);
+            return runAndCommit(connection, work);
+          } finally {
+            cancellation.ended();
+            inUse.remove(connection);
+            if (!connection.isClosed()) {
+              connection.setNetworkTimeout(DIRECTLY, previousTimeout);
+            }
           }
         }
+      }
+
+      @Override
+      void cancelRunning() {
+        inUse.forEach(ConnectionSource::cancel);
       }
     };
   }
@@ -56,10 +92,43 @@ abstract class ConnectionSource {
   static ConnectionSource caller(Connection connection) {
     return new ConnectionSource() {
       @Override
-      <T> T runRaw(Work<T> work) throws SQLException {
-        return work.run(connection);
+      <T> T runRaw(Work<T> work, Cancellation cancellation) throws SQLException {
+        try {
+          cancellation.started(connection);
+          return work.run(connection);
+        } finally {
+          cancellation.ended();
+        }
       }
     };
+  }
+
+  private static <T> T runAndCommit(Connection connection, Work<T> work) throws SQLException {
+    if (connection.getAutoCommit()) {
+      return work.run(connection);
+    }
+    try {
+      T result = work.run(connection);
+      connection.commit();
+      return result;
+    } catch (SQLException | RuntimeException e) {
+      try {
+        connection.rollback();
+      } catch (SQLException rollbackFailure) {
+        // The error that ended the work says what went wrong; a broken connection fails both.
+        e.addSuppressed(rollbackFailure);
+      }
+      throw e;
+    }
+  }
+
+  /** Asks the server to cancel what the connection runs; best effort. */
+  static void cancel(Connection connection) {
+    try {
+      connection.unwrap(PGConnection.class).cancelQuery();
+    } catch (SQLException e) {
+      // Nothing to cancel any more, or the server is gone: either way the work ends.
+    }
   }
 
   /** A database error as the library exception that says what to do about it. */
@@ -77,6 +146,13 @@ abstract class ConnectionSource {
         return new AppendLockTimeoutException(
             "timed out waiting for the append lock; nothing was written. Another append holds it,"
                 + " most likely one inside a long application transaction",
+            e);
+      case "57014":
+        return new En57StorageException(
+            "the database call was cancelled: it ran longer than the store's queryTimeout, or the"
+                + " store (or the stream it served) was closed ("
+                + e.getMessage()
+                + ")",
             e);
       case "0A000":
         return new IllegalStateException(e.getMessage(), e);

@@ -28,6 +28,12 @@ public interface Engine extends AutoCloseable {
    */
   List<StoredEvent> read(Query query, long cursor, boolean backwards, int limit);
 
+  /** {@link #read(Query, long, boolean, int)}, stopped in the database by {@code cancellation}. */
+  default List<StoredEvent> read(
+      Query query, long cursor, boolean backwards, int limit, Cancellation cancellation) {
+    return read(query, cursor, backwards, limit);
+  }
+
   /**
    * Whether reads may fetch batches on other threads, ahead of the caller: true on a pool, false on
    * the caller's connection (one connection serves one thread) and in memory (nothing to gain).

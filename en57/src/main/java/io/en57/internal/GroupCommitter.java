@@ -1,8 +1,8 @@
 package io.en57.internal;
 
 import io.en57.AppendLockTimeoutException;
+import io.en57.En57Exception;
 import io.en57.En57StorageException;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -29,9 +29,9 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class GroupCommitter {
 
-  /** Writes one group and returns, per request, its outcome or the exception to end it with. */
+  /** Writes one group and returns each append's completion, in order. */
   interface GroupWriter {
-    List<Object> write(List<AppendRequest> group) throws SQLException;
+    List<Completion> write(List<AppendRequest> group);
   }
 
   private final GroupWriter writer;
@@ -69,28 +69,47 @@ final class GroupCommitter {
     } finally {
       lock.unlock();
     }
-    while (true) {
-      // Read done before hasSlot: a slot is only ever handed to a queued append, before its group
-      // takes it, so an append seen done has its slot visible too and must not return holding it.
-      boolean done = pending.done;
-      if (pending.hasSlot) {
-        pending.hasSlot = false;
-        lead();
-        continue;
+    boolean interrupted = false;
+    try {
+      while (true) {
+        // Read done before hasSlot: a slot is only ever handed to a queued append, before its group
+        // takes it, so an append seen done has its slot visible too and must not return holding it.
+        boolean done = pending.done;
+        if (pending.hasSlot) {
+          pending.hasSlot = false;
+          lead();
+          continue;
+        }
+        if (done) {
+          return pending.completion.outcome();
+        }
+        if (Thread.interrupted()) {
+          interrupted = true;
+          if (abandon(pending)) {
+            throw new En57Exception(
+                "interrupted while waiting for a group commit to take this append; nothing was"
+                    + " written",
+                new InterruptedException());
+          }
+          // Its group is being written: wait for the outcome (parking with the interrupt flag
+          // cleared, so that the wait does not spin), and raise the flag again afterwards.
+        }
+        long left = deadline - System.nanoTime();
+        if (left <= 0 && abandon(pending)) {
+          throw new AppendLockTimeoutException(
+              "waited longer than "
+                  + Duration.ofNanos(maxWaitNanos)
+                  + " for a group commit to take this append; nothing was written",
+              null);
+        }
+        // An append already in a group is waited for whatever the deadline: its outcome is coming,
+        // bounded by the network timeout of the group's connection.
+        LockSupport.parkNanos(this, Math.max(left, TimeUnit.MILLISECONDS.toNanos(10)));
       }
-      if (done) {
-        return pending.outcome();
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
       }
-      long left = deadline - System.nanoTime();
-      if (left <= 0 && abandon(pending)) {
-        throw new AppendLockTimeoutException(
-            "waited longer than "
-                + Duration.ofNanos(maxWaitNanos)
-                + " for a group commit to take this append; nothing was written",
-            null);
-      }
-      // An append already in a group is waited for whatever the deadline: its outcome is coming.
-      LockSupport.parkNanos(this, Math.max(left, TimeUnit.MILLISECONDS.toNanos(10)));
     }
   }
 
@@ -101,8 +120,9 @@ final class GroupCommitter {
       closed = true;
       for (Pending pending : queue) {
         pending.complete(
-            new IllegalStateException(
-                "the store was closed before this append was written; nothing was written"));
+            new Completion.Failed(
+                new IllegalStateException(
+                    "the store was closed before this append was written; nothing was written")));
       }
       queue.clear();
       long left = patience.toNanos();
@@ -166,38 +186,22 @@ final class GroupCommitter {
   }
 
   private void write(List<Pending> group) {
-    List<Object> outcomes;
+    List<Completion> completions;
     try {
-      outcomes = writer.write(group.stream().map(p -> p.request).toList());
-    } catch (SQLException | RuntimeException e) {
-      RuntimeException failure =
-          e instanceof SQLException sql ? ConnectionSource.translate(sql) : (RuntimeException) e;
-      if (group.size() > 1 && isRolledBack(e)) {
-        // One append's data broke the statement; write each alone so only that one fails.
-        group.forEach(p -> write(List.of(p)));
-        return;
-      }
-      group.forEach(p -> p.complete(failure));
+      completions = writer.write(group.stream().map(p -> p.request).toList());
+    } catch (RuntimeException e) {
+      group.forEach(p -> p.complete(new Completion.Failed(e)));
       return;
     } catch (Error e) {
-      group.forEach(p -> p.complete(new En57StorageException("append failed: " + e, e)));
+      group.forEach(
+          p ->
+              p.complete(
+                  new Completion.Failed(new En57StorageException("append failed: " + e, e))));
       throw e;
     }
     for (int i = 0; i < group.size(); i++) {
-      group.get(i).complete(outcomes.get(i));
+      group.get(i).complete(completions.get(i));
     }
-  }
-
-  /**
-   * Whether the statement certainly failed before committing: an SQL error from the server about
-   * the statement itself. Connection failures are not: the commit may have happened.
-   */
-  private static boolean isRolledBack(Exception e) {
-    if (!(e instanceof SQLException sql) || sql.getSQLState() == null) {
-      return false;
-    }
-    String state = sql.getSQLState();
-    return state.startsWith("22") || state.startsWith("23") || state.startsWith("42");
   }
 
   /**
@@ -221,21 +225,17 @@ final class GroupCommitter {
     volatile boolean hasSlot;
 
     volatile boolean done;
-    private Object outcome;
+    private Completion completion;
 
     Pending(AppendRequest request, Thread thread) {
       this.request = request;
       this.thread = thread;
     }
 
-    void complete(Object outcome) {
-      this.outcome = outcome;
+    void complete(Completion completion) {
+      this.completion = completion;
       done = true;
       LockSupport.unpark(thread);
-    }
-
-    AppendOutcome outcome() {
-      return AppendSql.outcomeOf(outcome);
     }
   }
 }

@@ -2,8 +2,8 @@ package io.en57.internal;
 
 import io.en57.Query;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -17,25 +17,25 @@ import javax.sql.DataSource;
  */
 public final class PostgresEngine implements Engine {
 
+  private static final String HEAD = "SELECT coalesce(max(position), 0) FROM en57.events";
+
   private final ConnectionSource connections;
-  private final Duration lockTimeout;
+  private final Timeouts timeouts;
   private final GroupCommitter groups;
   private final AutoCloseable onClose;
 
   private PostgresEngine(
       ConnectionSource connections,
-      Duration lockTimeout,
+      Timeouts timeouts,
       GroupCommit groupCommit,
       AutoCloseable onClose) {
     this.connections = connections;
-    this.lockTimeout = lockTimeout;
+    this.timeouts = timeouts;
     this.groups =
         groupCommit == null
             ? null
             : new GroupCommitter(
-                group ->
-                    connections.runRaw(
-                        connection -> AppendSql.write(connection, group, lockTimeout)),
+                group -> AppendSql.write(connections, group, timeouts),
                 groupCommit.maxGroupSize(),
                 groupCommit.maxWait(),
                 groupCommit.groupsInFlight());
@@ -56,8 +56,12 @@ public final class PostgresEngine implements Engine {
    * runs on {@link #close()}: it closes a pool the store owns, and is a no-op for a borrowed one.
    */
   public static PostgresEngine onPool(
-      DataSource dataSource, Duration lockTimeout, GroupCommit groupCommit, AutoCloseable onClose) {
-    return new PostgresEngine(ConnectionSource.pool(dataSource), lockTimeout, groupCommit, onClose);
+      DataSource dataSource, Timeouts timeouts, GroupCommit groupCommit, AutoCloseable onClose) {
+    return new PostgresEngine(
+        ConnectionSource.pool(dataSource, timeouts.networkMillis()),
+        timeouts,
+        groupCommit,
+        onClose);
   }
 
   @Override
@@ -67,9 +71,7 @@ public final class PostgresEngine implements Engine {
       return groups.append(request);
     }
     // On the caller's connection the caller's transaction is the group; no one else may join it.
-    return AppendSql.outcomeOf(
-        connections.run(
-            connection -> AppendSql.write(connection, List.of(request), lockTimeout).get(0)));
+    return AppendSql.write(connections, List.of(request), timeouts).get(0).outcome();
   }
 
   @Override
@@ -80,18 +82,28 @@ public final class PostgresEngine implements Engine {
 
   @Override
   public List<StoredEvent> read(Query query, long cursor, boolean backwards, int limit) {
-    return connections.run(connection -> ReadSql.read(connection, query, cursor, backwards, limit));
+    return read(query, cursor, backwards, limit, Cancellation.NONE);
+  }
+
+  @Override
+  public List<StoredEvent> read(
+      Query query, long cursor, boolean backwards, int limit, Cancellation cancellation) {
+    return connections.run(
+        connection ->
+            ReadSql.read(connection, query, cursor, backwards, limit, timeouts.querySeconds()),
+        cancellation);
   }
 
   @Override
   public long head() {
     return connections.run(
         connection -> {
-          try (Statement statement = connection.createStatement();
-              ResultSet row =
-                  statement.executeQuery("SELECT coalesce(max(position), 0) FROM en57.events")) {
-            row.next();
-            return row.getLong(1);
+          try (PreparedStatement statement = connection.prepareStatement(HEAD)) {
+            statement.setQueryTimeout(timeouts.querySeconds());
+            try (ResultSet row = statement.executeQuery()) {
+              row.next();
+              return row.getLong(1);
+            }
           }
         });
   }
@@ -99,15 +111,17 @@ public final class PostgresEngine implements Engine {
   @Override
   public Engine onConnection(Connection connection) {
     Objects.requireNonNull(connection, "connection must not be null");
-    return new PostgresEngine(ConnectionSource.caller(connection), lockTimeout, null, () -> {});
+    return new PostgresEngine(ConnectionSource.caller(connection), timeouts, null, () -> {});
   }
 
   @Override
   public void close() {
     if (groups != null) {
-      // Queued appends fail at once; groups being written finish, bounded by the lock timeout.
-      groups.close(lockTimeout.plusSeconds(30));
+      // Queued appends fail at once; groups being written finish, bounded by the network timeout.
+      groups.close(Duration.ofMillis(timeouts.networkMillis()));
     }
+    // Reads still running (a stream fetching ahead that nobody reads any more) stop now.
+    connections.cancelRunning();
     try {
       onClose.close();
     } catch (Exception e) {

@@ -34,10 +34,16 @@ final class ReadSql {
     this.limit = limit;
   }
 
+  /** One page of a read; the server cancels it after {@code timeoutSeconds}. */
   static List<StoredEvent> read(
-      Connection connection, Query query, long cursor, boolean backwards, int limit)
+      Connection connection,
+      Query query,
+      long cursor,
+      boolean backwards,
+      int limit,
+      int timeoutSeconds)
       throws SQLException {
-    return of(query, cursor, backwards, limit).run(connection);
+    return of(query, cursor, backwards, limit).run(connection, timeoutSeconds);
   }
 
   /** The statement for one page of a read. */
@@ -162,8 +168,9 @@ final class ReadSql {
     return backwards ? " DESC" : "";
   }
 
-  private List<StoredEvent> run(Connection connection) throws SQLException {
+  private List<StoredEvent> run(Connection connection, int timeoutSeconds) throws SQLException {
     try (PreparedStatement statement = connection.prepareStatement(sql.toString())) {
+      statement.setQueryTimeout(timeoutSeconds);
       bind(connection, statement);
       var events = new ArrayList<StoredEvent>(Math.min(limit, 1024));
       try (ResultSet rows = statement.executeQuery()) {

@@ -73,6 +73,32 @@ public final class TestDatabases {
           + name;
     }
 
+    /**
+     * Empties the En57 log and the given tables of the application. The log is append-only: this
+     * takes the operator's deliberate way around its triggers.
+     */
+    public void emptyLog(String... applicationTables) {
+      var tables = new StringBuilder("en57.events, en57.event_tags");
+      for (String table : applicationTables) {
+        tables.append(", ").append(table);
+      }
+      execute("BEGIN; SET LOCAL en57.allow_history_rewrite = on; TRUNCATE " + tables + "; COMMIT");
+    }
+
+    /**
+     * A new login role for the application, with no privileges yet: grant them with {@code
+     * Migrator.withApplicationRole(role.name())} or by hand. {@link ApplicationRole#close()} drops
+     * it.
+     */
+    public ApplicationRole createApplicationRole() {
+      String role = "en57_app_" + ProcessHandle.current().pid() + "_" + COUNTER.incrementAndGet();
+      TestDatabases.execute(admin(), "CREATE ROLE " + role + " LOGIN");
+      var asRole = new PGSimpleDataSource();
+      asRole.setURL(dataSource.getURL());
+      asRole.setUser(role);
+      return new ApplicationRole(role, asRole, this);
+    }
+
     /** Runs SQL on this database. */
     public void execute(String sql) {
       TestDatabases.execute(dataSource, sql);
@@ -81,6 +107,17 @@ public final class TestDatabases {
     @Override
     public void close() {
       TestDatabases.execute(admin(), "DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+    }
+  }
+
+  /** A login role of the test server, connecting to one test database. */
+  public record ApplicationRole(String name, PGSimpleDataSource dataSource, TestDatabase database)
+      implements AutoCloseable {
+
+    @Override
+    public void close() {
+      database.execute("DROP OWNED BY " + name);
+      TestDatabases.execute(admin(), "DROP ROLE " + name);
     }
   }
 

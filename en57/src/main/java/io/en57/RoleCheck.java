@@ -1,0 +1,136 @@
+package io.en57;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Checks and grants the application role's privileges in schema en57 (DESIGN.md §9): it reads the
+ * tables and executes the functions, which write with their owner's rights; nothing else.
+ */
+final class RoleCheck {
+
+  private static final String DOES_NOT_EXIST = "does not exist";
+  private static final String OWNER = "owns schema en57 (or is a member of its owner)";
+  private static final String SUPERUSER = "is a superuser";
+
+  /** Per table: a missing SELECT, and any privilege beyond it. */
+  private static final String TABLES =
+      "SELECT c.oid::regclass::text,"
+          + " has_table_privilege(?, c.oid, 'SELECT'),"
+          + " ARRAY(SELECT p FROM unnest(ARRAY['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE',"
+          + " 'REFERENCES', 'TRIGGER']) p WHERE has_table_privilege(?, c.oid, p))"
+          + " FROM pg_class c WHERE c.relnamespace = 'en57'::regnamespace AND c.relkind = 'r'"
+          + " ORDER BY 1";
+
+  /** The functions a store calls: every function of the schema but the trigger functions. */
+  private static final String FUNCTIONS =
+      "SELECT p.oid::regprocedure::text, has_function_privilege(?, p.oid, 'EXECUTE')"
+          + " FROM pg_proc p WHERE p.pronamespace = 'en57'::regnamespace AND p.prokind = 'f'"
+          + " AND p.prorettype <> 'trigger'::regtype ORDER BY 1";
+
+  private RoleCheck() {}
+
+  /**
+   * What makes a role unfit to be the application's role whatever is granted: it does not exist, or
+   * it owns the schema or is a superuser, from whom privileges on the log cannot be taken.
+   */
+  static List<String> identityProblems(ApplicationRoleStatus status) {
+    var problems = new ArrayList<String>();
+    for (String problem : List.of(DOES_NOT_EXIST, OWNER, SUPERUSER)) {
+      if (status.missing().contains(problem) || status.excess().contains(problem)) {
+        problems.add(problem);
+      }
+    }
+    return problems;
+  }
+
+  /** What {@code role} lacks and holds beyond what it needs; the schema must exist. */
+  static ApplicationRoleStatus check(Connection connection, String role) throws SQLException {
+    var missing = new ArrayList<String>();
+    var excess = new ArrayList<String>();
+    try (PreparedStatement query =
+        connection.prepareStatement(
+            "SELECT r.rolsuper, pg_has_role(r.oid, n.nspowner, 'USAGE'),"
+                + " has_schema_privilege(r.oid, n.oid, 'USAGE'),"
+                + " has_schema_privilege(r.oid, n.oid, 'CREATE')"
+                + " FROM pg_roles r, pg_namespace n WHERE r.rolname = ? AND n.nspname = 'en57'")) {
+      query.setString(1, role);
+      try (ResultSet row = query.executeQuery()) {
+        if (!row.next()) {
+          return new ApplicationRoleStatus(role, List.of(DOES_NOT_EXIST), List.of());
+        }
+        if (row.getBoolean(1)) {
+          excess.add(SUPERUSER);
+        }
+        if (row.getBoolean(2)) {
+          excess.add(OWNER);
+        }
+        if (!row.getBoolean(3)) {
+          missing.add("USAGE on schema en57");
+        }
+        if (row.getBoolean(4)) {
+          excess.add("CREATE on schema en57");
+        }
+      }
+    }
+    try (PreparedStatement query = connection.prepareStatement(TABLES)) {
+      query.setString(1, role);
+      query.setString(2, role);
+      try (ResultSet rows = query.executeQuery()) {
+        while (rows.next()) {
+          String table = rows.getString(1);
+          if (!rows.getBoolean(2)) {
+            missing.add("SELECT on table " + table);
+          }
+          for (String privilege : (String[]) rows.getArray(3).getArray()) {
+            excess.add(privilege + " on table " + table);
+          }
+        }
+      }
+    }
+    try (PreparedStatement query = connection.prepareStatement(FUNCTIONS)) {
+      query.setString(1, role);
+      try (ResultSet rows = query.executeQuery()) {
+        while (rows.next()) {
+          if (!rows.getBoolean(2)) {
+            missing.add("EXECUTE on function " + rows.getString(1));
+          }
+        }
+      }
+    }
+    return new ApplicationRoleStatus(role, missing, excess);
+  }
+
+  /**
+   * The statements that give {@code role} what a store needs and take away the rest, with the role
+   * name quoted by the server.
+   */
+  static List<String> grants(Connection connection, String role) throws SQLException {
+    var grants = new ArrayList<String>();
+    try (PreparedStatement query =
+        connection.prepareStatement(
+            "SELECT format('GRANT USAGE ON SCHEMA en57 TO %I', ?)"
+                + " UNION ALL SELECT format('REVOKE CREATE ON SCHEMA en57 FROM %I', ?)"
+                + " UNION ALL SELECT format('GRANT SELECT ON ALL TABLES IN SCHEMA en57 TO %I', ?)"
+                + " UNION ALL SELECT format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES,"
+                + " TRIGGER ON ALL TABLES IN SCHEMA en57 FROM %I', ?)"
+                + " UNION ALL SELECT format('GRANT EXECUTE ON FUNCTION %s TO %I',"
+                + " p.oid::regprocedure, ?) FROM pg_proc p"
+                + " WHERE p.pronamespace = 'en57'::regnamespace AND p.prokind = 'f'"
+                + " AND p.prorettype <> 'trigger'::regtype")) {
+      for (int i = 1; i <= 5; i++) {
+        query.setString(i, role);
+      }
+      try (ResultSet rows = query.executeQuery()) {
+        while (rows.next()) {
+          grants.add(rows.getString(1));
+        }
+      }
+    }
+    return grants;
+  }
+}

@@ -1,0 +1,319 @@
+package io.en57;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.en57.AppendResult.Success;
+import io.en57.testing.AppendLock;
+import io.en57.testing.FreezableProxy;
+import io.en57.testing.TestDatabases;
+import io.en57.testing.TestDatabases.TestDatabase;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.net.ServerSocket;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every wait of the store is bounded and interruptible, and its errors say what happened: a server
+ * that stops answering, a table locked under a read, an interrupted caller, a database that is
+ * down, a broken connection on a pool without auto-commit.
+ */
+@Tag("postgres")
+class BoundedWaitsTest {
+
+  /** Generous: each scenario ends in seconds once fixed, and never without the fix. */
+  private static final Duration SCENARIO_BOUND = Duration.ofSeconds(60);
+
+  private static TestDatabase database;
+  private static ExecutorService threads;
+  private final List<AutoCloseable> resources = new ArrayList<>();
+
+  @BeforeAll
+  static void createDatabase() {
+    database = TestDatabases.createMigrated();
+    threads = Executors.newCachedThreadPool();
+  }
+
+  @AfterAll
+  static void dropDatabase() {
+    threads.shutdownNow();
+    database.close();
+  }
+
+  @BeforeEach
+  void emptyLog() {
+    database.emptyLog();
+  }
+
+  @AfterEach
+  void close() throws Exception {
+    for (AutoCloseable resource : resources) {
+      resource.close();
+    }
+  }
+
+  private <T extends AutoCloseable> T closedAfterwards(T resource) {
+    resources.add(resource);
+    return resource;
+  }
+
+  @Test
+  void aServerThatStopsAnsweringFailsAppendsAndReadsInsteadOfHangingThem() throws Exception {
+    var proxy =
+        closedAfterwards(
+            new FreezableProxy(
+                database.dataSource().getServerNames()[0],
+                database.dataSource().getPortNumbers()[0]));
+    String viaProxy =
+        "postgres://"
+            + database.dataSource().getUser()
+            + "@127.0.0.1:"
+            + proxy.port()
+            + "/"
+            + database.name();
+    EventStore store =
+        closedAfterwards(
+            EventStore.builder()
+                .lockTimeout(Duration.ofSeconds(1))
+                .queryTimeout(Duration.ofSeconds(1))
+                .groupCommit(64, Duration.ofSeconds(2))
+                .forUrl(viaProxy));
+    store.append(List.of(Event.of("BeforeTheFreeze")));
+    proxy.freeze();
+    assertTimeoutPreemptively(
+        SCENARIO_BOUND,
+        () -> {
+          Future<AppendResult> leader =
+              threads.submit(() -> store.append(List.of(Event.of("Leader"))));
+          Thread.sleep(200);
+          Future<AppendResult> queued =
+              threads.submit(() -> store.append(List.of(Event.of("Queued"))));
+          Future<List<Event>> read = threads.submit(() -> store.read().toList());
+          assertThatThrownBy(leader::get).hasCauseInstanceOf(En57StorageException.class);
+          assertThatThrownBy(queued::get).isInstanceOf(ExecutionException.class);
+          assertThatThrownBy(read::get).hasCauseInstanceOf(En57StorageException.class);
+        });
+    proxy.thaw();
+    // The same store recovers once the server answers again.
+    assertTimeoutPreemptively(
+        SCENARIO_BOUND,
+        () ->
+            assertThat(store.append(List.of(Event.of("AfterTheThaw"))))
+                .isInstanceOf(Success.class));
+  }
+
+  @Test
+  void aReadBlockedLongerThanTheQueryTimeoutIsCancelledInTheDatabase() throws Exception {
+    EventStore store =
+        closedAfterwards(
+            EventStore.builder().queryTimeout(Duration.ofSeconds(1)).forUrl(database.jdbcUrl()));
+    store.append(List.of(Event.of("A")));
+    try (Connection locker = lockTheLog()) {
+      assertTimeoutPreemptively(
+          SCENARIO_BOUND,
+          () ->
+              assertThatThrownBy(() -> store.read().toList())
+                  .isInstanceOf(En57StorageException.class)
+                  .hasMessageContaining("queryTimeout"));
+      assertThat(queriesOfTheStoreStillRunning()).isZero();
+    }
+  }
+
+  @Test
+  void closingTheStoreCancelsItsRunningReads() throws Exception {
+    EventStore store = EventStore.builder().forUrl(database.jdbcUrl());
+    store.append(List.of(Event.of("A")));
+    try (Connection locker = lockTheLog()) {
+      CompletableFuture<List<Event>> read =
+          CompletableFuture.supplyAsync(() -> store.read().toList(), threads);
+      awaitQueriesOfTheStoreRunning(1);
+      assertTimeoutPreemptively(
+          SCENARIO_BOUND,
+          () -> {
+            store.close();
+            assertThatThrownBy(read::join).hasCauseInstanceOf(En57StorageException.class);
+          });
+      assertThat(queriesOfTheStoreStillRunning()).isZero();
+    }
+  }
+
+  @Test
+  void anInterruptedAppendThatIsStillQueuedFailsClearlyAndWritesNothing() throws Exception {
+    EventStore store = closedAfterwards(EventStore.builder().forUrl(database.jdbcUrl()));
+    var interruptedAfterwards = new AtomicBoolean();
+    try (Connection holder = AppendLock.hold(database.dataSource())) {
+      Future<AppendResult> leader = threads.submit(() -> store.append(List.of(Event.of("Leader"))));
+      AppendLock.awaitWaiters(database.dataSource(), 1);
+      var queuedThread = new AtomicReference<Thread>();
+      Future<AppendResult> queued =
+          threads.submit(
+              () -> {
+                queuedThread.set(Thread.currentThread());
+                try {
+                  return store.append(List.of(Event.of("Interrupted")));
+                } finally {
+                  interruptedAfterwards.set(Thread.interrupted());
+                }
+              });
+      Thread.sleep(200);
+      queuedThread.get().interrupt();
+      assertTimeoutPreemptively(
+          SCENARIO_BOUND,
+          () ->
+              assertThatThrownBy(queued::get)
+                  .hasCauseInstanceOf(En57Exception.class)
+                  .hasMessageContaining("interrupted")
+                  .hasMessageContaining("nothing was written"));
+      holder.commit();
+      assertThat(leader.get()).isInstanceOf(Success.class);
+    }
+    assertThat(interruptedAfterwards).isTrue();
+    assertThat(store.read().toList())
+        .extracting(Event::type)
+        .containsExactly("HoldsTheLock", "Leader");
+  }
+
+  @Test
+  void anInterruptedAppendWhoseGroupIsBeingWrittenWaitsForItsOutcomeWithoutSpinning()
+      throws Exception {
+    EventStore store =
+        closedAfterwards(EventStore.builder().groupsInFlight(1).forUrl(database.jdbcUrl()));
+    ThreadMXBean cpu = ManagementFactory.getThreadMXBean();
+    var interruptedAfterwards = new AtomicBoolean();
+    var memberThread = new AtomicReference<Thread>();
+    Future<AppendResult> member;
+    try (Connection holder = AppendLock.hold(database.dataSource());
+        Connection secondHolder = database.dataSource().getConnection()) {
+      // The first group (the leader alone) waits behind the holder; the second (the next leader
+      // and the member) will wait behind a second holder queued for the lock before it.
+      Future<AppendResult> leader = threads.submit(() -> store.append(List.of(Event.of("Leader"))));
+      AppendLock.awaitWaiters(database.dataSource(), 1);
+      secondHolder.setAutoCommit(false);
+      Future<?> secondHold =
+          threads.submit(
+              () -> {
+                try (Statement statement = secondHolder.createStatement()) {
+                  statement.execute("SELECT pg_advisory_xact_lock(1164850487, 1)");
+                }
+                return null;
+              });
+      AppendLock.awaitWaiters(database.dataSource(), 2);
+      Future<AppendResult> nextLeader =
+          threads.submit(() -> store.append(List.of(Event.of("NextLeader"))));
+      Thread.sleep(200);
+      member =
+          threads.submit(
+              () -> {
+                memberThread.set(Thread.currentThread());
+                try {
+                  return store.append(List.of(Event.of("Member")));
+                } finally {
+                  interruptedAfterwards.set(Thread.interrupted());
+                }
+              });
+      Thread.sleep(200);
+      holder.commit();
+      assertThat(leader.get()).isInstanceOf(Success.class);
+      secondHold.get();
+      // The second group (next leader and member) now waits in the database behind the second
+      // holder.
+      AppendLock.awaitWaiters(database.dataSource(), 1);
+      memberThread.get().interrupt();
+      long cpuBefore = cpu.getThreadCpuTime(memberThread.get().getId());
+      Thread.sleep(1_000);
+      long cpuDuringOneSecond = cpu.getThreadCpuTime(memberThread.get().getId()) - cpuBefore;
+      secondHolder.commit();
+      assertThat(nextLeader.get()).isInstanceOf(Success.class);
+      // Parked, not spinning: far below the second of CPU a busy loop burns.
+      assertThat(Duration.ofNanos(cpuDuringOneSecond)).isLessThan(Duration.ofMillis(200));
+    }
+    assertThat(member.get()).isInstanceOf(Success.class);
+    assertThat(interruptedAfterwards).isTrue();
+  }
+
+  @Test
+  void aStoreForADatabaseThatIsDownThrowsTheLibrarysExceptionWithoutThePassword() throws Exception {
+    int closedPort;
+    try (var socket = new ServerSocket(0)) {
+      closedPort = socket.getLocalPort();
+    }
+    assertThatThrownBy(
+            () -> EventStore.forUrl("postgres://someone:s3cret@127.0.0.1:" + closedPort + "/db"))
+        .isInstanceOf(En57StorageException.class)
+        .hasMessageContaining("cannot connect")
+        .hasMessageNotContaining("s3cret");
+  }
+
+  @Test
+  void onAPoolWithoutAutoCommitABrokenConnectionReportsTheRealError() throws Exception {
+    var config = new HikariConfig();
+    config.setJdbcUrl(database.jdbcUrl());
+    config.setAutoCommit(false);
+    config.setMaximumPoolSize(3);
+    HikariDataSource pool = closedAfterwards(new HikariDataSource(config));
+    EventStore store = closedAfterwards(EventStore.forDataSource(pool));
+    try (Connection holder = AppendLock.hold(database.dataSource())) {
+      Future<AppendResult> append = threads.submit(() -> store.append(List.of(Event.of("Lost"))));
+      AppendLock.awaitWaiters(database.dataSource(), 1);
+      AppendLock.terminateWaiters(database.dataSource());
+      assertThatThrownBy(append::get)
+          .hasCauseInstanceOf(En57StorageException.class)
+          .hasMessageContaining("terminating connection due to administrator command");
+      holder.rollback();
+    }
+  }
+
+  /** Locks the log's table in an open transaction, so that any read of it waits. */
+  private static Connection lockTheLog() throws SQLException {
+    Connection locker = database.dataSource().getConnection();
+    locker.setAutoCommit(false);
+    try (Statement statement = locker.createStatement()) {
+      statement.execute("LOCK TABLE en57.events IN ACCESS EXCLUSIVE MODE");
+    }
+    return locker;
+  }
+
+  private static void awaitQueriesOfTheStoreRunning(int queries)
+      throws SQLException, InterruptedException {
+    for (int i = 0; i < 200 && queriesOfTheStoreStillRunning() < queries; i++) {
+      Thread.sleep(10);
+    }
+    assertThat(queriesOfTheStoreStillRunning()).isGreaterThanOrEqualTo(queries);
+  }
+
+  /** Statements of the store (reads of the log) still active in the database. */
+  private static int queriesOfTheStoreStillRunning() throws SQLException {
+    try (Connection connection = database.dataSource().getConnection();
+        Statement statement = connection.createStatement();
+        ResultSet row =
+            statement.executeQuery(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    + " AND state = 'active' AND pid <> pg_backend_pid()"
+                    + " AND query LIKE '%FROM en57.events%'")) {
+      row.next();
+      return row.getInt(1);
+    }
+  }
+}
