@@ -20,20 +20,27 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * Every wait of the store is bounded and interruptible, and its errors say what happened: a server
@@ -156,6 +163,70 @@ class BoundedWaitsTest {
             assertThatThrownBy(read::join).hasCauseInstanceOf(En57StorageException.class);
           });
       assertThat(queriesOfTheStoreStillRunning()).isZero();
+    }
+  }
+
+  @Test
+  void closingAStreamCancelsTheBatchItWasFetchingAhead() throws Exception {
+    var gate = new GatedDataSource(database.dataSource());
+    EventStore store = closedAfterwards(EventStore.builder().readBatchSize(1).forDataSource(gate));
+    store.append(List.of(Event.of("A"), Event.of("B"), Event.of("C")));
+    gate.holdNextBorrowButOne();
+    Stream<Event> stream = store.read().stream();
+    Iterator<Event> events = stream.iterator();
+    assertThat(events.next().type()).isEqualTo("A");
+    // The second batch is being fetched ahead; it waits for a connection until the log is locked.
+    gate.awaitHeldBorrow();
+    try (Connection locker = lockTheLog()) {
+      gate.release();
+      awaitQueriesOfTheStoreRunning(1);
+      stream.close();
+      for (int i = 0; i < 500 && queriesOfTheStoreStillRunning() > 0; i++) {
+        Thread.sleep(10);
+      }
+      assertThat(queriesOfTheStoreStillRunning()).isZero();
+    }
+  }
+
+  /**
+   * A data source that, once told, lets one borrow through and holds the next until the test
+   * releases it: the read-ahead of a stream's second batch, while the first is being consumed.
+   */
+  private static final class GatedDataSource extends PGSimpleDataSource {
+
+    private final AtomicInteger borrowsToLetThrough = new AtomicInteger(-1);
+    private final Semaphore held = new Semaphore(0);
+    private final CountDownLatch released = new CountDownLatch(1);
+
+    GatedDataSource(PGSimpleDataSource database) {
+      setURL(database.getURL());
+      setUser(database.getUser());
+    }
+
+    void holdNextBorrowButOne() {
+      borrowsToLetThrough.set(1);
+    }
+
+    void awaitHeldBorrow() throws InterruptedException {
+      assertThat(held.tryAcquire(10, TimeUnit.SECONDS)).isTrue();
+    }
+
+    void release() {
+      released.countDown();
+    }
+
+    @Override
+    public Connection getConnection() throws SQLException {
+      if (borrowsToLetThrough.getAndDecrement() == 0) {
+        held.release();
+        try {
+          released.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new SQLException("interrupted", e);
+        }
+      }
+      return super.getConnection();
     }
   }
 
