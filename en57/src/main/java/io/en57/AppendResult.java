@@ -20,11 +20,20 @@ public sealed interface AppendResult {
   long position();
 
   /**
-   * All events of the append were stored, contiguous in position.
+   * All events of the append are stored, contiguous in position.
    *
    * @param position the position of the last event appended
+   * @param replayed true when this append repeated one already stored (same event ids, in the same
+   *     order, with the same content): nothing new was written, and this is the original outcome.
+   *     That is how a caller who lost the answer to an append learns it by retrying it.
    */
-  record Success(long position) implements AppendResult {}
+  record Success(long position, boolean replayed) implements AppendResult {
+
+    /** A success of an append stored now. */
+    public Success(long position) {
+      this(position, false);
+    }
+  }
 
   /**
    * Nothing was stored because events matching the condition exist after its {@code after}.

@@ -156,7 +156,8 @@ public final class EventStore implements AutoCloseable {
     if (outcome instanceof AppendOutcome.Conflicted conflicted) {
       return new AppendResult.Failure(conflicted.position(), decode(conflicted.events()));
     }
-    return new AppendResult.Success(((AppendOutcome.Stored) outcome).position());
+    var stored = (AppendOutcome.Stored) outcome;
+    return new AppendResult.Success(stored.position(), stored.replayed());
   }
 
   private List<EncodedEvent> encode(List<Event> events) {

@@ -26,9 +26,14 @@ final class RoleCheck {
           + " FROM pg_class c WHERE c.relnamespace = 'en57'::regnamespace AND c.relkind = 'r'"
           + " ORDER BY 1";
 
-  /** The functions a store calls: every function of the schema but the trigger functions. */
+  /**
+   * The functions a store calls: every function of the schema but the trigger functions; and
+   * whether every role (PUBLIC) may execute one, which would let any role append.
+   */
   private static final String FUNCTIONS =
-      "SELECT p.oid::regprocedure::text, has_function_privilege(?, p.oid, 'EXECUTE')"
+      "SELECT p.oid::regprocedure::text, has_function_privilege(?, p.oid, 'EXECUTE'),"
+          + " EXISTS (SELECT 1 FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner)))"
+          + " a WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE')"
           + " FROM pg_proc p WHERE p.pronamespace = 'en57'::regnamespace AND p.prokind = 'f'"
           + " AND p.prorettype <> 'trigger'::regtype ORDER BY 1";
 
@@ -99,6 +104,9 @@ final class RoleCheck {
           if (!rows.getBoolean(2)) {
             missing.add("EXECUTE on function " + rows.getString(1));
           }
+          if (rows.getBoolean(3)) {
+            excess.add("EXECUTE on function " + rows.getString(1) + " for PUBLIC (every role)");
+          }
         }
       }
     }
@@ -118,8 +126,9 @@ final class RoleCheck {
                 + " UNION ALL SELECT format('GRANT SELECT ON ALL TABLES IN SCHEMA en57 TO %I', ?)"
                 + " UNION ALL SELECT format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES,"
                 + " TRIGGER ON ALL TABLES IN SCHEMA en57 FROM %I', ?)"
-                + " UNION ALL SELECT format('GRANT EXECUTE ON FUNCTION %s TO %I',"
-                + " p.oid::regprocedure, ?) FROM pg_proc p"
+                + " UNION ALL SELECT format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC;"
+                + " GRANT EXECUTE ON FUNCTION %s TO %I',"
+                + " p.oid::regprocedure, p.oid::regprocedure, ?) FROM pg_proc p"
                 + " WHERE p.pronamespace = 'en57'::regnamespace AND p.prokind = 'f'"
                 + " AND p.prorettype <> 'trigger'::regtype")) {
       for (int i = 1; i <= 5; i++) {

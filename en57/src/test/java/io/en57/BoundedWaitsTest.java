@@ -275,22 +275,23 @@ class BoundedWaitsTest {
     var interruptedAfterwards = new AtomicBoolean();
     var memberThread = new AtomicReference<Thread>();
     Future<AppendResult> member;
-    try (Connection holder = AppendLock.hold(database.dataSource());
-        Connection secondHolder = database.dataSource().getConnection()) {
-      // The first group (the leader alone) waits behind the holder; the second (the next leader
-      // and the member) will wait behind a second holder queued for the lock before it.
-      Future<AppendResult> leader = threads.submit(() -> store.append(List.of(Event.of("Leader"))));
-      AppendLock.awaitWaiters(database.dataSource(), 1);
-      secondHolder.setAutoCommit(false);
-      Future<?> secondHold =
+    try (Connection locker = lockTheLog();
+        Connection holder = database.dataSource().getConnection()) {
+      // The first group (the opener alone) takes the append lock and waits for the locked log;
+      // a holder queues for the append lock behind it; the second group (the next leader and the
+      // member) then finds the append lock held and waits in the database for it.
+      Future<AppendResult> opener = threads.submit(() -> store.append(List.of(Event.of("Opener"))));
+      awaitStatementsWaitingForALock(1);
+      holder.setAutoCommit(false);
+      Future<?> hold =
           threads.submit(
               () -> {
-                try (Statement statement = secondHolder.createStatement()) {
+                try (Statement statement = holder.createStatement()) {
                   statement.execute("SELECT pg_advisory_xact_lock(1164850487, 1)");
                 }
                 return null;
               });
-      AppendLock.awaitWaiters(database.dataSource(), 2);
+      AppendLock.awaitWaiters(database.dataSource(), 1);
       Future<AppendResult> nextLeader =
           threads.submit(() -> store.append(List.of(Event.of("NextLeader"))));
       Thread.sleep(200);
@@ -305,17 +306,16 @@ class BoundedWaitsTest {
                 }
               });
       Thread.sleep(200);
-      holder.commit();
-      assertThat(leader.get()).isInstanceOf(Success.class);
-      secondHold.get();
-      // The second group (next leader and member) now waits in the database behind the second
-      // holder.
+      locker.commit();
+      assertThat(opener.get()).isInstanceOf(Success.class);
+      hold.get();
+      // The second group now waits in the database behind the holder.
       AppendLock.awaitWaiters(database.dataSource(), 1);
       memberThread.get().interrupt();
       long cpuBefore = cpu.getThreadCpuTime(memberThread.get().getId());
       Thread.sleep(1_000);
       long cpuDuringOneSecond = cpu.getThreadCpuTime(memberThread.get().getId()) - cpuBefore;
-      secondHolder.commit();
+      holder.commit();
       assertThat(nextLeader.get()).isInstanceOf(Success.class);
       // Parked, not spinning: far below the second of CPU a busy loop burns.
       assertThat(Duration.ofNanos(cpuDuringOneSecond)).isLessThan(Duration.ofMillis(200));
@@ -364,6 +364,26 @@ class BoundedWaitsTest {
       statement.execute("LOCK TABLE en57.events IN ACCESS EXCLUSIVE MODE");
     }
     return locker;
+  }
+
+  private static void awaitStatementsWaitingForALock(int statements)
+      throws SQLException, InterruptedException {
+    for (int i = 0; i < 200 && statementsWaitingForALock() < statements; i++) {
+      Thread.sleep(10);
+    }
+    assertThat(statementsWaitingForALock()).isGreaterThanOrEqualTo(statements);
+  }
+
+  private static int statementsWaitingForALock() throws SQLException {
+    try (Connection connection = database.dataSource().getConnection();
+        Statement statement = connection.createStatement();
+        ResultSet row =
+            statement.executeQuery(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    + " AND wait_event_type = 'Lock'")) {
+      row.next();
+      return row.getInt(1);
+    }
   }
 
   private static void awaitQueriesOfTheStoreRunning(int queries)

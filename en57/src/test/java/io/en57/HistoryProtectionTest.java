@@ -127,7 +127,8 @@ class HistoryProtectionTest {
           "GRANT USAGE ON SCHEMA en57 TO "
               + careless.name()
               + "; GRANT SELECT, INSERT ON en57.events TO "
-              + careless.name());
+              + careless.name()
+              + "; GRANT EXECUTE ON FUNCTION en57.ticket_key(bigint) TO PUBLIC");
       Migrator migrator =
           Migrator.forDataSource(database.dataSource()).withApplicationRole(careless.name());
       ApplicationRoleStatus before = migrator.status().applicationRole().orElseThrow();
@@ -135,7 +136,10 @@ class HistoryProtectionTest {
       assertThat(before.missing())
           .contains("SELECT on table en57.event_tags")
           .anySatisfy(m -> assertThat(m).startsWith("EXECUTE on function en57.append("));
-      assertThat(before.excess()).containsExactly("INSERT on table en57.events");
+      assertThat(before.excess())
+          .containsExactly(
+              "INSERT on table en57.events",
+              "EXECUTE on function en57.ticket_key(bigint) for PUBLIC (every role)");
 
       migrator.migrate();
       assertThat(migrator.status().applicationRole().orElseThrow().inPlace()).isTrue();

@@ -2,7 +2,6 @@ package io.en57.internal;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.en57.DuplicateEventIdException;
 import io.en57.En57StorageException;
 import io.en57.Query;
 import java.sql.Array;
@@ -19,15 +18,30 @@ import java.util.UUID;
 import org.postgresql.util.PSQLException;
 
 /**
- * Writes a group of appends with one call of {@code en57.append}: one round trip, one lock, one
- * commit for all. Each request is decided on its own, in order, seeing the stored log and the
- * requests stored before it in the group.
+ * Writes a group of appends with {@code en57.append}: one round trip, one lock, one commit for all.
+ * Each request is decided on its own, in order, seeing the stored log and the requests stored
+ * before it in the group. On a pool, a group that finds the append lock busy is queued in the
+ * database and written by the session holding the lock, together with the groups of other
+ * application nodes (see migration 0004); a second call collects its outcome.
  */
 final class AppendSql {
 
-  private static final String CALL =
-      "SELECT base, statuses, conflict_positions"
-          + " FROM en57.append(?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?)";
+  private static final String APPEND =
+      "SELECT base, statuses, conflict_positions, ticket"
+          + " FROM en57.append(?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?::jsonb, ?, ?, ?, ?)";
+  private static final String AWAIT =
+      "SELECT decided, base, statuses, conflict_positions FROM en57.await_append(?, ?)";
+  private static final String RELEASE_TICKET = "SELECT en57.release_ticket(?)";
+  private static final String STORED_COPIES =
+      "SELECT e.position, e.type = x.type,"
+          + " e.tags @> t.tags AND e.tags <@ t.tags,"
+          + " e.data = (?::jsonb -> (x.i::int - 1)),"
+          + " e.meta IS NOT DISTINCT FROM nullif(?::jsonb -> (x.i::int - 1), 'null'::jsonb)"
+          + " FROM unnest(?::uuid[], ?::text[]) WITH ORDINALITY AS x(id, type, i)"
+          + " CROSS JOIN LATERAL (SELECT ARRAY(SELECT jsonb_array_elements_text("
+          + "?::jsonb -> (x.i::int - 1))) AS tags) t"
+          + " LEFT JOIN en57.events e ON e.id = x.id"
+          + " ORDER BY x.i";
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private static final int STORED = 0;
@@ -35,19 +49,23 @@ final class AppendSql {
   private static final int DUPLICATE_ID = 2;
   private static final int AFTER_BEYOND_HEAD = 3;
 
+  private static final String UNIQUE_VIOLATION = "23505";
+
   private AppendSql() {}
 
   /**
    * Writes a group and returns each append's completion, in order. Never throws for a database
    * failure: when the group's statement fails, every append gets the failure, except that a failure
-   * which certainly rolled the group back and may be one append's fault (its data) is answered by
-   * writing each append alone, so that only that one fails.
+   * which certainly rolled the group back and may be one append's fault (its data, an id already
+   * stored) is answered by writing each append alone, so that only that one fails, and an append
+   * alone refused for a stored id is judged as a possible retry.
    */
   static List<Completion> write(
       ConnectionSource connections, List<AppendRequest> group, Timeouts timeouts) {
     GroupDecision decision;
     try {
-      decision = connections.runRaw(connection -> decide(connection, group, timeouts));
+      boolean mayQueue = !connections.isCallersTransaction();
+      decision = connections.runRaw(connection -> decide(connection, group, timeouts, mayQueue));
     } catch (SQLException e) {
       if (group.size() > 1 && rolledBackByData(e)) {
         var completions = new ArrayList<Completion>(group.size());
@@ -55,6 +73,9 @@ final class AppendSql {
           completions.addAll(write(connections, List.of(request), timeouts));
         }
         return completions;
+      }
+      if (rolledBackByData(e) && UNIQUE_VIOLATION.equals(e.getSQLState())) {
+        return List.of(replay(connections, group.get(0), timeouts));
       }
       return Collections.nCopies(
           group.size(), new Completion.Failed(ConnectionSource.translate(e)));
@@ -80,65 +101,179 @@ final class AppendSql {
     }
   }
 
-  /** Calls {@code en57.append} for the group: one round trip, one lock, one commit. */
+  /**
+   * Calls {@code en57.append} for the group and, if it was queued behind another session's lock,
+   * {@code en57.await_append} for its outcome. Only a session committing each call may queue: in
+   * the caller's transaction the group waits for the lock itself.
+   */
   private static GroupDecision decide(
-      Connection connection, List<AppendRequest> requests, Timeouts timeouts) throws SQLException {
-    int eventCount = requests.stream().mapToInt(r -> r.events().size()).sum();
-    Integer[] eventRequest = new Integer[eventCount];
-    UUID[] ids = new UUID[eventCount];
-    String[] types = new String[eventCount];
-    String[] data = new String[eventCount];
-    String[] meta = new String[eventCount];
-    String[] tags = new String[eventCount];
-    var criteria = new ArrayList<Map<String, Object>>();
-    var dependencies = new ArrayList<Integer>();
-    int event = 0;
-    for (int k = 0; k < requests.size(); k++) {
-      AppendRequest request = requests.get(k);
-      for (EncodedEvent e : request.events()) {
-        eventRequest[event] = k + 1;
-        ids[event] = e.id();
-        types[event] = e.type();
-        data[event] = e.data();
-        meta[event] = e.meta();
-        tags[event] = toJson(e.tags());
-        event++;
-      }
-      if (request.condition() != null) {
-        for (Query.Criterion c : request.condition().criteria()) {
-          var criterion = new LinkedHashMap<String, Object>();
-          criterion.put("r", k + 1);
-          criterion.put("a", c.after());
-          criterion.put("ty", c.types());
-          criterion.put("tg", c.tags());
-          criteria.add(criterion);
-        }
-        for (int j = 0; j < k; j++) {
-          if (request.dependsOn(requests.get(j))) {
-            dependencies.add(k + 1);
-            dependencies.add(j + 1);
-          }
+      Connection connection, List<AppendRequest> requests, Timeouts timeouts, boolean mayQueue)
+      throws SQLException {
+    Arguments arguments = Arguments.of(requests);
+    long ticket;
+    try (PreparedStatement call = connection.prepareStatement(APPEND)) {
+      call.setQueryTimeout(timeouts.appendSeconds());
+      arguments.bind(connection, call);
+      call.setString(11, Long.toString(timeouts.lock().toMillis()));
+      call.setBoolean(12, mayQueue);
+      try (ResultSet row = call.executeQuery()) {
+        row.next();
+        ticket = row.getLong(4);
+        if (row.wasNull()) {
+          return decision(row);
         }
       }
     }
+    // Queued: the queue entry must be committed for the lock holder to see it.
+    if (!connection.getAutoCommit()) {
+      connection.commit();
+    }
+    try (PreparedStatement await = connection.prepareStatement(AWAIT)) {
+      await.setQueryTimeout(timeouts.appendSeconds());
+      await.setLong(1, ticket);
+      await.setLong(2, timeouts.lock().toMillis());
+      try (ResultSet row = await.executeQuery()) {
+        row.next();
+        if (!row.getBoolean(1)) {
+          // Withdrawn from the queue before anyone took it: certainly nothing written.
+          throw new SQLException(
+              "timed out waiting for the append lock in the append queue", "55P03");
+        }
+        return new GroupDecision(
+            row.getLong(2), toInts(row.getArray(3)), (Long[]) row.getArray(4).getArray());
+      }
+    } catch (SQLException | RuntimeException e) {
+      releaseTicket(connection, ticket, e);
+      throw e;
+    }
+  }
 
-    try (PreparedStatement call = connection.prepareStatement(CALL)) {
-      call.setQueryTimeout(timeouts.appendSeconds());
+  /**
+   * After a failed wait, lets go of the queued group, so that a lock holder drops it rather than
+   * writing it for nobody; the connection may live on in a pool. Best effort: a broken connection
+   * has let go already.
+   */
+  private static void releaseTicket(Connection connection, long ticket, Exception failure) {
+    try {
+      if (connection.isClosed()) {
+        return;
+      }
+      if (!connection.getAutoCommit()) {
+        connection.rollback();
+      }
+      try (PreparedStatement release = connection.prepareStatement(RELEASE_TICKET)) {
+        release.setLong(1, ticket);
+        release.execute();
+      }
+      if (!connection.getAutoCommit()) {
+        connection.commit();
+      }
+    } catch (SQLException releaseFailure) {
+      failure.addSuppressed(releaseFailure);
+    }
+  }
+
+  private static GroupDecision decision(ResultSet row) throws SQLException {
+    return new GroupDecision(
+        row.getLong(1), toInts(row.getArray(2)), (Long[]) row.getArray(3).getArray());
+  }
+
+  /**
+   * The group as the arguments of {@code en57.append}: events as parallel arrays, data and metadata
+   * as one JSON array each (parsed once by the server), every event's tags one after the other with
+   * each event's bounds, the conditions as JSON.
+   */
+  private record Arguments(
+      Integer[] eventRequest,
+      UUID[] ids,
+      String[] types,
+      String data,
+      String meta,
+      Integer[] tagBounds,
+      String[] tags,
+      String criteria,
+      Integer[] dependencies,
+      int requestCount) {
+
+    static Arguments of(List<AppendRequest> requests) {
+      int eventCount = 0;
+      int tagCount = 0;
+      int jsonLength = 2;
+      for (AppendRequest request : requests) {
+        for (EncodedEvent e : request.events()) {
+          eventCount++;
+          tagCount += e.tags().size();
+          jsonLength += e.data().length() + 1;
+        }
+      }
+      var eventRequest = new Integer[eventCount];
+      var ids = new UUID[eventCount];
+      var types = new String[eventCount];
+      var data = new StringBuilder(jsonLength).append('[');
+      var meta = new StringBuilder().append('[');
+      var tagBounds = new Integer[eventCount + 1];
+      var tags = new String[tagCount];
+      var criteria = new ArrayList<Map<String, Object>>();
+      var dependencies = new ArrayList<Integer>();
+      int event = 0;
+      int tag = 0;
+      tagBounds[0] = 0;
+      for (int k = 0; k < requests.size(); k++) {
+        AppendRequest request = requests.get(k);
+        for (EncodedEvent e : request.events()) {
+          eventRequest[event] = k + 1;
+          ids[event] = e.id();
+          types[event] = e.type();
+          String separator = event == 0 ? "" : ",";
+          data.append(separator).append(e.data());
+          meta.append(separator).append(e.meta() == null ? "null" : e.meta());
+          for (String t : e.tags()) {
+            tags[tag++] = t;
+          }
+          tagBounds[++event] = tag;
+        }
+        if (request.condition() != null) {
+          for (Query.Criterion c : request.condition().criteria()) {
+            var criterion = new LinkedHashMap<String, Object>();
+            criterion.put("r", k + 1);
+            criterion.put("a", c.after());
+            criterion.put("ty", c.types());
+            criterion.put("tg", c.tags());
+            criteria.add(criterion);
+          }
+          for (int j = 0; j < k; j++) {
+            if (request.dependsOn(requests.get(j))) {
+              dependencies.add(k + 1);
+              dependencies.add(j + 1);
+            }
+          }
+        }
+      }
+      return new Arguments(
+          eventRequest,
+          ids,
+          types,
+          data.append(']').toString(),
+          meta.append(']').toString(),
+          tagBounds,
+          tags,
+          toJson(criteria),
+          dependencies.toArray(Integer[]::new),
+          requests.size());
+    }
+
+    /** Binds parameters 1 to 10 of {@link #APPEND}. */
+    void bind(Connection connection, PreparedStatement call) throws SQLException {
       call.setArray(1, connection.createArrayOf("int4", eventRequest));
       call.setArray(2, connection.createArrayOf("uuid", ids));
       call.setArray(3, connection.createArrayOf("text", types));
-      call.setArray(4, connection.createArrayOf("text", data));
-      call.setArray(5, connection.createArrayOf("text", meta));
-      call.setArray(6, connection.createArrayOf("text", tags));
-      call.setString(7, toJson(criteria));
-      call.setArray(8, connection.createArrayOf("int4", dependencies.toArray(Integer[]::new)));
-      call.setInt(9, requests.size());
-      call.setString(10, Long.toString(timeouts.lock().toMillis()));
-      try (ResultSet row = call.executeQuery()) {
-        row.next();
-        return new GroupDecision(
-            row.getLong(1), toInts(row.getArray(2)), (Long[]) row.getArray(3).getArray());
-      }
+      call.setString(4, data);
+      call.setString(5, meta);
+      call.setArray(6, connection.createArrayOf("int4", tagBounds));
+      call.setArray(7, connection.createArrayOf("text", tags));
+      call.setString(8, criteria);
+      call.setArray(9, connection.createArrayOf("int4", dependencies));
+      call.setInt(10, requestCount);
     }
   }
 
@@ -189,9 +324,7 @@ final class AppendSql {
                         decision.base(),
                         decision.conflictPositions()[k],
                         timeouts));
-            case DUPLICATE_ID ->
-                new Completion.Failed(
-                    new DuplicateEventIdException(storedId(connection, request, timeouts)));
+            case DUPLICATE_ID -> replay(connection, request, timeouts);
             case AFTER_BEYOND_HEAD ->
                 new Completion.Failed(
                     Conditions.afterBeyondHead(maxAfter(request.condition()), decision.base()));
@@ -281,19 +414,61 @@ final class AppendSql {
         newest.get(newest.size() - 1).position(), List.copyOf(newest));
   }
 
-  private static UUID storedId(Connection connection, AppendRequest request, Timeouts timeouts)
+  /** Judges an append refused for a stored id, on a connection of its own. */
+  private static Completion replay(
+      ConnectionSource connections, AppendRequest request, Timeouts timeouts) {
+    try {
+      return connections.runRaw(connection -> replay(connection, request, timeouts));
+    } catch (SQLException e) {
+      return new Completion.Failed(
+          new En57StorageException(
+              "an event id of the append is already stored, so nothing was written; reading the"
+                  + " stored events to tell whether the append repeats them then failed: "
+                  + e.getMessage(),
+              e));
+    }
+  }
+
+  /**
+   * Judges an append refused for a stored id (see {@link Replays}), comparing its events with the
+   * stored ones in the database, where JSON documents compare by value.
+   */
+  private static Completion replay(Connection connection, AppendRequest request, Timeouts timeouts)
       throws SQLException {
-    try (PreparedStatement query =
-        connection.prepareStatement("SELECT id FROM en57.events WHERE id = ANY (?) LIMIT 1")) {
+    List<EncodedEvent> events = request.events();
+    var data = new ArrayList<String>();
+    var meta = new ArrayList<String>();
+    var tags = new ArrayList<String>();
+    for (EncodedEvent event : events) {
+      data.add(event.data());
+      meta.add(event.meta() == null ? "null" : event.meta());
+      tags.add(toJson(event.tags()));
+    }
+    try (PreparedStatement query = connection.prepareStatement(STORED_COPIES)) {
       query.setQueryTimeout(timeouts.querySeconds());
+      query.setString(1, "[" + String.join(",", data) + "]");
+      query.setString(2, "[" + String.join(",", meta) + "]");
       query.setArray(
-          1,
-          connection.createArrayOf(
-              "uuid", request.events().stream().map(EncodedEvent::id).toArray()));
-      try (ResultSet row = query.executeQuery()) {
-        row.next();
-        return row.getObject(1, UUID.class);
+          3, connection.createArrayOf("uuid", events.stream().map(EncodedEvent::id).toArray()));
+      query.setArray(
+          4, connection.createArrayOf("text", events.stream().map(EncodedEvent::type).toArray()));
+      query.setString(5, "[" + String.join(",", tags) + "]");
+      var copies = new ArrayList<Replays.StoredCopy>(events.size());
+      try (ResultSet rows = query.executeQuery()) {
+        while (rows.next()) {
+          long position = rows.getLong(1);
+          copies.add(
+              rows.wasNull()
+                  ? new Replays.StoredCopy(null, false, false, false, false)
+                  : new Replays.StoredCopy(
+                      position,
+                      rows.getBoolean(2),
+                      rows.getBoolean(3),
+                      rows.getBoolean(4),
+                      rows.getBoolean(5)));
+        }
       }
+      return Replays.judge(events, copies);
     }
   }
 

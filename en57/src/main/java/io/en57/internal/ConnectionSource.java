@@ -51,6 +51,11 @@ abstract class ConnectionSource {
     }
   }
 
+  /** Whether the work runs inside the caller's transaction, which the store never commits. */
+  boolean isCallersTransaction() {
+    return false;
+  }
+
   /** Cancels, in the database, the work running on the source's connections. */
   void cancelRunning() {}
 
@@ -91,6 +96,11 @@ abstract class ConnectionSource {
 
   static ConnectionSource caller(Connection connection) {
     return new ConnectionSource() {
+      @Override
+      boolean isCallersTransaction() {
+        return true;
+      }
+
       @Override
       <T> T runRaw(Work<T> work, Cancellation cancellation) throws SQLException {
         try {

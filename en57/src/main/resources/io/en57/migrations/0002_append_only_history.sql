@@ -9,11 +9,11 @@ ALTER FUNCTION en57.append(int[], uuid[], text[], text[], text[], text[], jsonb,
   SET search_path = pg_catalog, pg_temp;
 
 -- PostgreSQL lets every role execute a new function. En57's functions are for the owner and the
--- roles the migrator grants them to (Migrator.withApplicationRole), including functions that later
--- migrations create.
+-- roles the migrator grants them to (Migrator.withApplicationRole); every migration that creates a
+-- function revokes it from PUBLIC (a per-schema default privilege cannot take away what PUBLIC
+-- gets by default).
 REVOKE EXECUTE ON FUNCTION
   en57.append(int[], uuid[], text[], text[], text[], text[], jsonb, int[], int, text) FROM PUBLIC;
-ALTER DEFAULT PRIVILEGES IN SCHEMA en57 REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
 
 -- Nobody updates, deletes or truncates history through SQL, the owner included. The deliberate
 -- way out, for an operator who must (say, to erase personal data), is to say so in the same

@@ -1,0 +1,375 @@
+-- Appends from every application node commit together, and bulk appends cost less.
+--
+-- Every append still takes the one append lock, checks its condition under it, inserts and
+-- commits, so positions stay dense and in commit order. What changes is who does the writing when
+-- the lock is busy. Before, each session waited for the lock and then wrote and committed its own
+-- appends, so separate application nodes (separate stores, separate pools) committed one after the
+-- other, each paying a WAL flush under the lock. Now a session that finds the lock busy queues its
+-- group of appends and waits; whoever holds the lock writes every queued group in its own
+-- transaction, with one flush for all, and leaves each group's outcome for its session to collect.
+-- A session whose group was not taken by then takes the lock itself and writes what is queued.
+--
+-- The queue and the outcomes are unlogged tables: a queued group is worth nothing after a crash
+-- (its session is gone too), so queuing costs no WAL flush. A session keeps a lock on its ticket
+-- (advisory lock 1164850488, ticket) while it waits; a group whose session is gone (killed, its
+-- caller told that the outcome is unknown) is dropped, not written later.
+CREATE UNLOGGED TABLE en57.append_queue (
+  ticket        bigserial   PRIMARY KEY,
+  queued_at     timestamptz NOT NULL DEFAULT now(),
+  event_request int[]       NOT NULL,
+  ids           uuid[]      NOT NULL,
+  types         text[]      NOT NULL,
+  data          jsonb       NOT NULL,
+  meta          jsonb       NOT NULL,
+  tag_bounds    int[]       NOT NULL,
+  tags          text[]      NOT NULL,
+  criteria      jsonb       NOT NULL,
+  dependencies  int[]       NOT NULL,
+  request_count int         NOT NULL
+);
+
+CREATE UNLOGGED TABLE en57.append_outcomes (
+  ticket             bigint      PRIMARY KEY,
+  decided_at         timestamptz NOT NULL DEFAULT now(),
+  base               bigint,
+  statuses           int[],
+  conflict_positions bigint[],
+  error_state        text,
+  error_message      text
+);
+
+-- Writes one group of appends; the caller holds the append lock.
+--
+-- Events arrive as parallel arrays in request order: p_event_request gives each event's request
+-- (1-based); p_data and p_meta are JSON arrays with one document per event (meta null when the
+-- event has none), parsed once for the whole group; p_tags holds every event's tags one after the
+-- other, event i's being p_tags[p_tag_bounds[i] + 1 : p_tag_bounds[i + 1]]. p_criteria holds the
+-- conditions as [{"r": request, "a": after, "ty": [types], "tg": [tags]}]. p_dependencies lists
+-- pairs (request k, earlier request j) where j's events match k's condition, sorted by k: the
+-- caller computes those, because only it knows the group's events before they are stored.
+--
+-- Each request gets a status: 0 stored, 1 condition matched, 2 an event id is already stored
+-- (only looked for with p_probe_ids; otherwise the unique index refuses the statement), 3 a
+-- condition's "after" is beyond the head. Stored requests get consecutive positions from base + 1
+-- in request order; conflict_positions holds, per request, the latest stored event matching its
+-- condition.
+--
+-- Every statement here must stay cheap under a generic plan, which PL/pgSQL adopts after a few
+-- calls with row estimates that know nothing of the arguments: no joins between sets unnested
+-- from the arguments (a misestimated nested loop over them is quadratic), every look-up in the log
+-- is a LIMITed lateral subquery, which can only be an index probe, and the arguments are reached by
+-- subscript.
+CREATE FUNCTION en57.write_group(
+  p_event_request int[],
+  p_ids           uuid[],
+  p_types         text[],
+  p_data          jsonb,
+  p_meta          jsonb,
+  p_tag_bounds    int[],
+  p_tags          text[],
+  p_criteria      jsonb,
+  p_dependencies  int[],
+  p_request_count int,
+  p_probe_ids     boolean,
+  OUT base               bigint,
+  OUT statuses           int[],
+  OUT conflict_positions bigint[])
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+-- The condition check's cost estimate (generic, for a hundred criteria) can pass jit_above_cost,
+-- and compiling it takes ten milliseconds, under the lock, for a query that runs in a hundred
+-- microseconds.
+SET jit = off
+AS $$
+DECLARE
+  v_row record;
+  v_positions bigint[];
+  k int;
+  j int;
+BEGIN
+  statuses := array_fill(0, ARRAY[p_request_count]);
+  conflict_positions := array_fill(NULL::bigint, ARRAY[p_request_count]);
+  -- In READ COMMITTED every statement takes a fresh snapshot, so from here on this sees every
+  -- append committed before the lock was granted (and the groups this transaction wrote before).
+  base := (SELECT coalesce(max(e.position), 0) FROM en57.events e);
+
+  IF p_probe_ids THEN
+    FOR k IN
+      SELECT DISTINCT p_event_request[x.i]
+        FROM unnest(p_ids) WITH ORDINALITY AS x(id, i)
+       CROSS JOIN LATERAL (SELECT 1 FROM en57.events e WHERE e.id = x.id LIMIT 1) stored
+    LOOP
+      statuses[k] := 2;
+    END LOOP;
+  END IF;
+
+  IF p_criteria <> '[]'::jsonb THEN
+    FOR v_row IN
+      SELECT c.r AS request, bool_or(c.a > base) AS beyond_head, max(hit.position) AS conflict
+      FROM jsonb_to_recordset(p_criteria) AS c(r int, a bigint, ty text[], tg text[])
+      LEFT JOIN LATERAL (
+        (SELECT t.position
+           FROM en57.event_tags t JOIN en57.events e ON e.position = t.position
+          WHERE cardinality(c.tg) > 0 AND t.tag = c.tg[1] AND t.position > c.a
+            AND (cardinality(c.ty) = 0 OR e.type = ANY (c.ty)) AND e.tags @> c.tg
+          ORDER BY t.position DESC LIMIT 1)
+        UNION ALL
+        (SELECT latest.position
+           FROM unnest(c.ty) AS ty(name)
+          CROSS JOIN LATERAL (
+            -- A row comparison, not "type = name", so that only the (type, position) index can
+            -- deliver this order: otherwise the planner may walk the primary key backwards and
+            -- filter on type, which crosses the whole log for a type with no recent events.
+            SELECT e.position FROM en57.events e
+             WHERE (e.type, e.position) > (ty.name, c.a)
+               AND (e.type, e.position) < (ty.name, 9223372036854775807)
+             ORDER BY e.type DESC, e.position DESC LIMIT 1) latest
+          WHERE cardinality(c.tg) = 0)
+        UNION ALL
+        (SELECT base WHERE cardinality(c.tg) = 0 AND cardinality(c.ty) = 0 AND base > c.a)
+      ) hit ON true
+      GROUP BY c.r
+    LOOP
+      IF v_row.beyond_head THEN
+        statuses[v_row.request] := 3;
+      ELSIF v_row.conflict IS NOT NULL AND statuses[v_row.request] = 0 THEN
+        statuses[v_row.request] := 1;
+        conflict_positions[v_row.request] := v_row.conflict;
+      END IF;
+    END LOOP;
+  END IF;
+
+  FOR i IN 1 .. coalesce(array_length(p_dependencies, 1), 0) / 2 LOOP
+    k := p_dependencies[2 * i - 1];
+    j := p_dependencies[2 * i];
+    IF statuses[k] = 0 AND statuses[j] = 0 THEN
+      statuses[k] := 1;
+    END IF;
+  END LOOP;
+
+  -- Each event's position, or null when its request is not stored.
+  v_positions := ARRAY(
+    SELECT CASE WHEN statuses[x.r] = 0
+                THEN base + count(*) FILTER (WHERE statuses[x.r] = 0) OVER (ORDER BY x.i) END
+      FROM unnest(p_event_request) WITH ORDINALITY AS x(r, i)
+     ORDER BY x.i);
+
+  INSERT INTO en57.events (position, id, type, data, meta, tags)
+  SELECT v_positions[i], p_ids[i], p_types[i], p_data -> (i - 1),
+         nullif(p_meta -> (i - 1), 'null'::jsonb),
+         p_tags[p_tag_bounds[i] + 1 : p_tag_bounds[i + 1]]
+    FROM generate_subscripts(p_ids, 1) AS i
+   WHERE v_positions[i] IS NOT NULL;
+
+  INSERT INTO en57.event_tags (tag, position)
+  SELECT t.tag, v_positions[i]
+    FROM generate_subscripts(p_ids, 1) AS i
+   CROSS JOIN LATERAL unnest(p_tags[p_tag_bounds[i] + 1 : p_tag_bounds[i + 1]]) AS t(tag)
+   WHERE v_positions[i] IS NOT NULL;
+END;
+$$;
+
+-- The key of the lock a waiting session holds on its ticket.
+CREATE FUNCTION en57.ticket_key(p_ticket bigint) RETURNS int
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT (p_ticket % 2147483647)::int $$;
+
+-- Writes the queued groups, oldest first, up to 32 at a time; the caller holds the append lock,
+-- and p_own_ticket is the caller's own queued group, if any. A group that fails (its data, say)
+-- gets its error as its outcome and fails alone: each runs in a subtransaction, and 32 of them
+-- stay within what a backend tracks without overflowing.
+CREATE FUNCTION en57.drain_append_queue(p_own_ticket bigint) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_queued record;
+  v_written record;
+BEGIN
+  FOR v_queued IN
+    WITH claimed AS (
+      DELETE FROM en57.append_queue
+       WHERE ticket IN (SELECT q.ticket FROM en57.append_queue q
+                         ORDER BY q.ticket LIMIT 32 FOR UPDATE SKIP LOCKED)
+      RETURNING *)
+    SELECT * FROM claimed ORDER BY ticket
+  LOOP
+    IF v_queued.ticket IS DISTINCT FROM p_own_ticket
+       AND pg_try_advisory_lock(1164850488, en57.ticket_key(v_queued.ticket)) THEN
+      -- Its session is gone: nobody waits for this group, whose caller was told the outcome is
+      -- unknown. Writing it later would surprise everyone; it is dropped.
+      PERFORM pg_advisory_unlock(1164850488, en57.ticket_key(v_queued.ticket));
+      CONTINUE;
+    END IF;
+    BEGIN
+      SELECT * INTO v_written
+        FROM en57.write_group(v_queued.event_request, v_queued.ids, v_queued.types,
+                              v_queued.data, v_queued.meta, v_queued.tag_bounds, v_queued.tags,
+                              v_queued.criteria, v_queued.dependencies, v_queued.request_count,
+                              true);
+      INSERT INTO en57.append_outcomes (ticket, base, statuses, conflict_positions)
+      VALUES (v_queued.ticket, v_written.base, v_written.statuses, v_written.conflict_positions);
+    EXCEPTION WHEN OTHERS THEN
+      INSERT INTO en57.append_outcomes (ticket, error_state, error_message)
+      VALUES (v_queued.ticket, SQLSTATE, SQLERRM);
+    END;
+  END LOOP;
+  -- Outcomes nobody collected (the waiting session died) do not pile up.
+  IF random() < 0.01 THEN
+    DELETE FROM en57.append_outcomes WHERE decided_at < now() - interval '10 minutes';
+  END IF;
+END;
+$$;
+
+-- The append function of migration 0001 gives way to the one below.
+DROP FUNCTION en57.append(int[], uuid[], text[], text[], text[], text[], jsonb, int[], int, text);
+
+-- Appends a group of requests (arguments as for en57.write_group). With p_may_queue (a session on
+-- a pool, committing each call), a busy lock queues the group instead of waiting: the call returns
+-- only a ticket, and en57.await_append collects the outcome. Without it (the caller's own
+-- transaction, which the lock holder could not commit for it), the call waits for the lock up to
+-- p_lock_timeout milliseconds, and looks for stored ids first so that a duplicate does not abort
+-- the caller's transaction. The lock holder also writes what is queued.
+CREATE FUNCTION en57.append(
+  p_event_request int[],
+  p_ids           uuid[],
+  p_types         text[],
+  p_data          jsonb,
+  p_meta          jsonb,
+  p_tag_bounds    int[],
+  p_tags          text[],
+  p_criteria      jsonb,
+  p_dependencies  int[],
+  p_request_count int,
+  p_lock_timeout  text,
+  p_may_queue     boolean,
+  OUT base               bigint,
+  OUT statuses           int[],
+  OUT conflict_positions bigint[],
+  OUT ticket             bigint)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+-- Restores the caller's lock_timeout when the function returns, whatever it sets inside.
+SET lock_timeout = 0
+SET jit = off
+AS $$
+BEGIN
+  IF current_setting('transaction_isolation') <> 'read committed' THEN
+    RAISE EXCEPTION 'En57 appends need READ COMMITTED isolation, the transaction runs at %',
+      current_setting('transaction_isolation')
+      USING ERRCODE = 'feature_not_supported';
+  END IF;
+  IF p_may_queue THEN
+    IF NOT pg_try_advisory_xact_lock(1164850487, 1) THEN
+      INSERT INTO en57.append_queue (event_request, ids, types, data, meta, tag_bounds, tags,
+                                     criteria, dependencies, request_count)
+      VALUES (p_event_request, p_ids, p_types, p_data, p_meta, p_tag_bounds, p_tags,
+              p_criteria, p_dependencies, p_request_count)
+      RETURNING append_queue.ticket INTO ticket;
+      PERFORM pg_advisory_lock(1164850488, en57.ticket_key(ticket));
+      RETURN;
+    END IF;
+  ELSE
+    -- The lock timeout is set first (the select list is evaluated in order), then the lock taken.
+    PERFORM set_config('lock_timeout', p_lock_timeout, true), pg_advisory_xact_lock(1164850487, 1);
+  END IF;
+  SELECT w.base, w.statuses, w.conflict_positions INTO base, statuses, conflict_positions
+    FROM en57.write_group(p_event_request, p_ids, p_types, p_data, p_meta, p_tag_bounds, p_tags,
+                          p_criteria, p_dependencies, p_request_count, NOT p_may_queue) w;
+  IF p_may_queue THEN
+    PERFORM en57.drain_append_queue(NULL);
+  END IF;
+END;
+$$;
+
+-- Collects the outcome of a queued group, writing the queue itself when the lock is free. Waits
+-- for the lock holder to commit (as a shared waiter, so that every waiting session wakes at once),
+-- at most p_lock_timeout_ms in all; then withdraws the group if no lock holder took it, and says
+-- so with decided = false: nothing of it was written. A group that failed raises its error. In
+-- every case but a failure of this call itself, it releases the lock on its ticket.
+CREATE FUNCTION en57.await_append(
+  p_ticket          bigint,
+  p_lock_timeout_ms bigint,
+  OUT decided            boolean,
+  OUT base               bigint,
+  OUT statuses           int[],
+  OUT conflict_positions bigint[])
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET lock_timeout = 0
+SET jit = off
+AS $$
+DECLARE
+  v_deadline timestamptz := clock_timestamp() + p_lock_timeout_ms * interval '1 millisecond';
+  v_outcome en57.append_outcomes;
+  v_left_ms bigint;
+BEGIN
+  LOOP
+    DELETE FROM en57.append_outcomes o WHERE o.ticket = p_ticket RETURNING o.* INTO v_outcome;
+    IF FOUND THEN
+      PERFORM pg_advisory_unlock(1164850488, en57.ticket_key(p_ticket));
+      IF v_outcome.error_state IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = v_outcome.error_state, MESSAGE = v_outcome.error_message;
+      END IF;
+      decided := true;
+      base := v_outcome.base;
+      statuses := v_outcome.statuses;
+      conflict_positions := v_outcome.conflict_positions;
+      RETURN;
+    END IF;
+    IF pg_try_advisory_xact_lock(1164850487, 1) THEN
+      PERFORM en57.drain_append_queue(p_ticket);
+      CONTINUE;
+    END IF;
+    v_left_ms := (extract(epoch FROM v_deadline - clock_timestamp()) * 1000)::bigint;
+    IF v_left_ms <= 0 THEN
+      -- Waits (without limit: its transaction is short) while a lock holder that took the group
+      -- commits; then the group is gone from the queue, and its outcome is there.
+      PERFORM set_config('lock_timeout', '0', true);
+      DELETE FROM en57.append_queue q WHERE q.ticket = p_ticket;
+      IF FOUND THEN
+        PERFORM pg_advisory_unlock(1164850488, en57.ticket_key(p_ticket));
+        decided := false;
+        RETURN;
+      END IF;
+      CONTINUE;
+    END IF;
+    BEGIN
+      PERFORM set_config('lock_timeout', v_left_ms::text, true);
+      PERFORM pg_advisory_lock_shared(1164850487, 1);
+      PERFORM pg_advisory_unlock_shared(1164850487, 1);
+    EXCEPTION WHEN lock_not_available THEN
+      NULL;
+    END;
+  END LOOP;
+END;
+$$;
+
+-- Releases the lock on a ticket after en57.await_append failed (cancelled, say) in a session that
+-- lives on in a pool: its group, no longer waited for, is then dropped from the queue.
+CREATE FUNCTION en57.release_ticket(p_ticket bigint) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_locks
+              WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted
+                AND classid = 1164850488 AND objid = en57.ticket_key(p_ticket) AND objsubid = 2)
+  THEN
+    PERFORM pg_advisory_unlock(1164850488, en57.ticket_key(p_ticket));
+  END IF;
+END;
+$$;
+
+-- En57's functions are for the owner and the roles the migrator grants them to.
+REVOKE EXECUTE ON FUNCTION
+  en57.write_group(int[], uuid[], text[], jsonb, jsonb, int[], text[], jsonb, int[], int, boolean),
+  en57.ticket_key(bigint),
+  en57.drain_append_queue(bigint),
+  en57.append(int[], uuid[], text[], jsonb, jsonb, int[], text[], jsonb, int[], int, text, boolean),
+  en57.await_append(bigint, bigint),
+  en57.release_ticket(bigint)
+  FROM PUBLIC;
