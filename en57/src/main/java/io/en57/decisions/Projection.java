@@ -140,8 +140,7 @@ public final class Projection<S> {
     return query;
   }
 
-  /** The state before any event. */
-  public S initialState() {
+  S initialState() {
     return initialState;
   }
 
