@@ -115,19 +115,20 @@ class DecisionHistoryTest {
       }
       defineCourses(nodes.get(0));
       for (int t = 0; t < 2 * THREADS_PER_NODE; t++) {
-        var decider = new Decider(nodes.get(t % 2), "decider-" + t, new Random(SEED * 100 + t));
+        var thread =
+            new DecidingThread(nodes.get(t % 2), "decider-" + t, new Random(SEED * 100 + t));
         threads.add(
             new Thread(
                 () -> {
                   try {
                     while (running.get()) {
-                      attempts.add(decider.decideOnce(conditional));
+                      attempts.add(deciding.decideOnce(conditional));
                     }
                   } catch (Throwable e) {
                     failures.add(e);
                   }
                 },
-                decider.name));
+                deciding.name));
       }
       threads.forEach(Thread::start);
       Thread.sleep(duration.toMillis());
@@ -185,14 +186,14 @@ class DecisionHistoryTest {
   }
 
   /** One thread's decisions: random commands on a small universe of courses, students, names. */
-  private static final class Decider {
+  private static final class DecidingThread {
     private final EventStore store;
     private final String name;
     private final Random random;
     private final RetryPolicy retry =
         RetryPolicy.defaults().withBackoff(Duration.ofMillis(1), Duration.ofMillis(20));
 
-    Decider(EventStore store, String name, Random random) {
+    DecidingThread(EventStore store, String name, Random random) {
       this.store = store;
       this.name = name;
       this.random = random;
@@ -205,7 +206,7 @@ class DecisionHistoryTest {
       int command = random.nextInt(10);
       var decided = new ArrayList<UUID>();
       DecisionModel model;
-      io.en57.decisions.Decider<String> decider;
+      Decider<String> decider;
       Projection<Integer> capacity = capacity(course);
       Projection<Set<String>> subscribers = subscribers(course);
       if (command < 5) {
@@ -263,7 +264,7 @@ class DecisionHistoryTest {
               return Decision.reject("username taken");
             };
       }
-      io.en57.decisions.Decider<String> recording =
+      Decider<String> recording =
           state -> {
             Decision<String> decision = decider.decide(state);
             decided.clear();
@@ -278,8 +279,7 @@ class DecisionHistoryTest {
     }
 
     /** The broken loop: read and decide as execute does, but append unconditionally. */
-    private Outcome<String> withoutCondition(
-        DecisionModel model, io.en57.decisions.Decider<String> decider) {
+    private Outcome<String> withoutCondition(DecisionModel model, Decider<String> decider) {
       Decision<String> decision = decider.decide(model.read(store));
       if (decision instanceof Decision.Append<String> append) {
         return new Outcome.Appended<>(store.append(append.events()).position(), 0);
