@@ -115,7 +115,7 @@ class DecisionHistoryTest {
       }
       defineCourses(nodes.get(0));
       for (int t = 0; t < 2 * THREADS_PER_NODE; t++) {
-        var thread =
+        var deciding =
             new DecidingThread(nodes.get(t % 2), "decider-" + t, new Random(SEED * 100 + t));
         threads.add(
             new Thread(
