@@ -26,7 +26,7 @@ final class ExampleStore implements AutoCloseable {
   /** A store on an empty log, with the example's payload classes registered by {@code events}. */
   EventStore emptyStore(UnaryOperator<EventStoreBuilder> events) {
     closeStores();
-    database.execute("TRUNCATE en57.events, en57.event_tags");
+    database.emptyLog();
     return node(events);
   }
 

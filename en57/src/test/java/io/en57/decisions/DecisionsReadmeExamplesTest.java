@@ -46,7 +46,7 @@ class DecisionsReadmeExamplesTest {
 
   @BeforeEach
   void openStore() {
-    database.execute("TRUNCATE en57.events, en57.event_tags");
+    database.emptyLog();
     store =
         EventStore.builder()
             .register("CourseDefined", CourseDefined.class)

@@ -32,6 +32,6 @@ class PostgresDecisionModelTest extends DecisionModelContract {
 
   @Override
   protected void emptyLog() {
-    database.execute("TRUNCATE en57.events, en57.event_tags");
+    database.emptyLog();
   }
 }
