@@ -107,6 +107,14 @@ public final class EventStore implements AutoCloseable {
     return Read.all(this);
   }
 
+  /**
+   * A read scope of {@code query}: the query an {@link AppendCondition} takes, so one query value
+   * serves both the read of a decision and the condition of its append.
+   */
+  public Read read(Query query) {
+    return Read.of(this, Objects.requireNonNull(query, "query must not be null"));
+  }
+
   /** The position of the newest stored event, 0 for an empty store. */
   public long head() {
     return engine.head();

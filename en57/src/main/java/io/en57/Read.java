@@ -42,7 +42,11 @@ public final class Read implements Iterable<Event> {
   }
 
   static Read all(EventStore store) {
-    return new Read(store, Query.all(), NO_LIMIT, false);
+    return of(store, Query.all());
+  }
+
+  static Read of(EventStore store, Query query) {
+    return new Read(store, query, NO_LIMIT, false);
   }
 
   /** Only events carrying all of {@code tags} (and the tags of earlier calls). */

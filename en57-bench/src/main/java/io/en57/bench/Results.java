@@ -109,6 +109,14 @@ record Results(Environment environment, List<ScenarioResult> scenarios) {
         "Raw JDBC",
         "En57 ÷ raw",
         "Target"),
+    DECISIONS(
+        "The decision loop through the decision-model API, next to the same loop by hand",
+        2,
+        "Threads",
+        "Figure",
+        "Decision model",
+        "By hand",
+        "Model ÷ hand"),
     CONDITIONAL(
         "Conditional single-event appends, next to raw one-commit-per-event inserts",
         0,

@@ -20,6 +20,7 @@ interface Scenario {
   static List<Scenario> all() {
     var all = new ArrayList<Scenario>(AppendWorkloads.scenarios());
     all.addAll(ReadWorkloads.scenarios());
+    all.add(new DecisionModelLoop());
     all.add(new ConditionalAppends());
     return all;
   }

@@ -6,7 +6,11 @@ import io.en57.Event;
 import io.en57.EventStore;
 import io.en57.Migrator;
 import io.en57.Read;
-import io.en57.SequencedEvent;
+import io.en57.decisions.Decision;
+import io.en57.decisions.DecisionModel;
+import io.en57.decisions.DecisionState;
+import io.en57.decisions.Outcome;
+import io.en57.decisions.Projection;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -25,18 +29,19 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Students racing for the last seats of a course: the En57 demo.
  *
  * <p>A course with {@value #CAPACITY} seats is defined, then {@link #STUDENTS ten students} try to
- * subscribe at the same moment, each on its own thread. Nothing locks the course. Each booking
- * reads the events its decision depends on (its <em>consistency boundary</em>: the course's
- * definition and subscriptions, plus the student's own subscriptions), decides, and appends its
- * {@code StudentSubscribedToCourse} event on condition that no event of that boundary was stored
- * since it read. A student who loses the race gets an {@link AppendResult.Failure}, re-reads and
- * decides again, until the course is full. The course never holds more than {@value #CAPACITY}
- * students, however the threads interleave.
+ * subscribe at the same moment, each on its own thread. Nothing locks the course. Each booking is
+ * one call of a {@link DecisionModel}: its projections read the events the decision depends on (its
+ * <em>consistency boundary</em>: the course's definition and subscriptions, plus the student's own
+ * subscriptions), the booking decides, and the model appends its {@code StudentSubscribedToCourse}
+ * event on condition that no event of that boundary was stored since the read. A student who loses
+ * the race has the model read and decide again, until the course is full. The course never holds
+ * more than {@value #CAPACITY} students, however the threads interleave.
  *
  * <p>{@link #main} uses the database named by {@code DATABASE_URL}, or else starts an embedded
  * PostgreSQL for the run; {@link #run} runs the scenario on a given database.
@@ -78,7 +83,7 @@ public final class CourseBookingDemo {
    * @param courseId the course this run defined
    * @param subscribed the students holding a seat, in the order they got it (read back)
    * @param rejections why each other student was turned away, by student
-   * @param conflicts appends that lost a race (a Failure) and were retried after re-reading
+   * @param conflicts appends that lost a race and were decided again after re-reading
    * @param head the store's head after the run
    */
   public record Summary(
@@ -201,103 +206,90 @@ public final class CourseBookingDemo {
     }
 
     /**
-     * One student's booking: read the boundary, decide, and append on condition that the boundary
-     * did not change since it was read; on a conflict, start over from a fresh read.
+     * One student's booking, in one call of the decision model: read the boundary, decide, and
+     * append on condition that the boundary did not change since it was read; after a conflict the
+     * model reads and decides again.
      *
      * @param afterFirstDecision runs once, between the first decision and its append
      * @return why the student was turned away, or empty when they got a seat
      */
     Optional<String> book(String student, Runnable afterFirstDecision) {
       String studentId = student + "-" + runId;
-      // The consistency boundary: every event the decision depends on. The course's events give the
-      // seats left; the student's subscriptions to any course give the per-student limit.
-      Read boundary =
-          store
-              .read()
-              .ofType(COURSE_DEFINED, STUDENT_SUBSCRIBED)
-              .withTag(courseTag(courseId))
-              .or(store.read().ofType(STUDENT_SUBSCRIBED).withTag(studentTag(studentId)));
-      for (boolean first = true; ; first = false) {
-        Decision decision = Decision.fold(boundary.sequenced().toList(), courseId, studentId);
-        if (first) {
-          afterFirstDecision.run();
-        }
-        Optional<String> rejection = decision.rejection();
-        if (rejection.isPresent()) {
-          console.say("  %-9s rejected: %s", student, rejection.get());
-          return rejection;
-        }
-        Event subscribed =
-            Event.of(STUDENT_SUBSCRIBED, new StudentSubscribedToCourse(courseId, studentId))
-                .withTags(courseTag(courseId), studentTag(studentId));
-        // Fail if any event of the boundary was stored after the last one the decision saw.
-        AppendResult result =
-            store.append(
-                List.of(subscribed),
-                AppendCondition.failIf(boundary).after(decision.lastPosition()));
-        if (result instanceof AppendResult.Success) {
-          console.say(
-              "  %-9s subscribed: seat %d of %d (position %d)",
-              student, decision.seatsTaken() + 1, decision.capacity(), result.position());
-          return Optional.empty();
-        }
-        var failure = (AppendResult.Failure) result;
-        conflicts.incrementAndGet();
+      // The consistency boundary is what these projections read: the course's capacity and
+      // subscriptions give the seats left, the student's subscriptions the per-student limit.
+      Projection<Integer> capacity =
+          Projection.startingWith(0)
+              .on(COURSE_DEFINED, CourseDefined.class, (seats, course) -> course.capacity())
+              .withTag(courseTag(courseId));
+      Projection<Integer> seatsTaken = subscriptions(courseTag(courseId));
+      Projection<Integer> coursesOfStudent = subscriptions(studentTag(studentId));
+      Projection<Boolean> alreadySubscribed =
+          Projection.startingWith(false)
+              .on(STUDENT_SUBSCRIBED, (subscribed, event) -> true)
+              .withTag(courseTag(courseId), studentTag(studentId));
+      DecisionModel model =
+          DecisionModel.of(capacity, seatsTaken, coursesOfStudent, alreadySubscribed);
+
+      var attempts = new AtomicInteger();
+      var decidedOn = new AtomicReference<DecisionState>();
+      Outcome<String> outcome =
+          model.execute(
+              store,
+              state -> {
+                if (attempts.incrementAndGet() > 1) {
+                  console.say(
+                      "  %-9s lost the race: re-reading (now up to position %d) and deciding again",
+                      student, state.position());
+                }
+                decidedOn.set(state);
+                Decision<String> decision;
+                if (state.get(capacity) == 0) {
+                  decision = Decision.reject("no such course");
+                } else if (state.get(alreadySubscribed)) {
+                  decision = Decision.reject("already subscribed");
+                } else if (state.get(seatsTaken) >= state.get(capacity)) {
+                  decision =
+                      Decision.reject(
+                          String.format(
+                              Locale.ROOT,
+                              "course full (%d/%d)",
+                              state.get(seatsTaken),
+                              state.get(capacity)));
+                } else if (state.get(coursesOfStudent) >= MAX_COURSES_PER_STUDENT) {
+                  decision =
+                      Decision.reject("already in " + state.get(coursesOfStudent) + " courses");
+                } else {
+                  decision =
+                      Decision.append(
+                          Event.of(
+                                  STUDENT_SUBSCRIBED,
+                                  new StudentSubscribedToCourse(courseId, studentId))
+                              .withTags(courseTag(courseId), studentTag(studentId)));
+                }
+                if (attempts.get() == 1) {
+                  afterFirstDecision.run();
+                }
+                return decision;
+              });
+      conflicts.addAndGet(outcome.conflicts());
+      DecisionState state = decidedOn.get();
+      if (outcome instanceof Outcome.Appended<String> appended) {
         console.say(
-            "  %-9s lost the race: %d conflicting event(s) up to position %d, re-reading",
-            student, failure.conflictingEvents().size(), failure.position());
+            "  %-9s subscribed: seat %d of %d (position %d)",
+            student, state.get(seatsTaken) + 1, state.get(capacity), appended.position());
+        return Optional.empty();
       }
-    }
-  }
-
-  /**
-   * What a booking decides on, folded from the events of its boundary.
-   *
-   * @param lastPosition the position of the last event seen: the condition's {@code after}
-   */
-  record Decision(
-      int capacity,
-      int seatsTaken,
-      int coursesOfStudent,
-      boolean alreadySubscribed,
-      long lastPosition) {
-
-    static Decision fold(List<SequencedEvent> events, String courseId, String studentId) {
-      int capacity = 0;
-      int seatsTaken = 0;
-      int coursesOfStudent = 0;
-      boolean alreadySubscribed = false;
-      long lastPosition = 0;
-      for (SequencedEvent sequenced : events) {
-        lastPosition = sequenced.position();
-        Object data = sequenced.event().data();
-        if (data instanceof CourseDefined course) {
-          capacity = course.capacity();
-        } else if (data instanceof StudentSubscribedToCourse subscription) {
-          boolean thisCourse = subscription.courseId().equals(courseId);
-          boolean thisStudent = subscription.studentId().equals(studentId);
-          seatsTaken += thisCourse ? 1 : 0;
-          coursesOfStudent += thisStudent ? 1 : 0;
-          alreadySubscribed |= thisCourse && thisStudent;
-        }
+      if (outcome instanceof Outcome.Rejected<String> rejected) {
+        console.say("  %-9s rejected: %s", student, rejected.reason());
+        return Optional.of(rejected.reason());
       }
-      return new Decision(capacity, seatsTaken, coursesOfStudent, alreadySubscribed, lastPosition);
+      throw new IllegalStateException(student + "'s booking ended without a decision: " + outcome);
     }
 
-    Optional<String> rejection() {
-      if (capacity == 0) {
-        return Optional.of("no such course");
-      }
-      if (alreadySubscribed) {
-        return Optional.of("already subscribed");
-      }
-      if (seatsTaken >= capacity) {
-        return Optional.of(String.format(Locale.ROOT, "course full (%d/%d)", seatsTaken, capacity));
-      }
-      if (coursesOfStudent >= MAX_COURSES_PER_STUDENT) {
-        return Optional.of("already in " + coursesOfStudent + " courses");
-      }
-      return Optional.empty();
+    private static Projection<Integer> subscriptions(String tag) {
+      return Projection.startingWith(0)
+          .on(STUDENT_SUBSCRIBED, (count, event) -> count + 1)
+          .withTag(tag);
     }
   }
 

@@ -1,0 +1,543 @@
+package io.en57.decisions;
+
+import static io.en57.AppendCondition.failIf;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.en57.AppendResult;
+import io.en57.Event;
+import io.en57.EventStore;
+import io.en57.EventStoreBuilder;
+import io.en57.Query;
+import io.en57.SequencedEvent;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Reading by query, decision models and execute with retry, the same on every engine. Each engine's
+ * test class extends this and supplies stores on an empty log.
+ */
+abstract class DecisionModelContract {
+
+  /** A store on an empty log, configured by {@code options}. */
+  protected abstract EventStore newStore(UnaryOperator<EventStoreBuilder> options);
+
+  /** Empties the log before each test. */
+  protected abstract void emptyLog();
+
+  private final List<EventStore> opened = new ArrayList<>();
+  private EventStore store;
+
+  record CourseDefined(String courseId, int capacity) {}
+
+  @BeforeEach
+  void openStore() {
+    emptyLog();
+    store = open(options -> options.register("CourseDefined", CourseDefined.class));
+  }
+
+  @AfterEach
+  void closeStores() {
+    opened.forEach(EventStore::close);
+  }
+
+  private EventStore open(UnaryOperator<EventStoreBuilder> options) {
+    EventStore store = newStore(options);
+    opened.add(store);
+    return store;
+  }
+
+  static Event event(String type, String... tags) {
+    return Event.of(type).withTags(tags);
+  }
+
+  private long append(Event... events) {
+    return store.append(List.of(events)).position();
+  }
+
+  static Projection<Integer> count(String type, String... tags) {
+    Projection<Integer> counting = Projection.startingWith(0).on(type, (count, event) -> count + 1);
+    return tags.length == 0 ? counting : counting.withTag(tags);
+  }
+
+  @Nested
+  class ReadByQuery {
+
+    @Test
+    void aQueryValueReadsWhatTheScopeItCameFromReads() {
+      append(event("A", "x"), event("B", "x"), event("A", "y"), event("C", "x", "y"));
+      Query query = store.read().ofType("A").withTag("x").or(store.read().withTag("y")).query();
+
+      assertThat(store.read(query).sequenced().map(SequencedEvent::position))
+          .containsExactly(1L, 3L, 4L);
+      assertThat(store.read(query).backwards().limit(2).stream().map(Event::type))
+          .containsExactly("C", "A");
+    }
+
+    @Test
+    void oneQueryServesTheReadAndTheCondition() {
+      append(event("A", "x"));
+      Query query = new Query(List.of(new Query.Criterion(Set.of("A", "B"), Set.of("x"), 0)));
+      long lastSeen = store.read(query).last().orElseThrow().position();
+
+      assertThat(store.append(List.of(event("B", "x")), failIf(query).after(lastSeen)))
+          .isInstanceOf(AppendResult.Success.class);
+      assertThat(store.append(List.of(event("B", "x")), failIf(query).after(lastSeen)))
+          .isInstanceOf(AppendResult.Failure.class);
+    }
+
+    @Test
+    void aNullQueryIsRejected() {
+      assertThatThrownBy(() -> store.read((Query) null))
+          .isInstanceOf(NullPointerException.class)
+          .hasMessage("query must not be null");
+    }
+  }
+
+  @Nested
+  class Projections {
+
+    @Test
+    void aProjectionFoldsTheEventsOfItsTypesThatCarryItsTags() {
+      append(
+          event("StudentSubscribed", "course:c1", "student:s1"),
+          event("StudentSubscribed", "course:c2", "student:s1"),
+          event("CourseRenamed", "course:c1"),
+          event("StudentSubscribed", "course:c1", "student:s2"));
+      Projection<Integer> subscriptions = count("StudentSubscribed", "course:c1");
+
+      DecisionState state = DecisionModel.of(subscriptions).read(store);
+
+      assertThat(state.get(subscriptions)).isEqualTo(2);
+      assertThat(subscriptions.query())
+          .isEqualTo(
+              new Query(
+                  List.of(
+                      new Query.Criterion(Set.of("StudentSubscribed"), Set.of("course:c1"), 0))));
+    }
+
+    @Test
+    void aTypedHandlerGetsThePayloadOfTheRegisteredClass() {
+      append(Event.of("CourseDefined", new CourseDefined("c1", 30)).withTags("course:c1"));
+      Projection<Integer> capacity =
+          Projection.startingWith(0)
+              .on("CourseDefined", CourseDefined.class, (seats, defined) -> defined.capacity())
+              .withTag("course:c1");
+
+      assertThat(DecisionModel.of(capacity).read(store).get(capacity)).isEqualTo(30);
+    }
+
+    @Test
+    void aTypedHandlerOfAnUnregisteredTypeSaysWhatToRegister() {
+      append(Event.of("CourseCapacityChanged", Map.of("capacity", 5)).withTags("course:c1"));
+      record CapacityChanged(int capacity) {}
+      Projection<Integer> capacity =
+          Projection.startingWith(0)
+              .on(
+                  "CourseCapacityChanged",
+                  CapacityChanged.class,
+                  (seats, changed) -> changed.capacity());
+
+      assertThatThrownBy(() -> DecisionModel.of(capacity).read(store))
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("expects a ")
+          .hasMessageContaining(
+              "register the type with EventStoreBuilder.register(\"CourseCapacityChanged\","
+                  + " CapacityChanged.class)");
+    }
+
+    @Test
+    void aLastEventOnlyProjectionFoldsOnlyTheNewestMatchingEvent() {
+      for (int price = 1; price <= 50; price++) {
+        append(Event.of("PriceChanged", Map.of("price", price)).withTags("product:p1"));
+      }
+      append(Event.of("PriceChanged", Map.of("price", 999)).withTags("product:p2"));
+      var applied = new AtomicInteger();
+      Projection<Integer> price =
+          Projection.startingWith(0)
+              .on(
+                  "PriceChanged",
+                  (current, event) -> {
+                    applied.incrementAndGet();
+                    return (Integer) ((Map<?, ?>) event.data()).get("price");
+                  })
+              .withTag("product:p1")
+              .lastEventOnly();
+
+      DecisionState state = DecisionModel.of(price).read(store);
+
+      assertThat(state.get(price)).isEqualTo(50);
+      assertThat(applied).hasValue(1);
+      assertThat(state.position()).isEqualTo(50);
+    }
+
+    @Test
+    void badProjectionsAreRejectedWithTheirReason() {
+      assertThatThrownBy(() -> Projection.startingWith(null))
+          .isInstanceOf(NullPointerException.class)
+          .hasMessageContaining("initialState must not be null");
+      Projection<Integer> counting = count("A");
+      assertThatThrownBy(() -> counting.on("A", (n, e) -> n))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessage("this projection already has a handler for A");
+      assertThatThrownBy(() -> counting.on(" ", (n, e) -> n))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessage("type must not be blank");
+      assertThatThrownBy(() -> counting.withTag("t", ""))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessage("tag must not be blank");
+      assertThatThrownBy(() -> DecisionModel.of(Projection.startingWith(0).withTag("t")))
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("a projection needs at least one handler");
+      assertThatThrownBy(() -> DecisionModel.of(counting, counting))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("projections[1] is projections[0] again");
+      assertThatThrownBy(DecisionModel::of)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessage("a decision model needs at least one projection");
+    }
+
+    @Test
+    void aHandlerReturningNullIsNamed() {
+      append(event("A"));
+      Projection<String> broken = Projection.startingWith("").on("A", (s, e) -> null);
+
+      assertThatThrownBy(() -> DecisionModel.of(broken).read(store))
+          .isInstanceOf(NullPointerException.class)
+          .hasMessageContaining("the handler for A of Projection[types=[A]");
+    }
+  }
+
+  @Nested
+  class Reading {
+
+    @Test
+    void eachEventIsFoldedOnlyIntoTheProjectionsItMatches() {
+      append(
+          event("StudentSubscribed", "course:c1", "student:s1"),
+          event("StudentSubscribed", "course:c2", "student:s1"),
+          event("StudentSubscribed", "course:c1", "student:s2"),
+          event("StudentUnsubscribed", "course:c1", "student:s1"));
+      Projection<Integer> course = count("StudentSubscribed", "course:c1");
+      Projection<Integer> student = count("StudentSubscribed", "student:s1");
+      Projection<Integer> both = count("StudentSubscribed", "course:c1", "student:s1");
+
+      DecisionState state = DecisionModel.of(course, student, both).read(store);
+
+      assertThat(state.get(course)).isEqualTo(2);
+      assertThat(state.get(student)).isEqualTo(2);
+      assertThat(state.get(both)).isEqualTo(1);
+      assertThat(state.position()).isEqualTo(3);
+    }
+
+    @Test
+    void identicalCriteriaAreMergedInTheConditionsQuery() {
+      Projection<Integer> first = count("A", "x");
+      Projection<Boolean> second =
+          Projection.startingWith(false).on("A", (seen, event) -> true).withTag("x");
+      Projection<Integer> other = count("B", "x");
+
+      assertThat(DecisionModel.of(first, second, other).query().criteria())
+          .containsExactly(
+              new Query.Criterion(Set.of("A"), Set.of("x"), 0),
+              new Query.Criterion(Set.of("B"), Set.of("x"), 0));
+    }
+
+    @Test
+    void onAnEmptyStoreTheStatesAreInitialAndTheConditionFailsOnAnyMatchingEvent() {
+      Projection<Integer> subscriptions = count("StudentSubscribed", "course:c1");
+      DecisionState state = DecisionModel.of(subscriptions).read(store);
+
+      assertThat(state.get(subscriptions)).isZero();
+      assertThat(state.position()).isZero();
+      assertThat(state.condition()).isEqualTo(failIf(subscriptions.query()).after(0));
+    }
+
+    @Test
+    void theConditionIsTheUnionAfterTheLastEventTheReadTookIntoAccount() {
+      append(event("A", "x"), event("B", "y"), event("Unrelated", "x"));
+      Projection<Integer> a = count("A", "x");
+      Projection<Integer> b = count("B", "y");
+      DecisionModel model = DecisionModel.of(a, b);
+
+      DecisionState state = model.read(store);
+
+      assertThat(state.position()).isEqualTo(2);
+      assertThat(state.condition()).isEqualTo(failIf(model.query()).after(2));
+      // Unrelated events do not conflict; an event of either projection does.
+      assertThat(store.append(List.of(event("Unrelated", "y")), state.condition()))
+          .isInstanceOf(AppendResult.Success.class);
+      append(event("B", "y"));
+      assertThat(store.append(List.of(event("C")), state.condition()))
+          .isInstanceOf(AppendResult.Failure.class);
+    }
+
+    @Test
+    void theConditionCoversTheWholeQueryOfALastEventOnlyProjection() {
+      append(event("PriceChanged", "product:p1"), event("PriceChanged", "product:p1"));
+      Projection<Integer> price = count("PriceChanged", "product:p1").lastEventOnly();
+      Projection<Integer> orders = count("ProductOrdered", "customer:k1");
+      DecisionModel model = DecisionModel.of(price, orders);
+
+      DecisionState state = model.read(store);
+      assertThat(state.get(price)).isEqualTo(1);
+      assertThat(state.position()).isEqualTo(2);
+
+      append(event("PriceChanged", "product:p1"));
+      AppendResult result = store.append(List.of(event("ProductOrdered")), state.condition());
+      assertThat(result).isInstanceOf(AppendResult.Failure.class);
+      assertThat(result.position()).isEqualTo(3);
+    }
+
+    @Test
+    void eventsAppendedWhileAModelIsReadCannotSlipUnderItsCondition() {
+      append(event("A", "x"), event("B", "y"));
+      var appendedDuringTheRead = new AtomicBoolean();
+      // The folded projection's handler appends, between the read of the folded projections and
+      // that of the last-event-only one, an event of each: the state must not take in the one
+      // that the condition would then ignore.
+      Projection<Integer> folded =
+          Projection.startingWith(0)
+              .on(
+                  "A",
+                  (count, event) -> {
+                    if (appendedDuringTheRead.compareAndSet(false, true)) {
+                      append(event("A", "x"), event("B", "y"));
+                    }
+                    return count + 1;
+                  })
+              .withTag("x");
+      Projection<Integer> lastOnly = count("B", "y").lastEventOnly();
+
+      DecisionState state = DecisionModel.of(folded, lastOnly).read(store);
+
+      assertThat(state.get(folded)).isEqualTo(1);
+      assertThat(state.get(lastOnly)).isEqualTo(1);
+      assertThat(state.position()).isEqualTo(2);
+      AppendResult result = store.append(List.of(event("C")), state.condition());
+      assertThat(result).isInstanceOf(AppendResult.Failure.class);
+      assertThat(((AppendResult.Failure) result).conflictingEvents())
+          .extracting(SequencedEvent::position)
+          .containsExactly(3L, 4L);
+    }
+
+    @Test
+    void aLastEventOnlyProjectionIgnoresEventsAfterTheHeadTheOtherReadsStoppedAt() {
+      append(
+          Event.of("PriceChanged", Map.of("price", 1)).withTags("product:p1"),
+          event("Ordered", "product:p1"));
+      var appendedDuringTheRead = new AtomicBoolean();
+      Projection<Integer> orders =
+          Projection.startingWith(0)
+              .on(
+                  "Ordered",
+                  (count, event) -> {
+                    if (appendedDuringTheRead.compareAndSet(false, true)) {
+                      append(Event.of("PriceChanged", Map.of("price", 2)).withTags("product:p1"));
+                    }
+                    return count + 1;
+                  })
+              .withTag("product:p1");
+      Projection<Integer> price =
+          Projection.startingWith(0)
+              .on(
+                  "PriceChanged",
+                  (current, event) -> (Integer) ((Map<?, ?>) event.data()).get("price"))
+              .withTag("product:p1")
+              .lastEventOnly();
+
+      DecisionState state = DecisionModel.of(orders, price).read(store);
+
+      assertThat(state.get(price)).isEqualTo(1);
+      assertThat(state.position()).isEqualTo(2);
+      assertThat(store.append(List.of(event("Ordered", "product:p1")), state.condition()))
+          .isInstanceOf(AppendResult.Failure.class);
+    }
+
+    @Test
+    void askingForAProjectionOfAnotherModelIsAnError() {
+      Projection<Integer> inModel = count("A");
+      Projection<Integer> elsewhere = count("A");
+      DecisionState state = DecisionModel.of(inModel).read(store);
+
+      assertThatThrownBy(() -> state.get(elsewhere))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("is not part of this decision model");
+    }
+  }
+
+  @Nested
+  class Executing {
+
+    private final Projection<Integer> capacity =
+        Projection.startingWith(0)
+            .on("CourseDefined", CourseDefined.class, (seats, defined) -> defined.capacity())
+            .withTag("course:c1");
+    private final Projection<Integer> subscriptions = count("StudentSubscribed", "course:c1");
+    private final DecisionModel model = DecisionModel.of(capacity, subscriptions);
+
+    private Decision<String> subscribe(DecisionState state, String student) {
+      if (state.get(subscriptions) >= state.get(capacity)) {
+        return Decision.reject("course full");
+      }
+      return Decision.append(event("StudentSubscribed", "course:c1", "student:" + student));
+    }
+
+    @BeforeEach
+    void defineCourse() {
+      append(Event.of("CourseDefined", new CourseDefined("c1", 2)).withTags("course:c1"));
+    }
+
+    @Test
+    void appendsWhatTheDeciderDecides() {
+      Outcome<String> outcome = model.execute(store, state -> subscribe(state, "s1"));
+
+      assertThat(outcome).isEqualTo(new Outcome.Appended<String>(2, 0));
+      assertThat(store.read().withTag("student:s1").toList()).hasSize(1);
+    }
+
+    @Test
+    void aRejectionAppendsNothingAndCarriesTheReason() {
+      model.execute(store, state -> subscribe(state, "s1"));
+      model.execute(store, state -> subscribe(state, "s2"));
+
+      Outcome<String> outcome = model.execute(store, state -> subscribe(state, "s3"));
+
+      assertThat(outcome).isEqualTo(new Outcome.Rejected<>("course full", 0));
+      assertThat(store.head()).isEqualTo(3);
+    }
+
+    @Test
+    void decidingNothingAppendsNothing() {
+      Outcome<String> outcome = model.execute(store, state -> Decision.nothing());
+
+      assertThat(outcome).isEqualTo(new Outcome.NothingToAppend<String>(0));
+      assertThat(store.head()).isEqualTo(1);
+    }
+
+    @Test
+    void afterAConflictItReadsAndDecidesAgainOnTheNewState() {
+      var seen = new ArrayList<Integer>();
+      Outcome<String> outcome =
+          model.execute(
+              store,
+              state -> {
+                seen.add(state.get(subscriptions));
+                if (seen.size() == 1) {
+                  append(event("StudentSubscribed", "course:c1", "student:rival"));
+                }
+                return subscribe(state, "s1");
+              });
+
+      assertThat(seen).containsExactly(0, 1);
+      assertThat(outcome).isEqualTo(new Outcome.Appended<String>(3, 1));
+    }
+
+    @Test
+    void aConflictCanTurnTheDecisionIntoARejection() {
+      append(event("StudentSubscribed", "course:c1", "student:s0"));
+      var calls = new AtomicInteger();
+      Outcome<String> outcome =
+          model.execute(
+              store,
+              state -> {
+                if (calls.incrementAndGet() == 1) {
+                  append(event("StudentSubscribed", "course:c1", "student:rival"));
+                }
+                return subscribe(state, "s1");
+              });
+
+      assertThat(outcome).isEqualTo(new Outcome.Rejected<>("course full", 1));
+      assertThat(store.read().withTag("student:s1").toList()).isEmpty();
+    }
+
+    @Test
+    void itGivesUpAfterTheConfiguredAttemptsWithTheLastFailure() {
+      var retry =
+          RetryPolicy.defaults().withMaxAttempts(3).withBackoff(Duration.ZERO, Duration.ZERO);
+      var calls = new AtomicInteger();
+      Outcome<String> outcome =
+          model.execute(
+              store,
+              retry,
+              state -> {
+                calls.incrementAndGet();
+                append(event("StudentSubscribed", "course:c1", "student:rival" + calls.get()));
+                return Decision.append(event("StudentSubscribed", "course:c1", "student:s1"));
+              });
+
+      assertThat(calls).hasValue(3);
+      assertThat(outcome).isInstanceOf(Outcome.GaveUp.class);
+      var gaveUp = (Outcome.GaveUp<String>) outcome;
+      assertThat(gaveUp.conflicts()).isEqualTo(3);
+      assertThat(gaveUp.lastFailure().position()).isEqualTo(4);
+      assertThat(gaveUp.lastFailure().conflictingEvents())
+          .extracting(e -> e.event().tags())
+          .containsExactly(Set.of("course:c1", "student:rival3"));
+      assertThat(store.read().withTag("student:s1").toList()).isEmpty();
+    }
+
+    @Test
+    void anInterruptDuringTheBackOffGivesUpAtOnceAndKeepsTheFlag() {
+      var retry = RetryPolicy.defaults().withBackoff(Duration.ofSeconds(5), Duration.ofSeconds(5));
+      var calls = new AtomicInteger();
+      Outcome<String> outcome;
+      try {
+        outcome =
+            model.execute(
+                store,
+                retry,
+                state -> {
+                  calls.incrementAndGet();
+                  append(event("StudentSubscribed", "course:c1", "student:rival"));
+                  Thread.currentThread().interrupt();
+                  return Decision.append(event("StudentSubscribed", "course:c1", "student:s1"));
+                });
+      } finally {
+        assertThat(Thread.interrupted()).isTrue();
+      }
+      assertThat(calls).hasValue(1);
+      assertThat(outcome).isInstanceOf(Outcome.GaveUp.class);
+      assertThat(outcome.conflicts()).isEqualTo(1);
+    }
+
+    @Test
+    void whatTheDeciderThrowsEndsTheCallWithNothingAppended() {
+      assertThatThrownBy(
+              () ->
+                  model.execute(
+                      store,
+                      state -> {
+                        throw new IllegalStateException("no decision today");
+                      }))
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessage("no decision today");
+      assertThatThrownBy(() -> model.execute(store, state -> null))
+          .isInstanceOf(NullPointerException.class)
+          .hasMessageContaining("return Decision.nothing() to append nothing");
+      assertThat(store.head()).isEqualTo(1);
+    }
+
+    @Test
+    void aDecisionToAppendNeedsEvents() {
+      assertThatThrownBy(() -> Decision.append(List.of()))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("decide Decision.nothing() instead");
+      assertThatThrownBy(() -> Decision.append((Event) null))
+          .isInstanceOf(NullPointerException.class);
+      assertThatThrownBy(() -> Decision.reject(null))
+          .isInstanceOf(NullPointerException.class)
+          .hasMessage("reason must not be null");
+    }
+  }
+}
