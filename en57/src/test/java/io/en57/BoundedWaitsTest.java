@@ -287,7 +287,10 @@ class BoundedWaitsTest {
           threads.submit(
               () -> {
                 try (Statement statement = holder.createStatement()) {
-                  statement.execute("SELECT pg_advisory_xact_lock(1164850487, 1)");
+                  // The append lock, and the one its holder keeps for the sessions waiting.
+                  statement.execute(
+                      "SELECT pg_advisory_xact_lock(1164850487, 1),"
+                          + " pg_advisory_xact_lock(1164850487, 2)");
                 }
                 return null;
               });

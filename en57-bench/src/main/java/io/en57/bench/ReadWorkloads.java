@@ -80,7 +80,10 @@ final class ReadWorkloads {
     return List.of(scenario, count(context.events()), figure, ours, raw, ratio, target);
   }
 
-  /** The whole log streamed in a JVM with a 64 MB heap, through the store and through JDBC. */
+  /**
+   * The whole log streamed through the store and through JDBC, each in a JVM of its own with
+   * default options; and through the store again in a JVM with a 64 MB heap.
+   */
   static final class StreamLog implements Scenario {
 
     static final String HEAP = "-Xmx64m";
@@ -93,26 +96,31 @@ final class ReadWorkloads {
 
     @Override
     public String description() {
-      return "stream the whole log in a JVM with a 64 MB heap: events/s and peak heap";
+      return "stream the whole log with default JVM options and in a 64 MB heap: events/s, peak"
+          + " heap";
     }
 
     @Override
     public ScenarioResult run(Context context) throws Exception {
       long started = System.nanoTime();
       StreamWorker.Result ours;
+      StreamWorker.Result small;
       StreamWorker.Result raw;
       try (Database database = courses(context)) {
-        ours = stream(database, "en57", context);
+        ours = stream(database, "en57", context, List.of());
         context.progress("en57: %s events/s", rate(ours.eventsPerSecond()));
-        raw = stream(database, "raw", context);
+        small = stream(database, "en57", context, List.of(HEAP));
+        context.progress("en57 in 64 MB: %s events/s", rate(small.eventsPerSecond()));
+        raw = stream(database, "raw", context, List.of());
       }
       double ratio = ours.eventsPerSecond() / raw.eventsPerSecond();
+      double smallRatio = small.eventsPerSecond() / raw.eventsPerSecond();
       var rows =
           List.of(
               row(
                   name(),
                   context,
-                  "events/s",
+                  "events/s (default JVM options)",
                   rate(ours.eventsPerSecond()),
                   rate(raw.eventsPerSecond()),
                   ratio(ratio),
@@ -120,48 +128,63 @@ final class ReadWorkloads {
               row(
                   name(),
                   context,
+                  "events/s (" + HEAP + ")",
+                  rate(small.eventsPerSecond()),
+                  rate(raw.eventsPerSecond()),
+                  ratio(smallRatio),
+                  "≥ 500,000"),
+              row(
+                  name(),
+                  context,
                   "peak heap MB (" + HEAP + ")",
-                  String.format("%.1f", ours.peakHeapMegabytes()),
+                  String.format("%.1f", small.peakHeapMegabytes()),
                   String.format("%.1f", raw.peakHeapMegabytes()),
                   "—",
                   "< 64"));
       var figures =
           List.of(
               new Figure("events/s", ours.eventsPerSecond(), "events/s", Better.HIGHER),
-              new Figure("peak heap", ours.peakHeapMegabytes(), "MB", Better.LOWER),
+              new Figure("events/s in 64 MB", small.eventsPerSecond(), "events/s", Better.HIGHER),
+              new Figure("peak heap", small.peakHeapMegabytes(), "MB", Better.LOWER),
               new Figure("raw events/s", raw.eventsPerSecond(), "events/s", Better.NEITHER),
               new Figure("÷ raw", ratio, "×", Better.HIGHER));
       var targets =
           List.of(
               new Target(
-                  "stream the log at ≥ 500,000 events/s",
+                  "stream the log at ≥ 500,000 events/s (default JVM options)",
                   rate(ours.eventsPerSecond()) + " events/s",
                   ours.eventsPerSecond() >= TARGET_EVENTS_PER_SECOND),
               new Target(
+                  "stream the log at ≥ 500,000 events/s in a 64 MB heap",
+                  rate(small.eventsPerSecond()) + " events/s",
+                  small.eventsPerSecond() >= TARGET_EVENTS_PER_SECOND),
+              new Target(
                   "stream the log in a 64 MB heap",
-                  String.format("peak %.1f MB of %.0f MB", ours.peakHeapMegabytes(), 64.0),
-                  ours.peakHeapMegabytes() < 64));
+                  String.format("peak %.1f MB of %.0f MB", small.peakHeapMegabytes(), 64.0),
+                  small.peakHeapMegabytes() < 64));
       return new ScenarioResult(
           name(), Table.READS, (System.nanoTime() - started) / 1e9, rows, figures, targets);
     }
 
-    /** Runs {@link StreamWorker} in a JVM of its own with a 64 MB heap. */
-    private static StreamWorker.Result stream(Database database, String mode, Context context)
+    /** Runs {@link StreamWorker} in a JVM of its own with {@code jvmOptions}. */
+    private static StreamWorker.Result stream(
+        Database database, String mode, Context context, List<String> jvmOptions)
         throws IOException, InterruptedException {
       String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-      var command =
-          new ProcessBuilder(
-                  java,
-                  HEAP,
-                  "-cp",
-                  System.getProperty("java.class.path"),
-                  Bench.class.getName(),
-                  "stream-worker",
-                  "--mode=" + mode,
-                  "--warmups=" + context.warmups(),
-                  "--runs=" + context.runs(),
-                  "--expect=" + context.events())
-              .redirectError(ProcessBuilder.Redirect.INHERIT);
+      var arguments = new ArrayList<String>();
+      arguments.add(java);
+      arguments.addAll(jvmOptions);
+      arguments.addAll(
+          List.of(
+              "-cp",
+              System.getProperty("java.class.path"),
+              Bench.class.getName(),
+              "stream-worker",
+              "--mode=" + mode,
+              "--warmups=" + context.warmups(),
+              "--runs=" + context.runs(),
+              "--expect=" + context.events()));
+      var command = new ProcessBuilder(arguments).redirectError(ProcessBuilder.Redirect.INHERIT);
       // The environment, not the command line, carries the credentials.
       command.environment().put(StreamWorker.URL, database.jdbcUrl());
       command.environment().put(StreamWorker.USER, database.user());
@@ -186,7 +209,7 @@ final class ReadWorkloads {
    */
   static final class DecisionRead implements Scenario {
 
-    static final double TARGET_P99_MS = 2.0;
+    static final double TARGET_P99_MS = 1.0;
 
     @Override
     public String name() {
@@ -261,7 +284,7 @@ final class ReadWorkloads {
                   ms(p99),
                   ms(raw.latency().p99()),
                   ratio(p99 / raw.latency().p99()),
-                  "< 2"));
+                  "< 1"));
           figures.add(new Figure(kind + ": p50", p50, "ms", Better.LOWER));
           figures.add(new Figure(kind + ": p99", p99, "ms", Better.LOWER));
           figures.add(new Figure(kind + ": raw p50", raw.latency().median(), "ms", Better.NEITHER));
@@ -272,7 +295,7 @@ final class ReadWorkloads {
                       + kind
                       + ") at "
                       + count(context.events())
-                      + " events: p99 < 2 ms",
+                      + " events: p99 < 1 ms",
                   ms(p99) + " ms",
                   p99 < TARGET_P99_MS));
         }

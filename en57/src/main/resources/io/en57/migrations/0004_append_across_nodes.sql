@@ -9,6 +9,11 @@
 -- transaction, with one flush for all, and leaves each group's outcome for its session to collect.
 -- A session whose group was not taken by then takes the lock itself and writes what is queued.
 --
+-- Two advisory locks: (1164850487, 1) is the append lock; whoever holds it also holds
+-- (1164850487, 2) until it commits, and waiting sessions wait for that second lock in shared mode,
+-- so that they all wake when the lock holder commits without ever standing in the way of the next
+-- session trying to take the append lock.
+--
 -- The queue and the outcomes are unlogged tables: a queued group is worth nothing after a crash
 -- (its session is gone too), so queuing costs no WAL flush. A session keeps a lock on its ticket
 -- (advisory lock 1164850488, ticket) while it waits; a group whose session is gone (killed, its
@@ -275,6 +280,8 @@ BEGIN
     -- The lock timeout is set first (the select list is evaluated in order), then the lock taken.
     PERFORM set_config('lock_timeout', p_lock_timeout, true), pg_advisory_xact_lock(1164850487, 1);
   END IF;
+  -- Whoever holds the append lock holds this one too, for the sessions waiting on it.
+  PERFORM pg_advisory_xact_lock(1164850487, 2);
   SELECT w.base, w.statuses, w.conflict_positions INTO base, statuses, conflict_positions
     FROM en57.write_group(p_event_request, p_ids, p_types, p_data, p_meta, p_tag_bounds, p_tags,
                           p_criteria, p_dependencies, p_request_count, NOT p_may_queue) w;
@@ -285,7 +292,8 @@ END;
 $$;
 
 -- Collects the outcome of a queued group, writing the queue itself when the lock is free. Waits
--- for the lock holder to commit (as a shared waiter, so that every waiting session wakes at once),
+-- for the lock holder to commit (as a shared waiter of its second lock, so that every waiting
+-- session wakes at once),
 -- at most p_lock_timeout_ms in all; then withdraws the group if no lock holder took it, and says
 -- so with decided = false: nothing of it was written. A group that failed raises its error. In
 -- every case but a failure of this call itself, it releases the lock on its ticket.
@@ -321,7 +329,7 @@ BEGIN
       RETURN;
     END IF;
     IF pg_try_advisory_xact_lock(1164850487, 1) THEN
-      PERFORM en57.drain_append_queue(p_ticket);
+      PERFORM pg_advisory_xact_lock(1164850487, 2), en57.drain_append_queue(p_ticket);
       CONTINUE;
     END IF;
     v_left_ms := (extract(epoch FROM v_deadline - clock_timestamp()) * 1000)::bigint;
@@ -339,8 +347,8 @@ BEGIN
     END IF;
     BEGIN
       PERFORM set_config('lock_timeout', v_left_ms::text, true);
-      PERFORM pg_advisory_lock_shared(1164850487, 1);
-      PERFORM pg_advisory_unlock_shared(1164850487, 1);
+      PERFORM pg_advisory_lock_shared(1164850487, 2);
+      PERFORM pg_advisory_unlock_shared(1164850487, 2);
     EXCEPTION WHEN lock_not_available THEN
       NULL;
     END;

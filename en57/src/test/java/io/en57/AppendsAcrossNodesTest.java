@@ -1,0 +1,152 @@
+package io.en57;
+
+import static io.en57.AppendCondition.failIf;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.en57.AppendResult.Failure;
+import io.en57.AppendResult.Success;
+import io.en57.testing.AppendLock;
+import io.en57.testing.TestDatabases;
+import io.en57.testing.TestDatabases.TestDatabase;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Appends from several application nodes (store instances, each with a pool of its own) commit
+ * together: a node that finds the append lock busy queues its group in the database, and the
+ * session holding the lock writes it with its own, in one transaction. Each group is still decided
+ * on its own, in order.
+ */
+@Tag("postgres")
+class AppendsAcrossNodesTest {
+
+  private static final int NODES = 4;
+
+  private static TestDatabase database;
+  private static ExecutorService threads;
+  private final List<EventStore> nodes = new ArrayList<>();
+
+  @BeforeAll
+  static void createDatabase() {
+    database = TestDatabases.createMigrated();
+    threads = Executors.newCachedThreadPool();
+  }
+
+  @AfterAll
+  static void dropDatabase() {
+    threads.shutdownNow();
+    database.close();
+  }
+
+  @BeforeEach
+  void openNodes() {
+    database.emptyLog();
+    for (int i = 0; i < NODES; i++) {
+      nodes.add(EventStore.builder().maxPoolSize(2).forUrl(database.jdbcUrl()));
+    }
+  }
+
+  @AfterEach
+  void closeNodes() {
+    nodes.forEach(EventStore::close);
+  }
+
+  @Test
+  void groupsQueuedByEveryNodeAreWrittenInOneTransactionEachDecidedOnItsOwn() throws Exception {
+    nodes.get(0).append(List.of(Event.of("SeatTaken").withTags("seat:1")));
+    var results = new ArrayList<Future<AppendResult>>();
+    try (Connection holder = AppendLock.hold(database.dataSource())) {
+      for (int i = 0; i < NODES; i++) {
+        EventStore node = nodes.get(i);
+        String seat = i % 2 == 0 ? "seat:1" : "seat:" + (10 + i);
+        results.add(
+            threads.submit(
+                () ->
+                    node.append(
+                        List.of(Event.of("SeatTaken").withTags(seat)),
+                        failIf(node.read().withTag(seat)))));
+      }
+      // Every node's group is queued, its session waiting for the lock holder to finish.
+      AppendLock.awaitWaiters(database.dataSource(), NODES);
+      assertThat(count("SELECT count(*) FROM en57.append_queue")).isEqualTo(NODES);
+      holder.commit();
+    }
+    var outcomes = new ArrayList<AppendResult>();
+    for (Future<AppendResult> result : results) {
+      outcomes.add(result.get());
+    }
+    // Seat 1 was taken before: the nodes asking for it fail; the others succeed.
+    assertThat(outcomes.get(0)).isInstanceOf(Failure.class);
+    assertThat(outcomes.get(2)).isInstanceOf(Failure.class);
+    assertThat(outcomes.get(1)).isInstanceOf(Success.class);
+    assertThat(outcomes.get(3)).isInstanceOf(Success.class);
+    // One transaction (one commit, one WAL flush) wrote the queued groups of all nodes: their
+    // events carry its start time. (Each group runs in a subtransaction, so xmin differs.)
+    assertThat(
+            count(
+                "SELECT count(DISTINCT recorded_at) FROM en57.events"
+                    + " WHERE type = 'SeatTaken' AND position > 2"))
+        .isEqualTo(1);
+    assertThat(count("SELECT count(*) FROM en57.append_queue")).isZero();
+    assertThat(count("SELECT count(*) FROM en57.append_outcomes")).isZero();
+  }
+
+  @Test
+  void aQueuedGroupWhoseSessionDiedIsDroppedNotWrittenLater() throws Exception {
+    try (Connection holder = AppendLock.hold(database.dataSource())) {
+      Future<AppendResult> orphan =
+          threads.submit(() -> nodes.get(0).append(List.of(Event.of("Orphan"))));
+      AppendLock.awaitWaiters(database.dataSource(), 1);
+      AppendLock.terminateWaiters(database.dataSource());
+      assertThatThrownBy(orphan::get).hasCauseInstanceOf(En57StorageException.class);
+      holder.commit();
+    }
+    // The next lock holder drains the queue: the orphan's group is dropped.
+    assertThat(nodes.get(1).append(List.of(Event.of("Next")))).isInstanceOf(Success.class);
+    assertThat(nodes.get(1).read().toList())
+        .extracting(Event::type)
+        .containsExactly("HoldsTheLock", "Next");
+    assertThat(count("SELECT count(*) FROM en57.append_queue")).isZero();
+  }
+
+  @Test
+  void aQueuedGroupStillQueuedAtTheLockTimeoutIsWithdrawnAndNeverWritten() throws Exception {
+    EventStore impatient =
+        EventStore.builder().lockTimeout(Duration.ofMillis(500)).forUrl(database.jdbcUrl());
+    nodes.add(impatient);
+    try (Connection holder = AppendLock.hold(database.dataSource())) {
+      assertThatThrownBy(() -> impatient.append(List.of(Event.of("Impatient"))))
+          .isInstanceOf(AppendLockTimeoutException.class)
+          .hasMessageContaining("nothing was written");
+      holder.commit();
+    }
+    nodes.get(0).append(List.of(Event.of("Next")));
+    assertThat(nodes.get(0).read().toList())
+        .extracting(Event::type)
+        .containsExactly("HoldsTheLock", "Next");
+  }
+
+  private static long count(String sql) throws SQLException {
+    try (Connection connection = database.dataSource().getConnection();
+        Statement statement = connection.createStatement();
+        ResultSet row = statement.executeQuery(sql)) {
+      row.next();
+      return row.getLong(1);
+    }
+  }
+}
