@@ -1,0 +1,290 @@
+package io.en57.internal;
+
+import io.en57.Query;
+import io.en57.SequencedEvent;
+import io.en57.subscriptions.Batch;
+import io.en57.subscriptions.BatchHandler;
+import io.en57.subscriptions.Subscription;
+import io.en57.subscriptions.SubscriptionOptions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A subscription reading the log with keyset pages. Each page first reads the head, then up to a
+ * batch of matching events after the position: when the page is not full, every matching event up
+ * to the head (and to the page's last event) has been seen, because positions follow commit order,
+ * so the position moves there even if nothing matched. While catching up, the next page is fetched
+ * ahead on another thread. Thread-safe as {@link Subscription} says.
+ */
+final class LogSubscription implements Subscription {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Subscription.class);
+  private static final long CLOSE_WAIT_SECONDS = 30;
+
+  /** One read: the events after {@code from}, decoded, and how far they reach. */
+  private record Page(long from, List<SequencedEvent> events, long position, boolean caughtUp) {}
+
+  private final Engine engine;
+  private final EventCodec codec;
+  private final Query query;
+  private final SubscriptionOptions options;
+  private final LogWatch watch;
+  private final Executor readAhead;
+  private final String name;
+  private volatile long position;
+  private volatile boolean caughtUp;
+  private volatile boolean closed;
+  private volatile Throwable failure;
+  private CompletableFuture<Page> ahead;
+  private Thread pusher;
+
+  LogSubscription(
+      Engine engine,
+      EventCodec codec,
+      Query query,
+      long after,
+      SubscriptionOptions options,
+      LogWatch watch,
+      Executor readAhead,
+      String name) {
+    this.engine = engine;
+    this.codec = codec;
+    this.query = query;
+    this.options = options;
+    this.watch = watch;
+    this.readAhead = readAhead;
+    this.name = name;
+    this.position = after;
+  }
+
+  @Override
+  public Batch poll(Duration timeout) throws InterruptedException {
+    Objects.requireNonNull(timeout, "timeout must not be null");
+    if (timeout.isNegative()) {
+      throw new IllegalArgumentException("timeout must not be negative, got " + timeout);
+    }
+    synchronized (this) {
+      if (pusher != null) {
+        throw new IllegalStateException("this subscription pushes to a handler; poll is for pull");
+      }
+    }
+    requireOpen();
+    Page page = next(timeout.toNanos());
+    readAheadAfter(page);
+    advanceTo(page);
+    return batchOf(page);
+  }
+
+  @Override
+  public synchronized Subscription start(BatchHandler handler) {
+    Objects.requireNonNull(handler, "handler must not be null");
+    requireOpen();
+    if (pusher != null) {
+      throw new IllegalStateException("this subscription is already started");
+    }
+    pusher = new Thread(() -> push(handler), name);
+    pusher.setDaemon(true);
+    pusher.start();
+    return this;
+  }
+
+  @Override
+  public long position() {
+    return position;
+  }
+
+  @Override
+  public boolean caughtUp() {
+    return caughtUp;
+  }
+
+  @Override
+  public Optional<Throwable> failure() {
+    return Optional.ofNullable(failure);
+  }
+
+  @Override
+  public void close() {
+    Thread running;
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      running = pusher;
+    }
+    watch.closed(this);
+    if (running != null && running != Thread.currentThread()) {
+      try {
+        running.join(TimeUnit.SECONDS.toMillis(CLOSE_WAIT_SECONDS));
+        if (running.isAlive()) {
+          LOG.warn(
+              "{}: the handler did not finish within {} s of close(); interrupting it",
+              name,
+              CLOSE_WAIT_SECONDS);
+          running.interrupt();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  boolean isClosed() {
+    return closed;
+  }
+
+  private void requireOpen() {
+    if (closed) {
+      throw new IllegalStateException("the subscription is closed");
+    }
+  }
+
+  /**
+   * The next page with something new (events, or a position beyond the current one), or, after
+   * {@code timeoutNanos} without anything new or on close, an empty page at the current position.
+   */
+  private Page next(long timeoutNanos) throws InterruptedException {
+    long deadline = System.nanoTime() + timeoutNanos;
+    long pollNanos = watch.pollInterval().toNanos();
+    while (true) {
+      long generation = watch.generation();
+      Page page = fetch();
+      if (!page.events().isEmpty() || page.position() > position) {
+        return page;
+      }
+      long remaining = deadline - System.nanoTime();
+      if (remaining <= 0 || closed) {
+        return page;
+      }
+      watch.awaitChange(generation, Math.min(remaining, pollNanos), () -> closed);
+    }
+  }
+
+  /** The page after the current position: the one fetched ahead, or a new read. */
+  private Page fetch() {
+    CompletableFuture<Page> fetched = ahead;
+    ahead = null;
+    if (fetched != null) {
+      try {
+        Page page = fetched.join();
+        if (page.from() == position) {
+          return page;
+        }
+      } catch (CompletionException e) {
+        // Read again below; an error that persists surfaces from that read.
+      }
+    }
+    return read(position);
+  }
+
+  private Page read(long from) {
+    long head = engine.head();
+    List<StoredEvent> rows = engine.read(query, from, false, options.batchSize());
+    var events = new ArrayList<SequencedEvent>(rows.size());
+    for (StoredEvent row : rows) {
+      events.add(codec.decode(row));
+    }
+    long last = rows.isEmpty() ? from : rows.get(rows.size() - 1).position();
+    boolean full = rows.size() == options.batchSize();
+    // Not full: every matching event committed before this read is in it, and everything up to
+    // the head read before it was committed before it.
+    return new Page(from, events, full ? last : Math.max(last, Math.max(head, from)), !full);
+  }
+
+  private void advanceTo(Page page) {
+    position = page.position();
+    caughtUp = page.caughtUp();
+  }
+
+  /** While catching up, fetches the page after {@code page} while it is being handled. */
+  private void readAheadAfter(Page page) {
+    if (!page.caughtUp() && readAhead != null && !closed) {
+      long from = page.position();
+      ahead = CompletableFuture.supplyAsync(() -> read(from), readAhead);
+    }
+  }
+
+  private Batch batchOf(Page page) {
+    return new Batch(page.events(), page.position(), page.caughtUp());
+  }
+
+  private void push(BatchHandler handler) {
+    int readFailures = 0;
+    while (!closed) {
+      Page page;
+      try {
+        page = next(watch.pollInterval().toNanos());
+        readFailures = 0;
+      } catch (InterruptedException e) {
+        return;
+      } catch (RuntimeException e) {
+        readFailures++;
+        LOG.warn("{}: reading the log failed ({}); trying again", name, e.toString());
+        if (!pause(options.retry().backoffAfter(Math.min(readFailures, 30)))) {
+          return;
+        }
+        continue;
+      }
+      if (page.events().isEmpty()) {
+        advanceTo(page);
+        continue;
+      }
+      readAheadAfter(page);
+      if (!deliver(handler, batchOf(page))) {
+        return;
+      }
+      advanceTo(page);
+    }
+  }
+
+  /** Delivers the batch, retrying as configured; false when the subscription stops. */
+  private boolean deliver(BatchHandler handler, Batch batch) {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        handler.handle(batch);
+        return true;
+      } catch (Exception e) {
+        if (attempt >= options.retry().attempts()) {
+          failure = e;
+          LOG.error(
+              "{}: the handler failed {} times on the batch after position {}; stopping",
+              name,
+              attempt,
+              position,
+              e);
+          closed = true;
+          watch.closed(this);
+          return false;
+        }
+        LOG.warn("{}: the handler failed (attempt {}), retrying", name, attempt, e);
+        if (!pause(options.retry().backoffAfter(attempt))) {
+          return false;
+        }
+      }
+    }
+  }
+
+  /** Waits, unless closed meanwhile; false if the subscription closed. */
+  private boolean pause(Duration duration) {
+    long end = System.nanoTime() + duration.toNanos();
+    try {
+      // A signal that the log grew cuts a wait short; wait out the rest.
+      for (long left = duration.toNanos(); left > 0 && !closed; left = end - System.nanoTime()) {
+        watch.awaitChange(watch.generation(), left, () -> closed);
+      }
+    } catch (InterruptedException e) {
+      return false;
+    }
+    return !closed;
+  }
+}
