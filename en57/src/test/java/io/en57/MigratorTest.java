@@ -21,6 +21,16 @@ import org.junit.jupiter.api.Test;
 @Tag("postgres")
 class MigratorTest {
 
+  /** The shipped migrations' names and the version they bring a database to. */
+  private static final List<String> SHIPPED =
+      Migration.shipped().stream().map(Migration::name).toList();
+
+  private static final int LATEST = Migration.shipped().get(SHIPPED.size() - 1).version();
+  private static final int NEXT = LATEST + 1;
+  private static final String ADD_INDEX = String.format("%04d_add_index", NEXT);
+  private static final String BROKEN = String.format("%04d_broken", NEXT);
+  private static final String FIXED = String.format("%04d_fixed", NEXT);
+
   private TestDatabase database;
   private Migrator migrator;
 
@@ -40,17 +50,17 @@ class MigratorTest {
     MigrationStatus status = migrator.status();
     assertThat(status.state()).isEqualTo(MigrationState.FRESH);
     assertThat(status.currentVersion()).isZero();
-    assertThat(status.targetVersion()).isEqualTo(1);
-    assertThat(status.pendingMigrations()).containsExactly("0001_create_events");
+    assertThat(status.targetVersion()).isEqualTo(LATEST);
+    assertThat(status.pendingMigrations()).isEqualTo(SHIPPED);
     assertThat(status.warning()).isEmpty();
   }
 
   @Test
   void migrateAppliesEverythingOnceAndThenIsANoOp() {
-    assertThat(migrator.migrate()).containsExactly("0001_create_events");
+    assertThat(migrator.migrate()).isEqualTo(SHIPPED);
     MigrationStatus status = migrator.status();
     assertThat(status.state()).isEqualTo(MigrationState.UP_TO_DATE);
-    assertThat(status.currentVersion()).isEqualTo(1);
+    assertThat(status.currentVersion()).isEqualTo(LATEST);
     assertThat(status.pendingMigrations()).isEmpty();
     assertThat(migrator.migrate()).isEmpty();
     assertThat(migrator.status()).isEqualTo(status);
@@ -61,13 +71,13 @@ class MigratorTest {
     var withSecond = new ArrayList<>(Migration.shipped());
     withSecond.add(
         Migration.of(
-            2, "0002_add_index", "CREATE INDEX events_recorded_at ON en57.events (recorded_at)"));
+            NEXT, ADD_INDEX, "CREATE INDEX events_recorded_at ON en57.events (recorded_at)"));
     migrator.migrate();
     var upgraded = new Migrator(database.dataSource(), withSecond);
     MigrationStatus status = upgraded.status();
     assertThat(status.state()).isEqualTo(MigrationState.PENDING);
-    assertThat(status.pendingMigrations()).containsExactly("0002_add_index");
-    assertThat(upgraded.migrate()).containsExactly("0002_add_index");
+    assertThat(status.pendingMigrations()).containsExactly(ADD_INDEX);
+    assertThat(upgraded.migrate()).containsExactly(ADD_INDEX);
     assertThat(upgraded.status().state()).isEqualTo(MigrationState.UP_TO_DATE);
     assertThat(migrator.status().state()).isEqualTo(MigrationState.AHEAD);
   }
@@ -91,7 +101,7 @@ class MigratorTest {
       for (Future<List<String>> result : results) {
         applied.addAll(result.get());
       }
-      assertThat(applied).containsExactly("0001_create_events");
+      assertThat(applied).isEqualTo(SHIPPED);
     } finally {
       pool.shutdown();
     }
@@ -106,24 +116,23 @@ class MigratorTest {
     migrator.migrate();
     var broken = new ArrayList<>(Migration.shipped());
     broken.add(
-        Migration.of(
-            2, "0002_broken", "CREATE TABLE en57.half (id int); SELECT no_such_function()"));
+        Migration.of(NEXT, BROKEN, "CREATE TABLE en57.half (id int); SELECT no_such_function()"));
     var upgrade = new Migrator(database.dataSource(), broken);
 
     assertThatThrownBy(upgrade::migrate)
         .isInstanceOf(MigrationException.class)
-        .hasMessageContaining("0002_broken failed and was rolled back")
-        .hasMessageContaining("DELETE FROM en57.schema_migrations WHERE version = 2");
+        .hasMessageContaining(BROKEN + " failed and was rolled back")
+        .hasMessageContaining("DELETE FROM en57.schema_migrations WHERE version = " + NEXT);
 
     MigrationStatus status = upgrade.status();
     assertThat(status.state()).isEqualTo(MigrationState.PARTIAL);
-    assertThat(status.currentVersion()).isEqualTo(1);
+    assertThat(status.currentVersion()).isEqualTo(LATEST);
     assertThat(status.warning())
         .hasValueSatisfying(
             w ->
                 assertThat(w)
-                    .contains("0002_broken started and did not complete")
-                    .contains("DELETE FROM en57.schema_migrations WHERE version = 2"));
+                    .contains(BROKEN + " started and did not complete")
+                    .contains("DELETE FROM en57.schema_migrations WHERE version = " + NEXT));
     assertThatThrownBy(upgrade::migrate)
         .isInstanceOf(MigrationException.class)
         .hasMessageContaining("not migrating");
@@ -132,10 +141,10 @@ class MigratorTest {
         .hasMessageContaining("PARTIAL");
 
     // The repair step the warning names, then migrate goes on.
-    database.execute("DELETE FROM en57.schema_migrations WHERE version = 2");
+    database.execute("DELETE FROM en57.schema_migrations WHERE version = " + NEXT);
     var fixed = new ArrayList<>(Migration.shipped());
-    fixed.add(Migration.of(2, "0002_fixed", "CREATE TABLE en57.half (id int)"));
-    assertThat(new Migrator(database.dataSource(), fixed).migrate()).containsExactly("0002_fixed");
+    fixed.add(Migration.of(NEXT, FIXED, "CREATE TABLE en57.half (id int)"));
+    assertThat(new Migrator(database.dataSource(), fixed).migrate()).containsExactly(FIXED);
   }
 
   @Test
@@ -152,7 +161,7 @@ class MigratorTest {
   void anEmptySchemaIsFresh() {
     database.execute("CREATE SCHEMA en57");
     assertThat(migrator.status().state()).isEqualTo(MigrationState.FRESH);
-    assertThat(migrator.migrate()).containsExactly("0001_create_events");
+    assertThat(migrator.migrate()).isEqualTo(SHIPPED);
   }
 
   @Test

@@ -19,7 +19,11 @@ import java.util.List;
 public record Migration(int version, String name, String sql, String checksum) {
 
   /** The migrations this library ships, in order. Add new files here, never edit applied ones. */
-  private static final List<String> SHIPPED = List.of("0001_create_events");
+  private static final List<String> SHIPPED =
+      List.of(
+          "0001_create_events",
+          // 0002 is reserved for the security migration (application role grants).
+          "0003_projections");
 
   /** The shipped migrations, loaded from the class path. */
   public static List<Migration> shipped() {
