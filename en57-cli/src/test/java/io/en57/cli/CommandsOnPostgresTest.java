@@ -3,6 +3,7 @@ package io.en57.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.en57.cli.Cli.Result;
+import io.en57.internal.Migration;
 import io.en57.testing.TestDatabases;
 import io.en57.testing.TestDatabases.TestDatabase;
 import java.util.Map;
@@ -13,6 +14,10 @@ import org.junit.jupiter.api.Test;
 
 @Tag("postgres")
 class CommandsOnPostgresTest {
+
+  /** The version the shipped migrations bring a database to. */
+  private static final int LATEST =
+      Migration.shipped().get(Migration.shipped().size() - 1).version();
 
   private TestDatabase database;
 
@@ -34,7 +39,7 @@ class CommandsOnPostgresTest {
     assertThat(result.out())
         .contains("Schema en57: fresh")
         .contains("Current version: 0")
-        .contains("Target version: 1")
+        .contains("Target version: " + LATEST)
         .containsPattern("Pending migrations:\\R  0001_create_events")
         .doesNotContain("WARNING");
     assertThat(result.err()).isEmpty();
@@ -48,7 +53,7 @@ class CommandsOnPostgresTest {
     assertThat(first.out())
         .startsWith("Applied 0001_create_events")
         .contains("Schema en57: up to date")
-        .contains("Current version: 1")
+        .contains("Current version: " + LATEST)
         .contains("Pending migrations: none");
     assertThat(first.err()).isEmpty();
 
@@ -56,7 +61,8 @@ class CommandsOnPostgresTest {
 
     assertThat(second.exitCode()).isZero();
     assertThat(second.out())
-        .isEqualToIgnoringNewLines("Schema en57 is up to date (version 1); nothing to do.");
+        .isEqualToIgnoringNewLines(
+            "Schema en57 is up to date (version " + LATEST + "); nothing to do.");
   }
 
   @Test
@@ -76,8 +82,8 @@ class CommandsOnPostgresTest {
     assertThat(result.exitCode()).isZero();
     assertThat(result.out())
         .contains("Schema en57: up to date")
-        .contains("Current version: 1")
-        .contains("Target version: 1")
+        .contains("Current version: " + LATEST)
+        .contains("Target version: " + LATEST)
         .contains("Pending migrations: none")
         .doesNotContain("WARNING");
   }
@@ -126,16 +132,18 @@ class CommandsOnPostgresTest {
     assertThat(Cli.run("migrate", "--url", database.postgresUrl()).exitCode()).isZero();
     database.execute(
         "INSERT INTO en57.schema_migrations (version, name, checksum, completed_at)"
-            + " VALUES (2, '0002_from_the_future', 'x', now())");
+            + " VALUES ("
+            + (LATEST + 1)
+            + ", 'from_the_future', 'x', now())");
 
     Result status = Cli.run("status", "--url", database.postgresUrl());
 
     assertThat(status.exitCode()).isEqualTo(1);
     assertThat(status.out())
         .contains("Schema en57: ahead")
-        .contains("Current version: 2")
-        .contains("Target version: 1")
-        .contains("WARNING: the database is at migration 2");
+        .contains("Current version: " + (LATEST + 1))
+        .contains("Target version: " + LATEST)
+        .contains("WARNING: the database is at migration " + (LATEST + 1));
     assertThat(Cli.run("migrate", "--url", database.postgresUrl()).exitCode()).isEqualTo(1);
   }
 
