@@ -190,6 +190,17 @@ final class SegmentWorker {
 
   /** Follows the log from {@code checkpoint}, applying batches, until it must claim again. */
   private void follow(long checkpoint) {
+    if (projection.checkpointStore().isPresent()) {
+      long external = loadExternalCheckpoint();
+      if (external > checkpoint) {
+        // The read model applied these and saved its checkpoint; ours did not move before a crash.
+        Outcome caughtUp = apply(List.of(), checkpoint, external, false);
+        if (caughtUp != Outcome.DONE) {
+          return;
+        }
+        checkpoint = external;
+      }
+    }
     var options = SubscriptionOptions.defaults().withBatchSize(projection.batchSize());
     try (Subscription subscription = store.subscribe(projection.scope(), checkpoint, options)) {
       following = subscription;
@@ -225,7 +236,8 @@ final class SegmentWorker {
         if (batch.position() == checkpoint) {
           continue;
         }
-        Outcome outcome = apply(ofThisSegment(batch), checkpoint, batch.position(), batch);
+        Outcome outcome =
+            apply(ofThisSegment(batch), checkpoint, batch.position(), batch.caughtUp());
         if (outcome != Outcome.DONE) {
           return;
         }
@@ -250,11 +262,11 @@ final class SegmentWorker {
   }
 
   /** Applies events in (from, to], retrying the handler as the projection says. */
-  private Outcome apply(List<SequencedEvent> events, long from, long to, Batch read) {
+  private Outcome apply(List<SequencedEvent> events, long from, long to, boolean caughtUp) {
     int failures = 0;
     while (!stopping) {
       try {
-        return transact(events, from, to, read.caughtUp(), null);
+        return transact(events, from, to, caughtUp, null);
       } catch (HandlerFailed failed) {
         failures++;
         if (failures < projection.retry().attempts()) {
@@ -269,9 +281,9 @@ final class SegmentWorker {
         }
         if (events.size() > 1) {
           // Find the event it fails on: apply the batch one event at a time.
-          return applyOneByOne(events, from, to, read);
+          return applyOneByOne(events, from, to, caughtUp);
         }
-        return giveUp(events.get(0), from, to, read, failed.getCause());
+        return giveUp(events.get(0), from, to, caughtUp, failed.getCause());
       } catch (Transient e) {
         LOG.warn("{}: the database failed ({}); resuming from the checkpoint", label, e.getCause());
         pause(projection.retry().backoffAfter(1));
@@ -281,11 +293,11 @@ final class SegmentWorker {
     return Outcome.STOP;
   }
 
-  private Outcome applyOneByOne(List<SequencedEvent> events, long from, long to, Batch read) {
+  private Outcome applyOneByOne(List<SequencedEvent> events, long from, long to, boolean caughtUp) {
     long at = from;
     for (int i = 0; i < events.size(); i++) {
       long upTo = i == events.size() - 1 ? to : events.get(i).position();
-      Outcome outcome = apply(List.of(events.get(i)), at, upTo, read);
+      Outcome outcome = apply(List.of(events.get(i)), at, upTo, caughtUp);
       if (outcome != Outcome.DONE) {
         return outcome;
       }
@@ -295,14 +307,14 @@ final class SegmentWorker {
   }
 
   /** The handler failed on {@code event} for good: dead-letter it, or stop in state FAILED. */
-  private Outcome giveUp(SequencedEvent event, long from, long to, Batch read, Throwable error) {
+  private Outcome giveUp(
+      SequencedEvent event, long from, long to, boolean caughtUp, Throwable error) {
     String description = describe(event, error);
     if (projection.deadLetters()) {
       LOG.error(
           "{}: skipping the event at {} into the dead letters", label, event.position(), error);
       try {
-        return transact(
-            List.of(), from, to, read.caughtUp(), new DeadLetterEntry(event, description));
+        return transact(List.of(), from, to, caughtUp, new DeadLetterEntry(event, description));
       } catch (HandlerFailed | Transient e) {
         LOG.warn("{}: recording the dead letter failed ({}); resuming", label, e.getCause());
         return Outcome.RESYNC;
@@ -345,6 +357,7 @@ final class SegmentWorker {
               dead.error());
         } else if (!events.isEmpty()) {
           handle(connection, new Batch(events, to, caughtUp));
+          saveExternalCheckpoint(projection.name(), segment, to);
         }
         ProjectionSql.advance(connection, projection.name(), segment, epoch, from, to, leaseMillis);
         connection.commit();
@@ -381,6 +394,27 @@ final class SegmentWorker {
     }
   }
 
+  private long loadExternalCheckpoint() {
+    try {
+      return projection.checkpointStore().orElseThrow().load(projection.name(), segment);
+    } catch (Exception e) {
+      throw new IllegalStateException("the checkpoint store failed to load: " + e, e);
+    }
+  }
+
+  /** Saves the read model's own checkpoint, if it keeps one; a failure fails the batch. */
+  private void saveExternalCheckpoint(String name, int segmentSaved, long position)
+      throws HandlerFailed {
+    if (projection.checkpointStore().isEmpty()) {
+      return;
+    }
+    try {
+      projection.checkpointStore().get().save(name, segmentSaved, position);
+    } catch (Exception e) {
+      throw new HandlerFailed(e);
+    }
+  }
+
   /** Applies a pending reset: locks every segment, runs the reset handler, in one transaction. */
   private void applyReset() {
     Optional<ResetHandler> handler = projection.resetHandler();
@@ -393,6 +427,11 @@ final class SegmentWorker {
           Long position = ProjectionSql.applyReset(connection, projection.name(), segment, epoch);
           if (position != null && handler.isPresent()) {
             handler.get().reset(HandlerConnection.guard(connection), position);
+          }
+          if (position != null) {
+            for (int each = 0; each < projection.segments(); each++) {
+              saveExternalCheckpoint(projection.name(), each, position);
+            }
           }
           connection.commit();
           if (position != null) {

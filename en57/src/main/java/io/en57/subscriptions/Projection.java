@@ -31,6 +31,7 @@ public final class Projection {
   private final Retry retry;
   private final boolean deadLetters;
   private final ResetHandler onReset;
+  private final CheckpointStore checkpoints;
 
   private Projection(
       String name,
@@ -42,7 +43,8 @@ public final class Projection {
       int batchSize,
       Retry retry,
       boolean deadLetters,
-      ResetHandler onReset) {
+      ResetHandler onReset,
+      CheckpointStore checkpoints) {
     this.name = name;
     this.scope = scope;
     this.handler = handler;
@@ -53,6 +55,7 @@ public final class Projection {
     this.retry = retry;
     this.deadLetters = deadLetters;
     this.onReset = onReset;
+    this.checkpoints = checkpoints;
   }
 
   /**
@@ -74,6 +77,7 @@ public final class Projection {
         SubscriptionOptions.defaults().batchSize(),
         Retry.defaults(),
         false,
+        null,
         null);
   }
 
@@ -95,6 +99,7 @@ public final class Projection {
         projection.batchSize,
         projection.retry,
         false,
+        null,
         null);
   }
 
@@ -123,7 +128,8 @@ public final class Projection {
         batchSize,
         retry,
         deadLetters,
-        onReset);
+        onReset,
+        checkpoints);
   }
 
   /** This projection reading at most {@code batchSize} events per batch (1,000 by default). */
@@ -141,7 +147,8 @@ public final class Projection {
         batchSize,
         retry,
         deadLetters,
-        onReset);
+        onReset,
+        checkpoints);
   }
 
   /**
@@ -161,7 +168,8 @@ public final class Projection {
         batchSize,
         Objects.requireNonNull(retry, "retry must not be null"),
         deadLetters,
-        onReset);
+        onReset,
+        checkpoints);
   }
 
   /**
@@ -170,7 +178,17 @@ public final class Projection {
    */
   public Projection withDeadLetters() {
     return new Projection(
-        name, scope, handler, exactlyOnce, tagPrefix, segments, batchSize, retry, true, onReset);
+        name,
+        scope,
+        handler,
+        exactlyOnce,
+        tagPrefix,
+        segments,
+        batchSize,
+        retry,
+        true,
+        onReset,
+        checkpoints);
   }
 
   /** This projection undoing its read model with {@code onReset} when it is reset. */
@@ -185,7 +203,36 @@ public final class Projection {
         batchSize,
         retry,
         deadLetters,
-        Objects.requireNonNull(onReset, "onReset must not be null"));
+        Objects.requireNonNull(onReset, "onReset must not be null"),
+        checkpoints);
+  }
+
+  /**
+   * This at-least-once projection also keeping its checkpoint in {@code checkpoints}, next to its
+   * read model outside PostgreSQL. See {@link CheckpointStore}.
+   *
+   * @throws IllegalStateException for a projection made with {@link #of}, whose read model commits
+   *     with the checkpoint already
+   */
+  public Projection withCheckpointStore(CheckpointStore checkpoints) {
+    Objects.requireNonNull(checkpoints, "checkpoints must not be null");
+    if (exactlyOnce) {
+      throw new IllegalStateException(
+          "a checkpoint store is for atLeastOnce projections; this one commits its read model with"
+              + " its checkpoint");
+    }
+    return new Projection(
+        name,
+        scope,
+        handler,
+        exactlyOnce,
+        tagPrefix,
+        segments,
+        batchSize,
+        retry,
+        deadLetters,
+        onReset,
+        checkpoints);
   }
 
   /** The name its checkpoint is kept under. */
@@ -231,6 +278,11 @@ public final class Projection {
   /** Whether events the handler keeps failing on are skipped into the dead-letter table. */
   public boolean deadLetters() {
     return deadLetters;
+  }
+
+  /** Where the read model keeps its own checkpoint, if anywhere. */
+  public Optional<CheckpointStore> checkpointStore() {
+    return Optional.ofNullable(checkpoints);
   }
 
   /** What undoes the read model on a reset, if anything. */

@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
@@ -388,6 +389,58 @@ class ProjectionTest {
     long head = appendSome(4, "Registered");
     assertThat(runner.await("mailer", head, PATIENCE)).isTrue();
     assertThat(handled).isEqualTo(positionsOf("Registered"));
+  }
+
+  /** A read model outside PostgreSQL that keeps its checkpoint with its data. */
+  private static final class ExternalReadModel implements CheckpointStore {
+    final List<Long> handled = Collections.synchronizedList(new ArrayList<>());
+    final Map<Integer, Long> checkpoints = Collections.synchronizedMap(new LinkedHashMap<>());
+
+    @Override
+    public long load(String projection, int segment) {
+      return checkpoints.getOrDefault(segment, 0L);
+    }
+
+    @Override
+    public void save(String projection, int segment, long position) {
+      checkpoints.put(segment, position);
+    }
+  }
+
+  @Test
+  void anAtLeastOnceProjectionKeepsItsReadModelsCheckpointAndResumesFromTheLaterOne()
+      throws Exception {
+    var readModel = new ExternalReadModel();
+    Projection indexer =
+        Projection.atLeastOnce(
+                "indexer",
+                store.read(),
+                batch -> batch.events().forEach(e -> readModel.handled.add(e.position())))
+            .withCheckpointStore(readModel);
+    long first = appendSome(5, "Indexed");
+    ProjectionRunner runner = run(indexer);
+    assertThat(runner.await("indexer", first, PATIENCE)).isTrue();
+    assertThat(readModel.checkpoints).containsEntry(0, first);
+    runner.close();
+
+    // The read model applied two more and saved its checkpoint; the runner died before its own.
+    long head = appendSome(4, "Indexed");
+    readModel.handled.addAll(List.of(first + 1, first + 2));
+    readModel.save("indexer", 0, first + 2);
+    ProjectionRunner restarted = run(indexer);
+
+    assertThat(restarted.await("indexer", head, PATIENCE)).isTrue();
+    assertThat(readModel.handled).isEqualTo(positionsOf("Indexed"));
+    assertThat(readModel.checkpoints).containsEntry(0, head);
+
+    projections.reset("indexer", 3);
+    assertThat(restarted.await("indexer", head, PATIENCE)).isTrue();
+    assertThat(readModel.handled.subList(9, readModel.handled.size()))
+        .isEqualTo(positionsOf("Indexed").subList(3, 9));
+    assertThatThrownBy(
+            () ->
+                Projection.of("exact", store.read(), recordInto(0)).withCheckpointStore(readModel))
+        .isInstanceOf(IllegalStateException.class);
   }
 
   @Test
