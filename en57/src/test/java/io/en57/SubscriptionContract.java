@@ -259,7 +259,8 @@ abstract class SubscriptionContract {
 
     assertThat(seen).isEqualTo(more);
     assertThat(calls.get()).isEqualTo(callsAtClose);
-    assertThat(subscription.position()).isEqualTo(60);
+    // At least the last A handled; the B after it is passed only if a read saw it in time.
+    assertThat(subscription.position()).isBetween(59L, 60L);
     assertThat(subscription.failure()).isEmpty();
   }
 

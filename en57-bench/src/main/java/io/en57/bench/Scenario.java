@@ -21,6 +21,7 @@ interface Scenario {
     var all = new ArrayList<Scenario>(AppendWorkloads.scenarios());
     all.addAll(ReadWorkloads.scenarios());
     all.add(new ConditionalAppends());
+    all.addAll(FollowWorkloads.scenarios());
     return all;
   }
 

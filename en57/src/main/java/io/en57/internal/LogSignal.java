@@ -5,20 +5,34 @@ import java.util.function.BooleanSupplier;
 /**
  * A counter that moves whenever the log may have grown, and the wait for it to move. A waiter reads
  * the generation before it reads the log and then waits for a different one, so a signal between
- * its read and its wait is never lost. Thread-safe.
+ * its read and its wait is never lost. It also keeps the highest position signalled as committed:
+ * every position up to it is committed, since positions are dense and follow commit order.
+ * Thread-safe.
  */
 final class LogSignal {
 
   private long generation;
+  private long committed;
 
   synchronized long generation() {
     return generation;
+  }
+
+  /** The highest position signalled as committed; 0 if none. */
+  synchronized long committed() {
+    return committed;
   }
 
   /** The log may have grown: wakes every waiter. */
   synchronized void signal() {
     generation++;
     notifyAll();
+  }
+
+  /** The log grew up to {@code position}, committed: wakes every waiter. */
+  synchronized void signal(long position) {
+    committed = Math.max(committed, position);
+    signal();
   }
 
   /** Wakes every waiter without moving the generation, so that each checks its stop condition. */

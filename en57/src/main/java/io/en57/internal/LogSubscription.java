@@ -30,8 +30,11 @@ final class LogSubscription implements Subscription {
   private static final Logger LOG = LoggerFactory.getLogger(Subscription.class);
   private static final long CLOSE_WAIT_SECONDS = 30;
 
-  /** One read: the events after {@code from}, decoded, and how far they reach. */
-  private record Page(long from, List<SequencedEvent> events, long position, boolean caughtUp) {}
+  /**
+   * One read: the events after {@code from}, and how far they reach. Decoded by the thread that
+   * delivers them, so that decoding one page overlaps with fetching the next.
+   */
+  private record Page(long from, List<StoredEvent> rows, long position, boolean caughtUp) {}
 
   private final Engine engine;
   private final EventCodec codec;
@@ -46,6 +49,14 @@ final class LogSubscription implements Subscription {
   private volatile Throwable failure;
   private CompletableFuture<Page> ahead;
   private Thread pusher;
+
+  /**
+   * Where the head comes from before a page that may reach it: from the database at first and after
+   * a wait that no wake-up ended (appends this process was not told of, such as those inside
+   * application transactions, show up no later than that); otherwise from the wake-ups, which carry
+   * the position their appends committed up to, saving a query per read.
+   */
+  private boolean headFromDatabase = true;
 
   LogSubscription(
       Engine engine,
@@ -80,8 +91,9 @@ final class LogSubscription implements Subscription {
     requireOpen();
     Page page = next(timeout.toNanos());
     readAheadAfter(page);
+    Batch batch = batchOf(page);
     advanceTo(page);
-    return batchOf(page);
+    return batch;
   }
 
   @Override
@@ -159,7 +171,7 @@ final class LogSubscription implements Subscription {
     while (true) {
       long generation = watch.generation();
       Page page = fetch();
-      if (!page.events().isEmpty() || page.position() > position) {
+      if (!page.rows().isEmpty() || page.position() > position) {
         return page;
       }
       long remaining = deadline - System.nanoTime();
@@ -167,6 +179,7 @@ final class LogSubscription implements Subscription {
         return page;
       }
       watch.awaitChange(generation, Math.min(remaining, pollNanos), () -> closed);
+      headFromDatabase |= watch.generation() == generation;
     }
   }
 
@@ -184,21 +197,48 @@ final class LogSubscription implements Subscription {
         // Read again below; an error that persists surfaces from that read.
       }
     }
-    return read(position);
+    return read(position, headSource());
   }
 
-  private Page read(long from) {
-    long head = engine.head();
+  /** Where the head for the next page that may reach it comes from. */
+  private HeadSource headSource() {
+    HeadSource source = headFromDatabase ? HeadSource.DATABASE : HeadSource.WAKE_UPS;
+    headFromDatabase = false;
+    return source;
+  }
+
+  /** Where a read learns the head it may move the position to. */
+  private enum HeadSource {
+    /** Nowhere: the page before was full, so this one most likely is too. */
+    NONE,
+    /** The highest position wake-ups announced as committed. */
+    WAKE_UPS,
+    /** A query. */
+    DATABASE
+  }
+
+  /**
+   * Reads the page after {@code from}, learning a committed head first: when the page is not full,
+   * every matching event committed before the page's read is in it, and everything up to that head
+   * was committed before it, so the position moves to the head even without a match. While catching
+   * up (the page before was full) no head is learnt: a full page does not need it, and after a page
+   * that is not full the next read learns one.
+   */
+  private Page read(long from, HeadSource source) {
+    boolean withHead = source != HeadSource.NONE;
+    long head =
+        switch (source) {
+          case NONE -> 0;
+          case WAKE_UPS -> watch.committed();
+          case DATABASE -> engine.head();
+        };
     List<StoredEvent> rows = engine.read(query, from, false, options.batchSize());
-    var events = new ArrayList<SequencedEvent>(rows.size());
-    for (StoredEvent row : rows) {
-      events.add(codec.decode(row));
-    }
     long last = rows.isEmpty() ? from : rows.get(rows.size() - 1).position();
     boolean full = rows.size() == options.batchSize();
-    // Not full: every matching event committed before this read is in it, and everything up to
-    // the head read before it was committed before it.
-    return new Page(from, events, full ? last : Math.max(last, Math.max(head, from)), !full);
+    if (full || !withHead) {
+      return new Page(from, rows, last, false);
+    }
+    return new Page(from, rows, Math.max(last, head), true);
   }
 
   private void advanceTo(Page page) {
@@ -210,12 +250,18 @@ final class LogSubscription implements Subscription {
   private void readAheadAfter(Page page) {
     if (!page.caughtUp() && readAhead != null && !closed) {
       long from = page.position();
-      ahead = CompletableFuture.supplyAsync(() -> read(from), readAhead);
+      HeadSource source =
+          page.rows().size() == options.batchSize() ? HeadSource.NONE : headSource();
+      ahead = CompletableFuture.supplyAsync(() -> read(from, source), readAhead);
     }
   }
 
   private Batch batchOf(Page page) {
-    return new Batch(page.events(), page.position(), page.caughtUp());
+    var events = new ArrayList<SequencedEvent>(page.rows().size());
+    for (StoredEvent row : page.rows()) {
+      events.add(codec.decode(row));
+    }
+    return new Batch(events, page.position(), page.caughtUp());
   }
 
   private void push(BatchHandler handler) {
@@ -235,7 +281,7 @@ final class LogSubscription implements Subscription {
         }
         continue;
       }
-      if (page.events().isEmpty()) {
+      if (page.rows().isEmpty()) {
         advanceTo(page);
         continue;
       }

@@ -71,7 +71,7 @@ public final class LogWatch implements AutoCloseable {
 
   /** Called after an append through the store committed up to {@code position}. */
   public void appended(long position) {
-    signal.signal();
+    signal.signal(position);
     if (notifier != null) {
       notifier.request(position);
     }
@@ -114,6 +114,11 @@ public final class LogWatch implements AutoCloseable {
 
   long generation() {
     return signal.generation();
+  }
+
+  /** A position up to which the log is known to be committed, from appends and notifications. */
+  long committed() {
+    return signal.committed();
   }
 
   void awaitChange(long seen, long timeoutNanos, BooleanSupplier stop) throws InterruptedException {
