@@ -81,19 +81,6 @@ final class LogListener {
     }
   }
 
-  /** The highest position the notifications announce; 0 for payloads from no En57 notifier. */
-  private static long headOf(PGNotification[] notifications) {
-    long head = 0;
-    for (PGNotification notification : notifications) {
-      try {
-        head = Math.max(head, Long.parseLong(notification.getParameter()));
-      } catch (NumberFormatException e) {
-        // Someone else's NOTIFY on our channel: a wake-up without a position.
-      }
-    }
-    return head;
-  }
-
   private void listen(Connection connection, boolean reconnected) throws SQLException {
     connection.setAutoCommit(true);
     try (Statement statement = connection.createStatement()) {
@@ -112,7 +99,9 @@ final class LogListener {
     while (!closed) {
       PGNotification[] notifications = listening.getNotifications(WAIT_MILLIS);
       if (notifications != null && notifications.length > 0) {
-        signal.signal(headOf(notifications));
+        // Only a wake-up: the payload is another process's word, and a channel is shared by
+        // everyone in the database, so the position it names is not trusted.
+        signal.signal();
       }
       // A connection whose peer vanished without a word raises nothing while it waits.
       if (System.nanoTime() - checked > CHECK_NANOS) {

@@ -5,17 +5,23 @@ import java.util.function.BooleanSupplier;
 /**
  * A counter that moves whenever the log may have grown, and the wait for it to move. A waiter reads
  * the generation before it reads the log and then waits for a different one, so a signal between
- * its read and its wait is never lost. It also keeps the highest position signalled as committed:
- * every position up to it is committed, since positions are dense and follow commit order.
- * Thread-safe.
+ * its read and its wait is never lost. It also keeps the highest position this process's own
+ * appends signalled as committed: every position up to it is committed, since positions are dense
+ * and follow commit order. Thread-safe.
  */
 final class LogSignal {
 
   private long generation;
   private long committed;
+  private long unannounced;
 
   synchronized long generation() {
     return generation;
+  }
+
+  /** How many signals came without a position (from other processes, or on reconnecting). */
+  synchronized long unannounced() {
+    return unannounced;
   }
 
   /** The highest position signalled as committed; 0 if none. */
@@ -23,8 +29,9 @@ final class LogSignal {
     return committed;
   }
 
-  /** The log may have grown: wakes every waiter. */
+  /** The log may have grown, up to where is unknown: wakes every waiter. */
   synchronized void signal() {
+    unannounced++;
     generation++;
     notifyAll();
   }
@@ -32,7 +39,8 @@ final class LogSignal {
   /** The log grew up to {@code position}, committed: wakes every waiter. */
   synchronized void signal(long position) {
     committed = Math.max(committed, position);
-    signal();
+    generation++;
+    notifyAll();
   }
 
   /** Wakes every waiter without moving the generation, so that each checks its stop condition. */

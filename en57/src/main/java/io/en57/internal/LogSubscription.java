@@ -51,10 +51,11 @@ final class LogSubscription implements Subscription {
   private Thread pusher;
 
   /**
-   * Where the head comes from before a page that may reach it: from the database at first and after
-   * a wait that no wake-up ended (appends this process was not told of, such as those inside
-   * application transactions, show up no later than that); otherwise from the wake-ups, which carry
-   * the position their appends committed up to, saving a query per read.
+   * Where the head comes from before a page that may reach it: from the database at first, after a
+   * wait that no wake-up ended (appends this process was not told of, such as those inside
+   * application transactions, show up no later than that), and after a wake-up from another
+   * process; otherwise from the store's own appends, which carry the position they committed up to,
+   * saving a query per read.
    */
   private boolean headFromDatabase = true;
 
@@ -170,6 +171,7 @@ final class LogSubscription implements Subscription {
     long pollNanos = watch.pollInterval().toNanos();
     while (true) {
       long generation = watch.generation();
+      long unannounced = watch.unannounced();
       Page page = fetch();
       if (!page.rows().isEmpty() || page.position() > position) {
         return page;
@@ -179,7 +181,7 @@ final class LogSubscription implements Subscription {
         return page;
       }
       watch.awaitChange(generation, Math.min(remaining, pollNanos), () -> closed);
-      headFromDatabase |= watch.generation() == generation;
+      headFromDatabase |= watch.generation() == generation || watch.unannounced() != unannounced;
     }
   }
 
@@ -211,7 +213,7 @@ final class LogSubscription implements Subscription {
   private enum HeadSource {
     /** Nowhere: the page before was full, so this one most likely is too. */
     NONE,
-    /** The highest position wake-ups announced as committed. */
+    /** The highest position this store's appends committed. */
     WAKE_UPS,
     /** A query. */
     DATABASE

@@ -116,9 +116,14 @@ public final class LogWatch implements AutoCloseable {
     return signal.generation();
   }
 
-  /** A position up to which the log is known to be committed, from appends and notifications. */
+  /** A position up to which the log is known to be committed, from this store's appends. */
   long committed() {
     return signal.committed();
+  }
+
+  /** How many wake-ups came without a position: other processes' appends, reconnections. */
+  long unannounced() {
+    return signal.unannounced();
   }
 
   void awaitChange(long seen, long timeoutNanos, BooleanSupplier stop) throws InterruptedException {

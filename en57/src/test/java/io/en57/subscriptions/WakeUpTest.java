@@ -119,6 +119,22 @@ class WakeUpTest {
   }
 
   @Test
+  void anotherNodesAppendsThatDoNotMatchMoveThePositionOnWithoutPolling() throws Exception {
+    EventStore subscriber = node(NEVER);
+    EventStore writer = node(NEVER);
+    Subscription subscription =
+        closeLater(subscriber.subscribe(subscriber.read().ofType("Wanted"), 0));
+    Future<Batch> next = caughtUpAndWaiting(subscription);
+    awaitListenerOtherThan(List.of());
+
+    long position = writer.append(List.of(Event.of("Unwanted"), Event.of("Unwanted"))).position();
+
+    Batch batch = next.get(PATIENCE.toSeconds(), TimeUnit.SECONDS);
+    assertThat(batch.events()).isEmpty();
+    assertThat(batch.position()).isEqualTo(position);
+  }
+
+  @Test
   void aStoreOnADataSourceListensOnTheConnectionItIsGiven() throws Exception {
     EventStore subscriber =
         closeLater(
