@@ -49,6 +49,20 @@ final class LogSignal {
   }
 
   /**
+   * Waits {@code timeoutNanos}, whatever is signalled, unless {@code stop} is true after a nudge.
+   */
+  synchronized void sleep(long timeoutNanos, BooleanSupplier stop) throws InterruptedException {
+    long deadline = System.nanoTime() + timeoutNanos;
+    while (!stop.getAsBoolean()) {
+      long remaining = deadline - System.nanoTime();
+      if (remaining <= 0) {
+        return;
+      }
+      wait(remaining / 1_000_000, (int) (remaining % 1_000_000));
+    }
+  }
+
+  /**
    * Waits until the generation differs from {@code seen}, {@code stop} is true after a {@link
    * #nudge()}, or {@code timeoutNanos} passed.
    */

@@ -29,6 +29,7 @@ final class LogSubscription implements Subscription {
 
   private static final Logger LOG = LoggerFactory.getLogger(Subscription.class);
   private static final long CLOSE_WAIT_SECONDS = 30;
+  private static final long LINGER_NANOS = 2_000_000;
 
   /**
    * One read: the events after {@code from}, and how far they reach. Decoded by the thread that
@@ -58,6 +59,8 @@ final class LogSubscription implements Subscription {
    * saving a query per read.
    */
   private boolean headFromDatabase = true;
+
+  private long lastRead;
 
   LogSubscription(
       Engine engine,
@@ -170,8 +173,12 @@ final class LogSubscription implements Subscription {
     long deadline = System.nanoTime() + timeoutNanos;
     long pollNanos = watch.pollInterval().toNanos();
     while (true) {
+      if (caughtUp && ahead == null) {
+        lingerAfter(lastRead, deadline);
+      }
       long generation = watch.generation();
       long unannounced = watch.unannounced();
+      lastRead = System.nanoTime();
       Page page = fetch();
       if (!page.rows().isEmpty() || page.position() > position) {
         return page;
@@ -182,6 +189,18 @@ final class LogSubscription implements Subscription {
       }
       watch.awaitChange(generation, Math.min(remaining, pollNanos), () -> closed);
       headFromDatabase |= watch.generation() == generation || watch.unannounced() != unannounced;
+    }
+  }
+
+  /**
+   * Once caught up, reads at most once per {@link #LINGER_NANOS}: under a steady stream of appends
+   * a live subscription would otherwise read again as soon as it delivered, a query per group
+   * commit or more, per subscription; waiting a little lets each read take in several groups.
+   */
+  private void lingerAfter(long previousRead, long deadline) throws InterruptedException {
+    long left = Math.min(previousRead + LINGER_NANOS, deadline) - System.nanoTime();
+    if (left > 0) {
+      watch.sleep(left, () -> closed);
     }
   }
 
@@ -324,12 +343,8 @@ final class LogSubscription implements Subscription {
 
   /** Waits, unless closed meanwhile; false if the subscription closed. */
   private boolean pause(Duration duration) {
-    long end = System.nanoTime() + duration.toNanos();
     try {
-      // A signal that the log grew cuts a wait short; wait out the rest.
-      for (long left = duration.toNanos(); left > 0 && !closed; left = end - System.nanoTime()) {
-        watch.awaitChange(watch.generation(), left, () -> closed);
-      }
+      watch.sleep(duration.toNanos(), () -> closed);
     } catch (InterruptedException e) {
       return false;
     }

@@ -130,6 +130,10 @@ public final class LogWatch implements AutoCloseable {
     signal.awaitChange(seen, timeoutNanos, stop);
   }
 
+  void sleep(long timeoutNanos, BooleanSupplier stop) throws InterruptedException {
+    signal.sleep(timeoutNanos, stop);
+  }
+
   /** A subscription closed: forget it and wake it if it waits. */
   void closed(LogSubscription subscription) {
     open.remove(subscription);
