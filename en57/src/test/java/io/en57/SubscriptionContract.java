@@ -117,6 +117,27 @@ abstract class SubscriptionContract {
   }
 
   @Test
+  void pollReturnsAsSoonAsItCatchesUpEvenWhenTheLogEndsWithAFullBatch() throws Exception {
+    appendAlternating(store, 20);
+    try (Subscription subscription = store.subscribe(store.read(), 0, batchesOf(10))) {
+      var seen = new ArrayList<Long>();
+      // Each poll may wait an hour for something new; catching up is news enough.
+      Future<Batch> last =
+          threads.submit(
+              () -> {
+                Batch batch;
+                do {
+                  batch = subscription.poll(Duration.ofHours(1));
+                  seen.addAll(positions(batch));
+                } while (!batch.caughtUp());
+                return batch;
+              });
+      assertThat(last.get(PATIENCE.toSeconds(), TimeUnit.SECONDS).position()).isEqualTo(20);
+      assertThat(seen).hasSize(20);
+    }
+  }
+
+  @Test
   void aSubscriptionStartsAfterThePositionItIsGiven() throws Exception {
     appendAlternating(store, 10);
     try (Subscription subscription = store.subscribe(store.read(), 6)) {

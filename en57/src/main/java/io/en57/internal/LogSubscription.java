@@ -166,8 +166,9 @@ final class LogSubscription implements Subscription {
   }
 
   /**
-   * The next page with something new (events, or a position beyond the current one), or, after
-   * {@code timeoutNanos} without anything new or on close, an empty page at the current position.
+   * The next page with something new (events, a position beyond the current one, or the news that
+   * it caught up), or, after {@code timeoutNanos} without anything new or on close, an empty page
+   * at the current position.
    */
   private Page next(long timeoutNanos) throws InterruptedException {
     long deadline = System.nanoTime() + timeoutNanos;
@@ -180,8 +181,11 @@ final class LogSubscription implements Subscription {
       long unannounced = watch.unannounced();
       lastRead = System.nanoTime();
       Page page = fetch();
-      if (!page.rows().isEmpty() || page.position() > position) {
+      if (!page.rows().isEmpty() || page.position() > position || page.caughtUp() != caughtUp) {
         return page;
+      }
+      if (!page.caughtUp()) {
+        continue; // a page read ahead without the head came back empty: read again with it
       }
       long remaining = deadline - System.nanoTime();
       if (remaining <= 0 || closed) {

@@ -22,9 +22,10 @@ public interface Subscription extends AutoCloseable {
 
   /**
    * The next batch: the matching events after {@link #position()}, at most the batch size, returned
-   * as soon as there are any, or as soon as the log moved on without a matching event (an empty
-   * batch with a later position). When nothing is new, waits up to {@code timeout} and then returns
-   * an empty batch; {@link Duration#ZERO} never waits.
+   * as soon as there are any, as soon as the log moved on without a matching event (an empty batch
+   * with a later position), or as soon as the subscription caught up with the head (an empty batch
+   * that says so). When nothing is new, waits up to {@code timeout} and then returns an empty
+   * batch; {@link Duration#ZERO} never waits.
    *
    * @throws IllegalStateException if the subscription is closed or pushes to a handler
    * @throws io.en57.En57StorageException if the database failed; the subscription stays at its
