@@ -5,7 +5,10 @@ import io.en57.internal.Cancellation;
 import io.en57.internal.EncodedEvent;
 import io.en57.internal.Engine;
 import io.en57.internal.EventCodec;
+import io.en57.internal.LogWatch;
 import io.en57.internal.StoredEvent;
+import io.en57.subscriptions.Subscription;
+import io.en57.subscriptions.SubscriptionOptions;
 import java.sql.Connection;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -44,12 +47,14 @@ public final class EventStore implements AutoCloseable {
   private final Engine engine;
   private final EventCodec codec;
   private final int readBatchSize;
+  private final LogWatch watch;
   private ExecutorService readAhead;
 
-  EventStore(Engine engine, EventCodec codec, int readBatchSize) {
+  EventStore(Engine engine, EventCodec codec, int readBatchSize, LogWatch watch) {
     this.engine = engine;
     this.codec = codec;
     this.readBatchSize = readBatchSize;
+    this.watch = watch;
   }
 
   /**
@@ -115,6 +120,37 @@ public final class EventStore implements AutoCloseable {
     return Read.of(this, Objects.requireNonNull(query, "query must not be null"));
   }
 
+  /**
+   * Follows the events matching {@code scope} after position {@code after}: catches up with the
+   * stored log, then delivers new events as they are appended. See {@link Subscription}.
+   *
+   * @throws IllegalArgumentException if the scope has a limit or reads backwards, or {@code after}
+   *     is negative or beyond the head
+   * @throws UnsupportedOperationException on a store bound to the caller's connection
+   */
+  public Subscription subscribe(Read scope, long after) {
+    return subscribe(scope, after, SubscriptionOptions.defaults());
+  }
+
+  /** As {@link #subscribe(Read, long)}, with a batch size and retry policy of your choice. */
+  public Subscription subscribe(Read scope, long after, SubscriptionOptions options) {
+    Objects.requireNonNull(scope, "scope must not be null");
+    Objects.requireNonNull(options, "options must not be null");
+    if (scope.hasReadOptions()) {
+      throw new IllegalArgumentException(
+          "a subscription follows a scope without limit() or backwards(); those only shape reads");
+    }
+    if (after < 0) {
+      throw new IllegalArgumentException("after must not be negative, got " + after);
+    }
+    long head = engine.head();
+    if (after > head) {
+      // A position never read is a bug, and following from it would skip the events up to it.
+      throw new IllegalArgumentException("after " + after + " is beyond the head " + head);
+    }
+    return watch.subscribe(engine, codec, scope.query(), after, options);
+  }
+
   /** The position of the newest stored event, 0 for an empty store. */
   public long head() {
     return engine.head();
@@ -131,12 +167,13 @@ public final class EventStore implements AutoCloseable {
    * @throws UnsupportedOperationException for the in-memory store
    */
   public EventStore onConnection(Connection connection) {
-    return new EventStore(engine.onConnection(connection), codec, readBatchSize);
+    return new EventStore(engine.onConnection(connection), codec, readBatchSize, LogWatch.none());
   }
 
-  /** Closes the connection pool the store owns, if any. */
+  /** Closes the store's subscriptions and the connection pool the store owns, if any. */
   @Override
   public void close() {
+    watch.close();
     synchronized (this) {
       if (readAhead != null) {
         readAhead.shutdown();
@@ -165,6 +202,9 @@ public final class EventStore implements AutoCloseable {
       return new AppendResult.Failure(conflicted.position(), decode(conflicted.events()));
     }
     var stored = (AppendOutcome.Stored) outcome;
+    if (!stored.replayed()) {
+      watch.appended(stored.position());
+    }
     return new AppendResult.Success(stored.position(), stored.replayed());
   }
 

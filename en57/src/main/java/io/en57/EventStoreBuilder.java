@@ -12,13 +12,16 @@ import io.en57.internal.DatabaseUrl;
 import io.en57.internal.Engine;
 import io.en57.internal.EventCodec;
 import io.en57.internal.InMemoryEngine;
+import io.en57.internal.LogWatch;
 import io.en57.internal.PostgresEngine;
 import io.en57.internal.Timeouts;
+import io.en57.subscriptions.ConnectionFactory;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import javax.sql.DataSource;
+import org.postgresql.ds.PGSimpleDataSource;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -42,6 +45,9 @@ public final class EventStoreBuilder {
   private int maxGroupSize = 64;
   private Duration maxGroupWait = Duration.ofSeconds(30);
   private int groupsInFlight = 1;
+  private Duration pollInterval = Duration.ofSeconds(1);
+  private ConnectionFactory listenConnection;
+  private boolean listen = true;
 
   EventStoreBuilder() {}
 
@@ -165,6 +171,47 @@ public final class EventStoreBuilder {
     return this;
   }
 
+  /**
+   * The longest a subscription waits before it reads the log again when no wake-up came; 1 second
+   * by default. Wake-ups are hints (an append through the same store wakes its subscriptions at
+   * once, another process's within moments through a PostgreSQL notification); this interval is
+   * what guarantees progress when one is lost, when the store does not listen, or for appends
+   * inside an application transaction ({@link EventStore#onConnection}).
+   */
+  public EventStoreBuilder pollInterval(Duration pollInterval) {
+    Objects.requireNonNull(pollInterval, "pollInterval must not be null");
+    if (pollInterval.isNegative() || pollInterval.isZero()) {
+      throw new IllegalArgumentException("pollInterval must be positive, got " + pollInterval);
+    }
+    this.pollInterval = pollInterval;
+    return this;
+  }
+
+  /**
+   * How to open the dedicated connection on which the store LISTENs for appends made by other
+   * processes, opened when the first subscription starts and reopened when it breaks. It must not
+   * come from a pool, nor go through a pooler in transaction mode, which would lose the
+   * notifications. {@link #forUrl} stores open one with their URL by default; {@link
+   * #forDataSource} stores listen only when given one, and otherwise see other processes' appends
+   * within the {@link #pollInterval}.
+   */
+  public EventStoreBuilder listenConnection(ConnectionFactory listenConnection) {
+    this.listenConnection =
+        Objects.requireNonNull(listenConnection, "listenConnection must not be null");
+    this.listen = true;
+    return this;
+  }
+
+  /**
+   * Never LISTENs: subscriptions see appends made by other processes within the {@link
+   * #pollInterval}. Appends through this store still wake its own subscriptions at once.
+   */
+  public EventStoreBuilder withoutListen() {
+    this.listen = false;
+    this.listenConnection = null;
+    return this;
+  }
+
   /** A PostgreSQL store owning a HikariCP pool for {@code url}. See {@link EventStore#forUrl}. */
   public EventStore forUrl(String url) {
     DatabaseUrl parsed = DatabaseUrl.parse(url);
@@ -184,8 +231,20 @@ public final class EventStoreBuilder {
       throw new En57StorageException(
           "cannot connect to the database: " + cause.getMessage(), cause);
     }
+    ConnectionFactory listenOn = listenConnection;
+    if (listen && listenOn == null) {
+      var direct = new PGSimpleDataSource();
+      direct.setURL(parsed.jdbcUrl());
+      if (parsed.user() != null) {
+        direct.setUser(parsed.user());
+      }
+      if (parsed.password() != null) {
+        direct.setPassword(parsed.password());
+      }
+      listenOn = direct::getConnection;
+    }
     try {
-      return postgres(pool, pool);
+      return postgres(pool, pool, listenOn);
     } catch (RuntimeException e) {
       pool.close();
       throw e;
@@ -195,7 +254,7 @@ public final class EventStoreBuilder {
   /** A PostgreSQL store borrowing {@code dataSource}. See {@link EventStore#forDataSource}. */
   public EventStore forDataSource(DataSource dataSource) {
     Objects.requireNonNull(dataSource, "dataSource must not be null");
-    return postgres(dataSource, () -> {});
+    return postgres(dataSource, () -> {}, listen ? listenConnection : null);
   }
 
   /** An in-memory store. See {@link EventStore#inMemory}. */
@@ -203,11 +262,14 @@ public final class EventStoreBuilder {
     return build(new InMemoryEngine());
   }
 
-  private EventStore postgres(DataSource dataSource, AutoCloseable onClose) {
+  private EventStore postgres(
+      DataSource dataSource, AutoCloseable onClose, ConnectionFactory listenOn) {
     requireMigrated(Migrator.forDataSource(dataSource).status());
     var groupCommit = new PostgresEngine.GroupCommit(maxGroupSize, maxGroupWait, groupsInFlight);
     var timeouts = new Timeouts(lockTimeout, queryTimeout);
-    return build(PostgresEngine.onPool(dataSource, timeouts, groupCommit, onClose));
+    return build(
+        PostgresEngine.onPool(dataSource, timeouts, groupCommit, onClose),
+        LogWatch.onPool(pollInterval, dataSource, listenOn));
   }
 
   private static void requireMigrated(MigrationStatus status) {
@@ -234,7 +296,11 @@ public final class EventStoreBuilder {
   }
 
   EventStore build(Engine engine) {
-    return new EventStore(engine, new EventCodec(mapper(), payloadClasses), readBatchSize);
+    return build(engine, LogWatch.inMemory(pollInterval));
+  }
+
+  private EventStore build(Engine engine, LogWatch watch) {
+    return new EventStore(engine, new EventCodec(mapper(), payloadClasses), readBatchSize, watch);
   }
 
   private ObjectMapper mapper() {

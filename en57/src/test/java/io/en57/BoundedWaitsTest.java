@@ -31,7 +31,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -171,7 +170,7 @@ class BoundedWaitsTest {
     var gate = new GatedDataSource(database.dataSource());
     EventStore store = closedAfterwards(EventStore.builder().readBatchSize(1).forDataSource(gate));
     store.append(List.of(Event.of("A"), Event.of("B"), Event.of("C")));
-    gate.holdNextBorrowButOne();
+    gate.holdNextReadAhead();
     Stream<Event> stream = store.read().stream();
     Iterator<Event> events = stream.iterator();
     assertThat(events.next().type()).isEqualTo("A");
@@ -189,12 +188,12 @@ class BoundedWaitsTest {
   }
 
   /**
-   * A data source that, once told, lets one borrow through and holds the next until the test
-   * releases it: the read-ahead of a stream's second batch, while the first is being consumed.
+   * A data source that, once told, holds the next borrow made to fetch a batch ahead (on one of the
+   * store's read-ahead threads) until the test releases it.
    */
   private static final class GatedDataSource extends PGSimpleDataSource {
 
-    private final AtomicInteger borrowsToLetThrough = new AtomicInteger(-1);
+    private final AtomicBoolean armed = new AtomicBoolean();
     private final Semaphore held = new Semaphore(0);
     private final CountDownLatch released = new CountDownLatch(1);
 
@@ -203,8 +202,8 @@ class BoundedWaitsTest {
       setUser(database.getUser());
     }
 
-    void holdNextBorrowButOne() {
-      borrowsToLetThrough.set(1);
+    void holdNextReadAhead() {
+      armed.set(true);
     }
 
     void awaitHeldBorrow() throws InterruptedException {
@@ -217,7 +216,8 @@ class BoundedWaitsTest {
 
     @Override
     public Connection getConnection() throws SQLException {
-      if (borrowsToLetThrough.getAndDecrement() == 0) {
+      if (Thread.currentThread().getName().startsWith("en57-read-ahead")
+          && armed.compareAndSet(true, false)) {
         held.release();
         try {
           released.await();

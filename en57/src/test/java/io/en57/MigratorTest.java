@@ -21,11 +21,15 @@ import org.junit.jupiter.api.Test;
 @Tag("postgres")
 class MigratorTest {
 
+  /** The shipped migrations' names and the version they bring a database to. */
   private static final List<String> SHIPPED =
       Migration.shipped().stream().map(Migration::name).toList();
-  private static final int TARGET =
-      Migration.shipped().get(Migration.shipped().size() - 1).version();
-  private static final int NEXT = TARGET + 1;
+
+  private static final int LATEST = Migration.shipped().get(SHIPPED.size() - 1).version();
+  private static final int NEXT = LATEST + 1;
+  private static final String ADD_INDEX = String.format("%04d_add_index", NEXT);
+  private static final String BROKEN = String.format("%04d_broken", NEXT);
+  private static final String FIXED = String.format("%04d_fixed", NEXT);
 
   private TestDatabase database;
   private Migrator migrator;
@@ -46,17 +50,17 @@ class MigratorTest {
     MigrationStatus status = migrator.status();
     assertThat(status.state()).isEqualTo(MigrationState.FRESH);
     assertThat(status.currentVersion()).isZero();
-    assertThat(status.targetVersion()).isEqualTo(TARGET);
-    assertThat(status.pendingMigrations()).containsExactlyElementsOf(SHIPPED);
+    assertThat(status.targetVersion()).isEqualTo(LATEST);
+    assertThat(status.pendingMigrations()).isEqualTo(SHIPPED);
     assertThat(status.warning()).isEmpty();
   }
 
   @Test
   void migrateAppliesEverythingOnceAndThenIsANoOp() {
-    assertThat(migrator.migrate()).containsExactlyElementsOf(SHIPPED);
+    assertThat(migrator.migrate()).isEqualTo(SHIPPED);
     MigrationStatus status = migrator.status();
     assertThat(status.state()).isEqualTo(MigrationState.UP_TO_DATE);
-    assertThat(status.currentVersion()).isEqualTo(TARGET);
+    assertThat(status.currentVersion()).isEqualTo(LATEST);
     assertThat(status.pendingMigrations()).isEmpty();
     assertThat(migrator.migrate()).isEmpty();
     assertThat(migrator.status()).isEqualTo(status);
@@ -67,15 +71,13 @@ class MigratorTest {
     var withSecond = new ArrayList<>(Migration.shipped());
     withSecond.add(
         Migration.of(
-            NEXT,
-            next("add_index"),
-            "CREATE INDEX events_recorded_at ON en57.events (recorded_at)"));
+            NEXT, ADD_INDEX, "CREATE INDEX events_recorded_at ON en57.events (recorded_at)"));
     migrator.migrate();
     var upgraded = new Migrator(database.dataSource(), withSecond);
     MigrationStatus status = upgraded.status();
     assertThat(status.state()).isEqualTo(MigrationState.PENDING);
-    assertThat(status.pendingMigrations()).containsExactly(next("add_index"));
-    assertThat(upgraded.migrate()).containsExactly(next("add_index"));
+    assertThat(status.pendingMigrations()).containsExactly(ADD_INDEX);
+    assertThat(upgraded.migrate()).containsExactly(ADD_INDEX);
     assertThat(upgraded.status().state()).isEqualTo(MigrationState.UP_TO_DATE);
     assertThat(migrator.status().state()).isEqualTo(MigrationState.AHEAD);
   }
@@ -99,7 +101,7 @@ class MigratorTest {
       for (Future<List<String>> result : results) {
         applied.addAll(result.get());
       }
-      assertThat(applied).containsExactlyElementsOf(SHIPPED);
+      assertThat(applied).isEqualTo(SHIPPED);
     } finally {
       pool.shutdown();
     }
@@ -114,23 +116,22 @@ class MigratorTest {
     migrator.migrate();
     var broken = new ArrayList<>(Migration.shipped());
     broken.add(
-        Migration.of(
-            NEXT, next("broken"), "CREATE TABLE en57.half (id int); SELECT no_such_function()"));
+        Migration.of(NEXT, BROKEN, "CREATE TABLE en57.half (id int); SELECT no_such_function()"));
     var upgrade = new Migrator(database.dataSource(), broken);
 
     assertThatThrownBy(upgrade::migrate)
         .isInstanceOf(MigrationException.class)
-        .hasMessageContaining(next("broken") + " failed and was rolled back")
+        .hasMessageContaining(BROKEN + " failed and was rolled back")
         .hasMessageContaining("DELETE FROM en57.schema_migrations WHERE version = " + NEXT);
 
     MigrationStatus status = upgrade.status();
     assertThat(status.state()).isEqualTo(MigrationState.PARTIAL);
-    assertThat(status.currentVersion()).isEqualTo(TARGET);
+    assertThat(status.currentVersion()).isEqualTo(LATEST);
     assertThat(status.warning())
         .hasValueSatisfying(
             w ->
                 assertThat(w)
-                    .contains(next("broken") + " started and did not complete")
+                    .contains(BROKEN + " started and did not complete")
                     .contains("DELETE FROM en57.schema_migrations WHERE version = " + NEXT));
     assertThatThrownBy(upgrade::migrate)
         .isInstanceOf(MigrationException.class)
@@ -142,8 +143,8 @@ class MigratorTest {
     // The repair step the warning names, then migrate goes on.
     database.execute("DELETE FROM en57.schema_migrations WHERE version = " + NEXT);
     var fixed = new ArrayList<>(Migration.shipped());
-    fixed.add(Migration.of(NEXT, next("fixed"), "CREATE TABLE en57.half (id int)"));
-    assertThat(new Migrator(database.dataSource(), fixed).migrate()).containsExactly(next("fixed"));
+    fixed.add(Migration.of(NEXT, FIXED, "CREATE TABLE en57.half (id int)"));
+    assertThat(new Migrator(database.dataSource(), fixed).migrate()).containsExactly(FIXED);
   }
 
   @Test
@@ -160,7 +161,7 @@ class MigratorTest {
   void anEmptySchemaIsFresh() {
     database.execute("CREATE SCHEMA en57");
     assertThat(migrator.status().state()).isEqualTo(MigrationState.FRESH);
-    assertThat(migrator.migrate()).containsExactlyElementsOf(SHIPPED);
+    assertThat(migrator.migrate()).isEqualTo(SHIPPED);
   }
 
   @Test
@@ -191,10 +192,6 @@ class MigratorTest {
           .hasMessageContaining("en57 migrate");
       assertThatThrownBy(() -> store.read().toList()).isInstanceOf(SchemaNotReadyException.class);
     }
-  }
-
-  private static String next(String name) {
-    return String.format("%04d_%s", NEXT, name);
   }
 
   @Test

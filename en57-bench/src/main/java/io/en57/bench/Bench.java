@@ -27,6 +27,7 @@ import picocli.CommandLine.Spec;
       RunCommand.class,
       CompareCommand.class,
       StreamWorker.class,
+      FollowWorker.class,
       HelpCommand.class
     })
 public final class Bench {

@@ -129,7 +129,18 @@ record Results(Environment environment, List<ScenarioResult> scenarios) {
         "Raw p50 ms",
         "Raw p99 ms",
         "Rate ÷ raw",
-        "p50 ÷ raw");
+        "p50 ÷ raw"),
+    FOLLOW(
+        "Following the log, next to a baseline measured in the same run",
+        3,
+        "Scenario",
+        "Events",
+        "Figure",
+        "En57",
+        "Baseline",
+        "Baseline is",
+        "En57 ÷ baseline",
+        "Target");
 
     final String title;
     final int labelColumns;

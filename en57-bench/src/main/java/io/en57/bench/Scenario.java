@@ -22,6 +22,7 @@ interface Scenario {
     all.addAll(ReadWorkloads.scenarios());
     all.add(new DecisionModelLoop());
     all.add(new ConditionalAppends());
+    all.addAll(FollowWorkloads.scenarios());
     return all;
   }
 

@@ -16,7 +16,12 @@ import picocli.CommandLine.HelpCommand;
     mixinStandardHelpOptions = true,
     versionProvider = Version.class,
     description = "Creates, upgrades and inspects the En57 event store schema in PostgreSQL.",
-    subcommands = {MigrateCommand.class, StatusCommand.class, HelpCommand.class})
+    subcommands = {
+      MigrateCommand.class,
+      StatusCommand.class,
+      ProjectionsCommand.class,
+      HelpCommand.class
+    })
 public final class En57Command {
 
   /** A command for picocli to populate; run it with {@code new CommandLine(command).execute}. */

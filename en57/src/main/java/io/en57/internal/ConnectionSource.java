@@ -59,6 +59,11 @@ abstract class ConnectionSource {
   /** Cancels, in the database, the work running on the source's connections. */
   void cancelRunning() {}
 
+  /** Connections borrowed from {@code dataSource}, with their network timeout as they come. */
+  static ConnectionSource pool(DataSource dataSource) {
+    return pool(dataSource, 0);
+  }
+
   /**
    * Connections borrowed from {@code dataSource}. Each unit of work sets the connection's network
    * timeout to {@code networkMillis}, so that a server that stopped answering fails the work
@@ -72,7 +77,9 @@ abstract class ConnectionSource {
       <T> T runRaw(Work<T> work, Cancellation cancellation) throws SQLException {
         try (Connection connection = dataSource.getConnection()) {
           int previousTimeout = connection.getNetworkTimeout();
-          connection.setNetworkTimeout(DIRECTLY, networkMillis);
+          if (networkMillis > 0) {
+            connection.setNetworkTimeout(DIRECTLY, networkMillis);
+          }
           inUse.add(connection);
           try {
             cancellation.started(connection);
@@ -80,7 +87,7 @@ abstract class ConnectionSource {
           } finally {
             cancellation.ended();
             inUse.remove(connection);
-            if (!connection.isClosed()) {
+            if (networkMillis > 0 && !connection.isClosed()) {
               connection.setNetworkTimeout(DIRECTLY, previousTimeout);
             }
           }

@@ -20,7 +20,11 @@ public record Migration(int version, String name, String sql, String checksum) {
 
   /** The migrations this library ships, in order. Add new files here, never edit applied ones. */
   private static final List<String> SHIPPED =
-      List.of("0001_create_events", "0002_append_only_history", "0004_append_across_nodes");
+      List.of(
+          "0001_create_events",
+          "0002_append_only_history",
+          "0003_projections",
+          "0004_append_across_nodes");
 
   /** The shipped migrations, loaded from the class path. */
   public static List<Migration> shipped() {

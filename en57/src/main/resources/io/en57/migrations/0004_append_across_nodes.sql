@@ -373,11 +373,4 @@ END;
 $$;
 
 -- En57's functions are for the owner and the roles the migrator grants them to.
-REVOKE EXECUTE ON FUNCTION
-  en57.write_group(int[], uuid[], text[], jsonb, jsonb, int[], text[], jsonb, int[], int, boolean),
-  en57.ticket_key(bigint),
-  en57.drain_append_queue(bigint),
-  en57.append(int[], uuid[], text[], jsonb, jsonb, int[], text[], jsonb, int[], int, text, boolean),
-  en57.await_append(bigint, bigint),
-  en57.release_ticket(bigint)
-  FROM PUBLIC;
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA en57 FROM PUBLIC;

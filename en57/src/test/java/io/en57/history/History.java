@@ -7,7 +7,20 @@ import java.util.List;
 import java.util.UUID;
 
 /** What the writers and readers of a history run did, for {@link HistoryChecker} to judge. */
-record History(List<Append> appends, List<List<Long>> readerPages, List<SequencedEvent> log) {
+record History(
+    List<Append> appends,
+    List<List<Long>> readerPages,
+    List<Subscriber> subscribers,
+    List<SequencedEvent> log) {
+
+  /**
+   * What one subscription delivered, from position 0 until it reached the final head.
+   *
+   * @param name which subscriber, and whether it pulled or was pushed to
+   * @param query what it subscribed to
+   * @param delivered the positions of the events delivered, in delivery order
+   */
+  record Subscriber(String name, Query query, List<Long> delivered) {}
 
   /**
    * One append as its writer saw it.

@@ -35,6 +35,7 @@ final class HistoryChecker {
       checker.checkAppend(append);
     }
     checker.checkReaders();
+    checker.checkSubscribers();
     return checker.violations;
   }
 
@@ -196,6 +197,44 @@ final class HistoryChecker {
         violations.add(
             "I2: reader " + r + " saw " + seen.size() + " of " + positions.size() + " events");
       }
+    }
+  }
+
+  /**
+   * Following the log: each subscriber was delivered exactly the logged events matching its query,
+   * in position order, none skipped, none twice.
+   */
+  private void checkSubscribers() {
+    for (History.Subscriber subscriber : history.subscribers()) {
+      List<Long> expected =
+          history.log().stream()
+              .filter(e -> subscriber.query().criteria().stream().anyMatch(c -> matches(c, e)))
+              .map(SequencedEvent::position)
+              .toList();
+      List<Long> delivered = subscriber.delivered();
+      if (delivered.equals(expected)) {
+        continue;
+      }
+      int at = 0;
+      while (at < delivered.size()
+          && at < expected.size()
+          && delivered.get(at).equals(expected.get(at))) {
+        at++;
+      }
+      violations.add(
+          "subscriber "
+              + subscriber.name()
+              + " diverged from the log at its event "
+              + at
+              + ": was delivered "
+              + (at < delivered.size() ? delivered.get(at) : "nothing")
+              + ", the log's next match is "
+              + (at < expected.size() ? expected.get(at) : "nothing")
+              + " ("
+              + delivered.size()
+              + " delivered, "
+              + expected.size()
+              + " match)");
     }
   }
 

@@ -14,10 +14,11 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * Concurrent writers on four application nodes (store instances with pools of their own) and
- * tailing readers, checked afterwards against I1 to I4. The seed is fixed and printed; set the
- * system property {@code en57.history.seed} to replay another, {@code en57.history.seconds} to run
- * longer.
+ * Concurrent writers on four application nodes (store instances with pools of their own), tailing
+ * readers and subscribers, checked afterwards against I1 to I4 and against following the log (each
+ * subscriber delivered exactly the final log's matching events, in order). The seed is fixed and
+ * printed; set the system property {@code en57.history.seed} to replay another, {@code
+ * en57.history.seconds} to run longer.
  */
 @Tag("postgres")
 @Tag("slow")
@@ -33,7 +34,7 @@ class HistoryCheckerTest {
         "History checker: seed %d, %s (replay with -Den57.history.seed=%d)%n",
         SEED, DURATION, SEED);
     try (TestDatabase database = TestDatabases.createMigrated()) {
-      History history = run(database, DURATION, 4);
+      History history = run(database, DURATION, 4, 6);
       List<String> violations = HistoryChecker.check(history);
       long successes =
           history.appends().stream()
@@ -44,12 +45,14 @@ class HistoryCheckerTest {
               .filter(a -> a.result() instanceof AppendResult.Failure)
               .count();
       System.out.printf(
-          "History checker: %d appends (%d successes, %d failures), %d events, readers saw %s%n",
+          "History checker: %d appends (%d successes, %d failures), %d events, readers saw %s,"
+              + " subscribers were delivered %s%n",
           history.appends().size(),
           successes,
           failures,
           history.log().size(),
-          history.readerPages().stream().map(List::size).toList());
+          history.readerPages().stream().map(List::size).toList(),
+          history.subscribers().stream().map(s -> s.delivered().size()).toList());
 
       assertThat(violations).as("seed %d", SEED).isEmpty();
       // The run must have raced, or it proves nothing (modest bounds: CI machines are slow and
@@ -57,6 +60,9 @@ class HistoryCheckerTest {
       assertThat(successes).isGreaterThan(100);
       assertThat(failures).isGreaterThan(10);
       assertThat(history.appends()).filteredOn(History.Append::disjoint).hasSizeGreaterThan(100);
+      assertThat(history.subscribers())
+          .hasSize(6)
+          .allSatisfy(s -> assertThat(s.delivered()).as(s.name()).isNotEmpty());
     }
   }
 
@@ -75,7 +81,7 @@ class HistoryCheckerTest {
       for (int round = 0;
           round < 6 && violations.stream().noneMatch(v -> v.startsWith("I1:"));
           round++) {
-        violations = HistoryChecker.check(run(database, Duration.ofSeconds(5), 4));
+        violations = HistoryChecker.check(run(database, Duration.ofSeconds(5), 4, 0));
       }
       System.out.printf(
           "History checker on the broken engine: %d violations, e.g. %s%n",
@@ -84,15 +90,19 @@ class HistoryCheckerTest {
     }
   }
 
-  /** Runs the writers and readers on {@code nodeCount} store instances, each with its own pool. */
-  private static History run(TestDatabase database, Duration duration, int nodeCount)
+  /**
+   * Runs the writers, readers and subscribers on {@code nodeCount} store instances, each with its
+   * own pool.
+   */
+  private static History run(
+      TestDatabase database, Duration duration, int nodeCount, int subscribers)
       throws InterruptedException {
     var nodes = new ArrayList<EventStore>();
     try {
       for (int node = 0; node < nodeCount; node++) {
         nodes.add(EventStore.builder().maxPoolSize(6).readBatchSize(20).forUrl(database.jdbcUrl()));
       }
-      return new HistoryRun(nodes, SEED, 8, 2, 2, 2).run(duration);
+      return new HistoryRun(nodes, SEED, 8, 2, 2, 2, subscribers).run(duration);
     } finally {
       nodes.forEach(EventStore::close);
     }

@@ -7,6 +7,8 @@ import io.en57.Event;
 import io.en57.EventStore;
 import io.en57.Read;
 import io.en57.SequencedEvent;
+import io.en57.subscriptions.Subscription;
+import io.en57.subscriptions.SubscriptionOptions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -35,20 +37,26 @@ final class HistoryRun {
   private final int unconditionalWriters;
   private final int disjointWriters;
   private final int readers;
+  private final int subscribers;
 
+  /**
+   * @param subscribers subscriptions to random scopes from position 0, half pulling, half pushed to
+   */
   HistoryRun(
       List<EventStore> nodes,
       long seed,
       int conditionalWriters,
       int unconditionalWriters,
       int disjointWriters,
-      int readers) {
+      int readers,
+      int subscribers) {
     this.nodes = nodes;
     this.seed = seed;
     this.conditionalWriters = conditionalWriters;
     this.unconditionalWriters = unconditionalWriters;
     this.disjointWriters = disjointWriters;
     this.readers = readers;
+    this.subscribers = subscribers;
   }
 
   History run(Duration duration) throws InterruptedException {
@@ -86,6 +94,20 @@ final class HistoryRun {
       int pageSize = 1 + new Random(seed + r).nextInt(50);
       threads.add(new Thread(() -> tail(node, pageSize, seen, writersDone), "reader-" + r));
     }
+    var followers = new ArrayList<History.Subscriber>();
+    for (int s = 0; s < subscribers; s++) {
+      EventStore node = nodes.get(s % nodes.size());
+      var random = new Random(seed * 7 + s);
+      Read scope = randomScope(node, random);
+      var options = SubscriptionOptions.defaults().withBatchSize(1 + random.nextInt(50));
+      List<Long> delivered = Collections.synchronizedList(new ArrayList<>());
+      boolean push = s % 2 == 1;
+      String name = s + (push ? " (push)" : " (pull)");
+      followers.add(new History.Subscriber(name, scope.query(), delivered));
+      threads.add(
+          new Thread(
+              () -> follow(node, scope, options, push, delivered, writersDone), "subscriber-" + s));
+    }
     threads.forEach(Thread::start);
     Thread.sleep(duration.toMillis());
     writing.set(false);
@@ -93,7 +115,44 @@ final class HistoryRun {
       thread.join(TimeUnit.MINUTES.toMillis(2));
     }
     List<SequencedEvent> log = nodes.get(0).read().sequenced().toList();
-    return new History(List.copyOf(appends), pages, log);
+    return new History(List.copyOf(appends), pages, followers, log);
+  }
+
+  /**
+   * Subscribes from position 0 while the writers run, and until the subscription reached the head
+   * the writers left; records the positions delivered.
+   */
+  private static void follow(
+      EventStore node,
+      Read scope,
+      SubscriptionOptions options,
+      boolean push,
+      List<Long> delivered,
+      CountDownLatch writersDone) {
+    try (Subscription subscription = node.subscribe(scope, 0, options)) {
+      if (push) {
+        subscription.start(
+            batch -> batch.events().forEach(event -> delivered.add(event.position())));
+      }
+      long finalHead = Long.MAX_VALUE;
+      long deadline = Long.MAX_VALUE;
+      while (subscription.position() < finalHead && System.nanoTime() < deadline) {
+        if (finalHead == Long.MAX_VALUE && writersDone.getCount() == 0) {
+          finalHead = node.head();
+          deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+        }
+        if (push) {
+          Thread.sleep(5);
+        } else {
+          subscription
+              .poll(Duration.ofMillis(50))
+              .events()
+              .forEach(e -> delivered.add(e.position()));
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private History.Append appendOnce(EventStore node, String writer, String kind, Random random) {

@@ -1,0 +1,81 @@
+package io.en57.internal;
+
+import java.util.function.BooleanSupplier;
+
+/**
+ * A counter that moves whenever the log may have grown, and the wait for it to move. A waiter reads
+ * the generation before it reads the log and then waits for a different one, so a signal between
+ * its read and its wait is never lost. It also keeps the highest position this process's own
+ * appends signalled as committed: every position up to it is committed, since positions are dense
+ * and follow commit order. Thread-safe.
+ */
+final class LogSignal {
+
+  private long generation;
+  private long committed;
+  private long unannounced;
+
+  synchronized long generation() {
+    return generation;
+  }
+
+  /** How many signals came without a position (from other processes, or on reconnecting). */
+  synchronized long unannounced() {
+    return unannounced;
+  }
+
+  /** The highest position signalled as committed; 0 if none. */
+  synchronized long committed() {
+    return committed;
+  }
+
+  /** The log may have grown, up to where is unknown: wakes every waiter. */
+  synchronized void signal() {
+    unannounced++;
+    generation++;
+    notifyAll();
+  }
+
+  /** The log grew up to {@code position}, committed: wakes every waiter. */
+  synchronized void signal(long position) {
+    committed = Math.max(committed, position);
+    generation++;
+    notifyAll();
+  }
+
+  /** Wakes every waiter without moving the generation, so that each checks its stop condition. */
+  synchronized void nudge() {
+    notifyAll();
+  }
+
+  /**
+   * Waits {@code timeoutNanos}, whatever is signalled, unless {@code stop} is true after a nudge.
+   */
+  synchronized void sleep(long timeoutNanos, BooleanSupplier stop) throws InterruptedException {
+    long deadline = System.nanoTime() + timeoutNanos;
+    while (!stop.getAsBoolean()) {
+      long remaining = deadline - System.nanoTime();
+      if (remaining <= 0) {
+        return;
+      }
+      wait(remaining / 1_000_000, (int) (remaining % 1_000_000));
+    }
+  }
+
+  /**
+   * Waits until the generation differs from {@code seen}, {@code stop} is true after a {@link
+   * #nudge()}, or {@code timeoutNanos} passed.
+   */
+  synchronized void awaitChange(long seen, long timeoutNanos, BooleanSupplier stop)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + timeoutNanos;
+    while (generation == seen && !stop.getAsBoolean()) {
+      long remaining = deadline - System.nanoTime();
+      if (remaining <= 0) {
+        return;
+      }
+      long millis = remaining / 1_000_000;
+      wait(millis, (int) (remaining % 1_000_000));
+    }
+  }
+}

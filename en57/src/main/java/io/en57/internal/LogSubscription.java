@@ -1,0 +1,357 @@
+package io.en57.internal;
+
+import io.en57.Query;
+import io.en57.SequencedEvent;
+import io.en57.subscriptions.Batch;
+import io.en57.subscriptions.BatchHandler;
+import io.en57.subscriptions.Subscription;
+import io.en57.subscriptions.SubscriptionOptions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A subscription reading the log with keyset pages. Each page first reads the head, then up to a
+ * batch of matching events after the position: when the page is not full, every matching event up
+ * to the head (and to the page's last event) has been seen, because positions follow commit order,
+ * so the position moves there even if nothing matched. While catching up, the next page is fetched
+ * ahead on another thread. Thread-safe as {@link Subscription} says.
+ */
+final class LogSubscription implements Subscription {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Subscription.class);
+  private static final long CLOSE_WAIT_SECONDS = 30;
+  private static final long LINGER_NANOS = 2_000_000;
+
+  /**
+   * One read: the events after {@code from}, and how far they reach. Decoded by the thread that
+   * delivers them, so that decoding one page overlaps with fetching the next.
+   */
+  private record Page(long from, List<StoredEvent> rows, long position, boolean caughtUp) {}
+
+  private final Engine engine;
+  private final EventCodec codec;
+  private final Query query;
+  private final SubscriptionOptions options;
+  private final LogWatch watch;
+  private final Executor readAhead;
+  private final String name;
+  private volatile long position;
+  private volatile boolean caughtUp;
+  private volatile boolean closed;
+  private volatile Throwable failure;
+  private CompletableFuture<Page> ahead;
+  private Thread pusher;
+
+  /**
+   * Where the head comes from before a page that may reach it: from the database at first, after a
+   * wait that no wake-up ended (appends this process was not told of, such as those inside
+   * application transactions, show up no later than that), and after a wake-up from another
+   * process; otherwise from the store's own appends, which carry the position they committed up to,
+   * saving a query per read.
+   */
+  private boolean headFromDatabase = true;
+
+  private long lastRead;
+
+  LogSubscription(
+      Engine engine,
+      EventCodec codec,
+      Query query,
+      long after,
+      SubscriptionOptions options,
+      LogWatch watch,
+      Executor readAhead,
+      String name) {
+    this.engine = engine;
+    this.codec = codec;
+    this.query = query;
+    this.options = options;
+    this.watch = watch;
+    this.readAhead = readAhead;
+    this.name = name;
+    this.position = after;
+  }
+
+  @Override
+  public Batch poll(Duration timeout) throws InterruptedException {
+    Objects.requireNonNull(timeout, "timeout must not be null");
+    if (timeout.isNegative()) {
+      throw new IllegalArgumentException("timeout must not be negative, got " + timeout);
+    }
+    synchronized (this) {
+      if (pusher != null) {
+        throw new IllegalStateException("this subscription pushes to a handler; poll is for pull");
+      }
+    }
+    requireOpen();
+    Page page = next(timeout.toNanos());
+    readAheadAfter(page);
+    Batch batch = batchOf(page);
+    advanceTo(page);
+    return batch;
+  }
+
+  @Override
+  public synchronized Subscription start(BatchHandler handler) {
+    Objects.requireNonNull(handler, "handler must not be null");
+    requireOpen();
+    if (pusher != null) {
+      throw new IllegalStateException("this subscription is already started");
+    }
+    pusher = new Thread(() -> push(handler), name);
+    pusher.setDaemon(true);
+    pusher.start();
+    return this;
+  }
+
+  @Override
+  public long position() {
+    return position;
+  }
+
+  @Override
+  public boolean caughtUp() {
+    return caughtUp;
+  }
+
+  @Override
+  public Optional<Throwable> failure() {
+    return Optional.ofNullable(failure);
+  }
+
+  @Override
+  public void close() {
+    Thread running;
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      running = pusher;
+    }
+    watch.closed(this);
+    if (running != null && running != Thread.currentThread()) {
+      try {
+        running.join(TimeUnit.SECONDS.toMillis(CLOSE_WAIT_SECONDS));
+        if (running.isAlive()) {
+          LOG.warn(
+              "{}: the handler did not finish within {} s of close(); interrupting it",
+              name,
+              CLOSE_WAIT_SECONDS);
+          running.interrupt();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  boolean isClosed() {
+    return closed;
+  }
+
+  private void requireOpen() {
+    if (closed) {
+      throw new IllegalStateException("the subscription is closed");
+    }
+  }
+
+  /**
+   * The next page with something new (events, a position beyond the current one, or the news that
+   * it caught up), or, after {@code timeoutNanos} without anything new or on close, an empty page
+   * at the current position.
+   */
+  private Page next(long timeoutNanos) throws InterruptedException {
+    long deadline = System.nanoTime() + timeoutNanos;
+    long pollNanos = watch.pollInterval().toNanos();
+    while (true) {
+      if (caughtUp && ahead == null) {
+        lingerAfter(lastRead, deadline);
+      }
+      long generation = watch.generation();
+      long unannounced = watch.unannounced();
+      lastRead = System.nanoTime();
+      Page page = fetch();
+      if (!page.rows().isEmpty() || page.position() > position || page.caughtUp() != caughtUp) {
+        return page;
+      }
+      if (!page.caughtUp()) {
+        continue; // a page read ahead without the head came back empty: read again with it
+      }
+      long remaining = deadline - System.nanoTime();
+      if (remaining <= 0 || closed) {
+        return page;
+      }
+      watch.awaitChange(generation, Math.min(remaining, pollNanos), () -> closed);
+      headFromDatabase |= watch.generation() == generation || watch.unannounced() != unannounced;
+    }
+  }
+
+  /**
+   * Once caught up, reads at most once per {@link #LINGER_NANOS}: under a steady stream of appends
+   * a live subscription would otherwise read again as soon as it delivered, a query per group
+   * commit or more, per subscription; waiting a little lets each read take in several groups.
+   */
+  private void lingerAfter(long previousRead, long deadline) throws InterruptedException {
+    long left = Math.min(previousRead + LINGER_NANOS, deadline) - System.nanoTime();
+    if (left > 0) {
+      watch.sleep(left, () -> closed);
+    }
+  }
+
+  /** The page after the current position: the one fetched ahead, or a new read. */
+  private Page fetch() {
+    CompletableFuture<Page> fetched = ahead;
+    ahead = null;
+    if (fetched != null) {
+      try {
+        Page page = fetched.join();
+        if (page.from() == position) {
+          return page;
+        }
+      } catch (CompletionException e) {
+        // Read again below; an error that persists surfaces from that read.
+      }
+    }
+    return read(position, headSource());
+  }
+
+  /** Where the head for the next page that may reach it comes from. */
+  private HeadSource headSource() {
+    HeadSource source = headFromDatabase ? HeadSource.DATABASE : HeadSource.WAKE_UPS;
+    headFromDatabase = false;
+    return source;
+  }
+
+  /** Where a read learns the head it may move the position to. */
+  private enum HeadSource {
+    /** Nowhere: the page before was full, so this one most likely is too. */
+    NONE,
+    /** The highest position this store's appends committed. */
+    WAKE_UPS,
+    /** A query. */
+    DATABASE
+  }
+
+  /**
+   * Reads the page after {@code from}, learning a committed head first: when the page is not full,
+   * every matching event committed before the page's read is in it, and everything up to that head
+   * was committed before it, so the position moves to the head even without a match. While catching
+   * up (the page before was full) no head is learnt: a full page does not need it, and after a page
+   * that is not full the next read learns one.
+   */
+  private Page read(long from, HeadSource source) {
+    boolean withHead = source != HeadSource.NONE;
+    long head =
+        switch (source) {
+          case NONE -> 0;
+          case WAKE_UPS -> watch.committed();
+          case DATABASE -> engine.head();
+        };
+    List<StoredEvent> rows = engine.read(query, from, false, options.batchSize());
+    long last = rows.isEmpty() ? from : rows.get(rows.size() - 1).position();
+    boolean full = rows.size() == options.batchSize();
+    if (full || !withHead) {
+      return new Page(from, rows, last, false);
+    }
+    return new Page(from, rows, Math.max(last, head), true);
+  }
+
+  private void advanceTo(Page page) {
+    position = page.position();
+    caughtUp = page.caughtUp();
+  }
+
+  /** While catching up, fetches the page after {@code page} while it is being handled. */
+  private void readAheadAfter(Page page) {
+    if (!page.caughtUp() && readAhead != null && !closed) {
+      long from = page.position();
+      HeadSource source =
+          page.rows().size() == options.batchSize() ? HeadSource.NONE : headSource();
+      ahead = CompletableFuture.supplyAsync(() -> read(from, source), readAhead);
+    }
+  }
+
+  private Batch batchOf(Page page) {
+    var events = new ArrayList<SequencedEvent>(page.rows().size());
+    for (StoredEvent row : page.rows()) {
+      events.add(codec.decode(row));
+    }
+    return new Batch(events, page.position(), page.caughtUp());
+  }
+
+  private void push(BatchHandler handler) {
+    int readFailures = 0;
+    while (!closed) {
+      Page page;
+      try {
+        page = next(watch.pollInterval().toNanos());
+        readFailures = 0;
+      } catch (InterruptedException e) {
+        return;
+      } catch (RuntimeException e) {
+        readFailures++;
+        LOG.warn("{}: reading the log failed ({}); trying again", name, e.toString());
+        if (!pause(options.retry().backoffAfter(Math.min(readFailures, 30)))) {
+          return;
+        }
+        continue;
+      }
+      if (page.rows().isEmpty()) {
+        advanceTo(page);
+        continue;
+      }
+      readAheadAfter(page);
+      if (!deliver(handler, batchOf(page))) {
+        return;
+      }
+      advanceTo(page);
+    }
+  }
+
+  /** Delivers the batch, retrying as configured; false when the subscription stops. */
+  private boolean deliver(BatchHandler handler, Batch batch) {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        handler.handle(batch);
+        return true;
+      } catch (Exception e) {
+        if (attempt >= options.retry().attempts()) {
+          failure = e;
+          LOG.error(
+              "{}: the handler failed {} times on the batch after position {}; stopping",
+              name,
+              attempt,
+              position,
+              e);
+          closed = true;
+          watch.closed(this);
+          return false;
+        }
+        LOG.warn("{}: the handler failed (attempt {}), retrying", name, attempt, e);
+        if (!pause(options.retry().backoffAfter(attempt))) {
+          return false;
+        }
+      }
+    }
+  }
+
+  /** Waits, unless closed meanwhile; false if the subscription closed. */
+  private boolean pause(Duration duration) {
+    try {
+      watch.sleep(duration.toNanos(), () -> closed);
+    } catch (InterruptedException e) {
+      return false;
+    }
+    return !closed;
+  }
+}

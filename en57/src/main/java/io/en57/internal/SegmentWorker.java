@@ -1,0 +1,549 @@
+package io.en57.internal;
+
+import io.en57.EventStore;
+import io.en57.SequencedEvent;
+import io.en57.subscriptions.Batch;
+import io.en57.subscriptions.Projection;
+import io.en57.subscriptions.ResetHandler;
+import io.en57.subscriptions.Subscription;
+import io.en57.subscriptions.SubscriptionOptions;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs one segment of a projection on a thread of its own. It claims the segment (standing by while
+ * another runner's lease is valid), then follows the log from the segment's checkpoint and applies
+ * each batch in one transaction: {@code projection_begin} locks the segment's row and checks the
+ * epoch, the handler writes, {@code projection_advance} moves the checkpoint with a
+ * compare-and-set, commit. Whenever the outcome of a transaction is unknown or ownership may have
+ * changed (a broken connection, a fenced epoch, a reset), it goes back to claiming, which reads the
+ * checkpoint afresh: the database, never this worker's memory, says where to resume.
+ */
+final class SegmentWorker {
+
+  private static final Logger LOG = LoggerFactory.getLogger(SegmentWorker.class);
+  private static final long JOIN_SECONDS = 30;
+  private static final int MAX_ERROR_LENGTH = 4_000;
+
+  /** What applying a batch came to. */
+  private enum Outcome {
+    /** Committed: the checkpoint moved. */
+    DONE,
+    /** Claim again and resume from the checkpoint the database holds. */
+    RESYNC,
+    /** The worker is stopping. */
+    STOP
+  }
+
+  /** The handler threw: count it against the projection's retry policy. */
+  private static final class HandlerFailed extends Exception {
+    HandlerFailed(Throwable cause) {
+      super(cause);
+    }
+  }
+
+  /** The database failed (connection lost, serialization): try again without counting. */
+  private static final class Transient extends Exception {
+    Transient(Throwable cause) {
+      super(cause);
+    }
+  }
+
+  private final EventStore store;
+  private final DataSource dataSource;
+  private final Projection projection;
+  private final int segment;
+  private final String node;
+  private final long leaseMillis;
+  private final Duration renewInterval;
+  private final Duration claimInterval;
+  private final LogSignal progress;
+  private final String label;
+  private final Thread thread;
+  private final Object sleeper = new Object();
+  private volatile boolean stopping;
+  private volatile Subscription following;
+  private long epoch = -1;
+  private boolean owner;
+
+  SegmentWorker(
+      EventStore store,
+      DataSource dataSource,
+      Projection projection,
+      int segment,
+      String node,
+      Duration lease,
+      LogSignal progress) {
+    this.store = store;
+    this.dataSource = dataSource;
+    this.projection = projection;
+    this.segment = segment;
+    this.node = node;
+    this.leaseMillis = lease.toMillis();
+    this.renewInterval = lease.dividedBy(3);
+    this.claimInterval = lease.dividedBy(4);
+    this.progress = progress;
+    this.label =
+        "projection "
+            + projection.name()
+            + (projection.segments() > 1 ? " segment " + segment : "");
+    this.thread = new Thread(this::run, "en57-projection-" + projection.name() + "-" + segment);
+    thread.setDaemon(true);
+  }
+
+  void start() {
+    thread.start();
+  }
+
+  void stop() {
+    stopping = true;
+    synchronized (sleeper) {
+      sleeper.notifyAll();
+    }
+    Subscription waiting = following;
+    if (waiting != null) {
+      waiting.close(); // ends a poll waiting for new events
+    }
+  }
+
+  void join() {
+    try {
+      thread.join(TimeUnit.SECONDS.toMillis(JOIN_SECONDS));
+      if (thread.isAlive()) {
+        LOG.warn("{}: still applying a batch {} s after close; leaving it", label, JOIN_SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void run() {
+    int failures = 0;
+    try {
+      while (!stopping) {
+        try {
+          step();
+          failures = 0;
+        } catch (IllegalStateException e) {
+          if (e.getMessage() != null && e.getMessage().contains("store is closed")) {
+            LOG.error("{}: the event store was closed before the runner; stopping", label);
+            return;
+          }
+          failures++;
+          LOG.warn("{}: {}; trying again", label, e.toString());
+          pause(backoff(failures));
+        } catch (RuntimeException e) {
+          failures++;
+          LOG.warn("{}: {}; trying again", label, e.toString());
+          pause(backoff(failures));
+        }
+      }
+    } catch (Throwable e) {
+      LOG.error("{}: stopped by an unexpected error", label, e);
+    } finally {
+      release();
+    }
+  }
+
+  /** Claims the segment and, while it owns it, applies batches; returns to claim again. */
+  private void step() {
+    ProjectionSql.Claim claim =
+        ProjectionSql.claim(
+            dataSource, projection.name(), segment, projection.segments(), node, leaseMillis);
+    if (claim.status().equals("mismatch")) {
+      LOG.error(
+          "{}: the projection was re-partitioned by another runner; stopping this one", label);
+      stopping = true;
+      return;
+    }
+    if (!claim.owned()) {
+      if (owner) {
+        LOG.info("{}: another runner took over", label);
+      }
+      owner = false;
+      pause(claimInterval);
+      return;
+    }
+    if (!owner || claim.epoch() != epoch) {
+      LOG.info("{}: owned by {} from position {}", label, node, claim.position());
+    }
+    owner = true;
+    epoch = claim.epoch();
+    if (claim.state().equals("FAILED")) {
+      pause(renewInterval);
+    } else if (claim.resetPending()) {
+      applyReset();
+    } else {
+      follow(claim.position());
+    }
+  }
+
+  /** Follows the log from {@code checkpoint}, applying batches, until it must claim again. */
+  private void follow(long checkpoint) {
+    if (projection.checkpointStore().isPresent()) {
+      long external = loadExternalCheckpoint();
+      if (external > checkpoint) {
+        // The read model applied these and saved its checkpoint; ours did not move before a crash.
+        Outcome caughtUp = apply(List.of(), checkpoint, external, false);
+        if (caughtUp != Outcome.DONE) {
+          return;
+        }
+        checkpoint = external;
+      }
+    }
+    var options = SubscriptionOptions.defaults().withBatchSize(projection.batchSize());
+    try (Subscription subscription = store.subscribe(projection.scope(), checkpoint, options)) {
+      following = subscription;
+      long renewed = System.nanoTime();
+      while (!stopping) {
+        Batch batch;
+        try {
+          batch = subscription.poll(renewInterval);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        } catch (IllegalStateException e) {
+          if (stopping) {
+            return; // stop() closed the subscription
+          }
+          throw e;
+        }
+        if (System.nanoTime() - renewed >= renewInterval.toNanos()) {
+          ProjectionSql.Claim renewal =
+              ProjectionSql.claim(
+                  dataSource, projection.name(), segment, projection.segments(), node, leaseMillis);
+          renewed = System.nanoTime();
+          boolean stillOwner =
+              renewal.status().equals("busy")
+                  || (renewal.owned()
+                      && renewal.epoch() == epoch
+                      && !renewal.resetPending()
+                      && renewal.state().equals("RUNNING"));
+          if (!stillOwner) {
+            return;
+          }
+        }
+        if (batch.position() == checkpoint) {
+          continue;
+        }
+        Outcome outcome =
+            apply(ofThisSegment(batch), checkpoint, batch.position(), batch.caughtUp());
+        if (outcome != Outcome.DONE) {
+          return;
+        }
+        checkpoint = batch.position();
+        progress.signal();
+      }
+    }
+  }
+
+  private List<SequencedEvent> ofThisSegment(Batch batch) {
+    if (projection.segments() == 1) {
+      return batch.events();
+    }
+    String prefix = projection.tagPrefix().orElseThrow();
+    var mine = new ArrayList<SequencedEvent>();
+    for (SequencedEvent event : batch.events()) {
+      if (Segments.of(event.event(), prefix, projection.segments()) == segment) {
+        mine.add(event);
+      }
+    }
+    return mine;
+  }
+
+  /** Applies events in (from, to], retrying the handler as the projection says. */
+  private Outcome apply(List<SequencedEvent> events, long from, long to, boolean caughtUp) {
+    int failures = 0;
+    while (!stopping) {
+      try {
+        return transact(events, from, to, caughtUp, null);
+      } catch (HandlerFailed failed) {
+        failures++;
+        if (failures < projection.retry().attempts()) {
+          LOG.warn(
+              "{}: the handler failed on the events after {} (attempt {}); retrying",
+              label,
+              from,
+              failures,
+              failed.getCause());
+          pause(projection.retry().backoffAfter(failures));
+          continue;
+        }
+        if (events.size() > 1) {
+          // Find the event it fails on: apply the batch one event at a time.
+          return applyOneByOne(events, from, to, caughtUp);
+        }
+        return giveUp(events.get(0), from, to, caughtUp, failed.getCause());
+      } catch (Transient e) {
+        LOG.warn("{}: the database failed ({}); resuming from the checkpoint", label, e.getCause());
+        pause(projection.retry().backoffAfter(1));
+        return Outcome.RESYNC;
+      }
+    }
+    return Outcome.STOP;
+  }
+
+  private Outcome applyOneByOne(List<SequencedEvent> events, long from, long to, boolean caughtUp) {
+    long at = from;
+    for (int i = 0; i < events.size(); i++) {
+      long upTo = i == events.size() - 1 ? to : events.get(i).position();
+      Outcome outcome = apply(List.of(events.get(i)), at, upTo, caughtUp);
+      if (outcome != Outcome.DONE) {
+        return outcome;
+      }
+      at = upTo;
+    }
+    return Outcome.DONE;
+  }
+
+  /** The handler failed on {@code event} for good: dead-letter it, or stop in state FAILED. */
+  private Outcome giveUp(
+      SequencedEvent event, long from, long to, boolean caughtUp, Throwable error) {
+    String description = describe(event, error);
+    if (projection.deadLetters()) {
+      LOG.error(
+          "{}: skipping the event at {} into the dead letters", label, event.position(), error);
+      try {
+        return transact(List.of(), from, to, caughtUp, new DeadLetterEntry(event, description));
+      } catch (HandlerFailed | Transient e) {
+        LOG.warn("{}: recording the dead letter failed ({}); resuming", label, e.getCause());
+        return Outcome.RESYNC;
+      }
+    }
+    LOG.error("{}: stopping in state FAILED at the event at {}", label, event.position(), error);
+    ProjectionSql.fail(dataSource, projection.name(), segment, epoch, description);
+    return Outcome.RESYNC;
+  }
+
+  /** An event to record in the dead-letter table instead of applying it. */
+  private record DeadLetterEntry(SequencedEvent event, String error) {}
+
+  /**
+   * One transaction: begin (lock, epoch check), the handler or the dead letter, advance, commit.
+   */
+  private Outcome transact(
+      List<SequencedEvent> events, long from, long to, boolean caughtUp, DeadLetterEntry dead)
+      throws HandlerFailed, Transient {
+    try (Connection connection = dataSource.getConnection()) {
+      boolean autoCommit = connection.getAutoCommit();
+      if (autoCommit) {
+        connection.setAutoCommit(false);
+      }
+      try {
+        ProjectionSql.Begin begin =
+            ProjectionSql.begin(connection, projection.name(), segment, epoch, leaseMillis);
+        if (!begin.status().equals("ok") || begin.position() != from) {
+          connection.rollback();
+          return Outcome.RESYNC;
+        }
+        if (dead != null) {
+          ProjectionSql.deadLetter(
+              connection,
+              projection.name(),
+              segment,
+              epoch,
+              dead.event().position(),
+              dead.event().event().id(),
+              dead.error());
+        } else if (!events.isEmpty()) {
+          handle(connection, new Batch(events, to, caughtUp));
+          saveExternalCheckpoint(projection.name(), segment, to);
+        }
+        ProjectionSql.advance(connection, projection.name(), segment, epoch, from, to, leaseMillis);
+        connection.commit();
+        return Outcome.DONE;
+      } catch (SQLException e) {
+        rollbackQuietly(connection);
+        if (ProjectionSql.FENCED.equals(e.getSQLState())) {
+          return Outcome.RESYNC;
+        }
+        throw new Transient(e);
+      } catch (HandlerFailed | Transient | RuntimeException e) {
+        rollbackQuietly(connection);
+        throw e;
+      } finally {
+        if (autoCommit) {
+          restoreAutoCommit(connection);
+        }
+      }
+    } catch (SQLException e) {
+      throw new Transient(e);
+    }
+  }
+
+  private void handle(Connection connection, Batch batch) throws HandlerFailed, Transient {
+    try {
+      projection.handler().apply(batch, HandlerConnection.guard(connection));
+    } catch (VirtualMachineError e) {
+      throw e;
+    } catch (Throwable e) {
+      if (isTransient(e)) {
+        throw new Transient(e);
+      }
+      throw new HandlerFailed(e);
+    }
+  }
+
+  private long loadExternalCheckpoint() {
+    try {
+      return projection.checkpointStore().orElseThrow().load(projection.name(), segment);
+    } catch (Exception e) {
+      throw new IllegalStateException("the checkpoint store failed to load: " + e, e);
+    }
+  }
+
+  /** Saves the read model's own checkpoint, if it keeps one; a failure fails the batch. */
+  private void saveExternalCheckpoint(String name, int segmentSaved, long position)
+      throws HandlerFailed {
+    if (projection.checkpointStore().isEmpty()) {
+      return;
+    }
+    try {
+      projection.checkpointStore().get().save(name, segmentSaved, position);
+    } catch (Exception e) {
+      throw new HandlerFailed(e);
+    }
+  }
+
+  /** Applies a pending reset: locks every segment, runs the reset handler, in one transaction. */
+  private void applyReset() {
+    Optional<ResetHandler> handler = projection.resetHandler();
+    int failures = 0;
+    while (!stopping) {
+      try (Connection connection = dataSource.getConnection()) {
+        boolean autoCommit = connection.getAutoCommit();
+        connection.setAutoCommit(false);
+        try {
+          Long position = ProjectionSql.applyReset(connection, projection.name(), segment, epoch);
+          if (position != null && handler.isPresent()) {
+            handler.get().reset(HandlerConnection.guard(connection), position);
+          }
+          if (position != null) {
+            for (int each = 0; each < projection.segments(); each++) {
+              saveExternalCheckpoint(projection.name(), each, position);
+            }
+          }
+          connection.commit();
+          if (position != null) {
+            LOG.info("{}: reset to position {} applied", label, position);
+          }
+          return;
+        } catch (Exception e) {
+          rollbackQuietly(connection);
+          if (e instanceof SQLException sql
+              && (ProjectionSql.FENCED.equals(sql.getSQLState()) || isTransient(sql))) {
+            throw ConnectionSource.translate(sql);
+          }
+          failures++;
+          if (failures >= projection.retry().attempts()) {
+            LOG.error("{}: the reset handler failed; stopping in state FAILED", label, e);
+            ProjectionSql.fail(
+                dataSource, projection.name(), segment, epoch, "reset handler: " + e);
+            return;
+          }
+          LOG.warn("{}: the reset handler failed (attempt {}); retrying", label, failures, e);
+          pause(projection.retry().backoffAfter(failures));
+        } finally {
+          if (autoCommit) {
+            restoreAutoCommit(connection);
+          }
+        }
+      } catch (SQLException e) {
+        throw ConnectionSource.translate(e);
+      }
+    }
+  }
+
+  /** Gives the segment up on the way out, so that another runner takes over at once. */
+  private void release() {
+    if (!owner) {
+      return;
+    }
+    try {
+      ProjectionSql.release(dataSource, projection.name(), segment, node, epoch);
+    } catch (RuntimeException e) {
+      LOG.warn("{}: could not give the segment up ({}); its lease will expire", label, e);
+    }
+    owner = false;
+  }
+
+  /** A lost connection, a server shutting down, a serialization failure or a deadlock. */
+  private static boolean isTransient(Throwable error) {
+    for (Throwable e = error; e != null; e = e.getCause()) {
+      if (e instanceof SQLException sql && sql.getSQLState() != null) {
+        String state = sql.getSQLState();
+        if (state.startsWith("08")
+            || state.startsWith("57P")
+            || state.equals("40001")
+            || state.equals("40P01")) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  private static String describe(SequencedEvent event, Throwable error) {
+    var trace = new StringWriter();
+    error.printStackTrace(new PrintWriter(trace));
+    String text =
+        "event at position "
+            + event.position()
+            + " ("
+            + event.event().type()
+            + ", id "
+            + event.event().id()
+            + "): "
+            + trace;
+    return text.length() > MAX_ERROR_LENGTH ? text.substring(0, MAX_ERROR_LENGTH) : text;
+  }
+
+  private static Duration backoff(int failures) {
+    long millis = Math.min(5_000, 100L << Math.min(failures - 1, 6));
+    return Duration.ofMillis(millis);
+  }
+
+  private void pause(Duration duration) {
+    long end = System.nanoTime() + duration.toNanos();
+    synchronized (sleeper) {
+      while (!stopping) {
+        long remaining = end - System.nanoTime();
+        if (remaining <= 0) {
+          return;
+        }
+        try {
+          TimeUnit.NANOSECONDS.timedWait(sleeper, remaining);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          stopping = true;
+        }
+      }
+    }
+  }
+
+  private static void rollbackQuietly(Connection connection) {
+    try {
+      connection.rollback();
+    } catch (SQLException e) {
+      // The connection is broken; its transaction is gone with it.
+    }
+  }
+
+  private static void restoreAutoCommit(Connection connection) {
+    try {
+      connection.setAutoCommit(true);
+    } catch (SQLException e) {
+      // A broken connection; the pool discards it.
+    }
+  }
+}

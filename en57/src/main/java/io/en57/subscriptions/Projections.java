@@ -1,0 +1,105 @@
+package io.en57.subscriptions;
+
+import io.en57.internal.DatabaseUrl;
+import io.en57.internal.ProjectionSql;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import javax.sql.DataSource;
+import org.postgresql.ds.PGSimpleDataSource;
+
+/**
+ * Inspects and resets the projections of a database, wherever their runners run: status with the
+ * lag behind the head, resets and rebuilds, dead letters, and waiting for a position. The CLI's
+ * {@code en57 projections} uses it. Thread-safe; each call uses a connection of its own.
+ */
+public final class Projections {
+
+  private final DataSource dataSource;
+
+  private Projections(DataSource dataSource) {
+    this.dataSource = dataSource;
+  }
+
+  /** Projections of the database {@code dataSource} reaches. */
+  public static Projections forDataSource(DataSource dataSource) {
+    return new Projections(Objects.requireNonNull(dataSource, "dataSource must not be null"));
+  }
+
+  /**
+   * Projections of the database at {@code url} ({@code postgres://} or {@code jdbc:postgresql://}).
+   */
+  public static Projections forUrl(String url) {
+    DatabaseUrl parsed = DatabaseUrl.parse(url);
+    var dataSource = new PGSimpleDataSource();
+    dataSource.setURL(parsed.jdbcUrl());
+    if (parsed.user() != null) {
+      dataSource.setUser(parsed.user());
+    }
+    if (parsed.password() != null) {
+      dataSource.setPassword(parsed.password());
+    }
+    return new Projections(dataSource);
+  }
+
+  /** Every segment of every projection, by name and segment. */
+  public List<ProjectionStatus> list() {
+    return ProjectionSql.status(dataSource, null);
+  }
+
+  /**
+   * The segments of projection {@code name}.
+   *
+   * @throws IllegalArgumentException if there is none
+   */
+  public List<ProjectionStatus> status(String name) {
+    List<ProjectionStatus> segments = ProjectionSql.status(dataSource, requireName(name));
+    if (segments.isEmpty()) {
+      throw new IllegalArgumentException("there is no projection named " + name);
+    }
+    return segments;
+  }
+
+  /**
+   * Moves every segment of projection {@code name} to {@code position} and clears a FAILED state;
+   * the runner that owns it next runs the projection's {@link ResetHandler} once, then applies the
+   * events after {@code position}. Owners are fenced at once; a batch being applied finishes first.
+   * To retry a FAILED projection where it stopped, reset it to its checkpoint.
+   *
+   * @throws IllegalArgumentException if there is no such projection, or the position is negative or
+   *     beyond the head
+   */
+  public void reset(String name, long position) {
+    ProjectionSql.reset(dataSource, requireName(name), position);
+  }
+
+  /** Resets projection {@code name} to position 0: it applies the whole log again. */
+  public void rebuild(String name) {
+    reset(name, 0);
+  }
+
+  /** The events projection {@code name} skipped, in position order. */
+  public List<DeadLetter> deadLetters(String name) {
+    return ProjectionSql.deadLetters(dataSource, requireName(name));
+  }
+
+  /**
+   * Waits until every segment of projection {@code name} has applied the log up to {@code
+   * position}, polling the checkpoints. See {@link ProjectionRunner#await}.
+   *
+   * @return true when it has, false when {@code timeout} passed first
+   * @throws ProjectionFailedException if a segment is FAILED
+   * @throws IllegalArgumentException if there is no projection of that name
+   */
+  public boolean await(String name, long position, Duration timeout) throws InterruptedException {
+    return ProjectionSql.await(dataSource, requireName(name), position, timeout);
+  }
+
+  private static String requireName(String name) {
+    Objects.requireNonNull(name, "name must not be null");
+    if (name.isBlank()) {
+      throw new IllegalArgumentException("name must not be blank");
+    }
+    return name;
+  }
+}

@@ -1,0 +1,149 @@
+package io.en57.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.en57.testing.TestDatabases;
+import io.en57.testing.TestDatabases.TestDatabase;
+import java.sql.Connection;
+import java.sql.SQLException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The ownership rules of migration 0003, statement by statement: one owner at a time, no takeover
+ * while a batch holds the segment, and a former owner fenced out of every write.
+ */
+@Tag("postgres")
+class ProjectionFencingTest {
+
+  private static final long HOUR = 3_600_000;
+
+  private TestDatabase database;
+
+  @BeforeEach
+  void createDatabase() {
+    database = TestDatabases.createMigrated();
+    ProjectionSql.register(database.dataSource(), "p", 1);
+  }
+
+  @AfterEach
+  void dropDatabase() {
+    database.close();
+  }
+
+  private ProjectionSql.Claim claim(String owner, long leaseMs) {
+    return ProjectionSql.claim(database.dataSource(), "p", 0, 1, owner, leaseMs);
+  }
+
+  private void expireLease() {
+    database.execute("UPDATE en57.projections SET lease_until = now() - interval '1 second'");
+  }
+
+  private Connection transaction() throws SQLException {
+    Connection connection = database.dataSource().getConnection();
+    connection.setAutoCommit(false);
+    return connection;
+  }
+
+  @Test
+  void aSegmentHasOneOwnerUntilItsLeaseExpiresAndANewOwnerGetsANewEpoch() {
+    ProjectionSql.Claim a = claim("a", HOUR);
+    assertThat(a.status()).isEqualTo("owner");
+    assertThat(claim("b", HOUR).status()).isEqualTo("taken");
+    assertThat(claim("a", HOUR).epoch()).as("a renewal keeps the epoch").isEqualTo(a.epoch());
+
+    expireLease();
+    ProjectionSql.Claim b = claim("b", HOUR);
+
+    assertThat(b.status()).isEqualTo("owner");
+    assertThat(b.epoch()).isGreaterThan(a.epoch());
+  }
+
+  @Test
+  void noOneTakesOverWhileABatchHoldsTheSegmentEvenWithItsLeaseExpired() throws Exception {
+    long epoch = claim("a", 1).epoch();
+    try (Connection batch = transaction()) {
+      assertThat(ProjectionSql.begin(batch, "p", 0, epoch, 1).status()).isEqualTo("ok");
+      Thread.sleep(20); // the one-millisecond lease is over
+
+      assertThat(claim("b", HOUR).status()).isEqualTo("busy");
+
+      ProjectionSql.advance(batch, "p", 0, epoch, 0, 0, HOUR);
+      batch.commit();
+    }
+    assertThat(claim("b", HOUR).status()).isEqualTo("taken");
+  }
+
+  @Test
+  void aFormerOwnerCanNeitherBeginNorCommitABatch() throws Exception {
+    long former = claim("a", HOUR).epoch();
+    try (Connection stale = transaction()) {
+      // a's batch began before the takeover...
+      assertThat(ProjectionSql.begin(stale, "p", 0, former, HOUR).status()).isEqualTo("ok");
+      stale.commit();
+    }
+    expireLease();
+    long current = claim("b", HOUR).epoch();
+
+    try (Connection stale = transaction()) {
+      assertThat(ProjectionSql.begin(stale, "p", 0, former, HOUR).status()).isEqualTo("fenced");
+      assertThatThrownBy(() -> ProjectionSql.advance(stale, "p", 0, former, 0, 0, HOUR))
+          .isInstanceOfSatisfying(
+              SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo(ProjectionSql.FENCED));
+      stale.rollback();
+    }
+    try (Connection owner = transaction()) {
+      assertThat(ProjectionSql.begin(owner, "p", 0, current, HOUR).status()).isEqualTo("ok");
+      ProjectionSql.advance(owner, "p", 0, current, 0, 0, HOUR);
+      owner.commit();
+    }
+  }
+
+  @Test
+  void theCheckpointMovesOnlyFromWhereItIs() throws Exception {
+    database.execute(
+        "INSERT INTO en57.events (position, id, type, data) VALUES"
+            + " (1, gen_random_uuid(), 'A', '{}'), (2, gen_random_uuid(), 'A', '{}')");
+    long epoch = claim("a", HOUR).epoch();
+    try (Connection batch = transaction()) {
+      ProjectionSql.begin(batch, "p", 0, epoch, HOUR);
+      ProjectionSql.advance(batch, "p", 0, epoch, 0, 2, HOUR);
+      batch.commit();
+    }
+    try (Connection replay = transaction()) {
+      ProjectionSql.begin(replay, "p", 0, epoch, HOUR);
+      assertThatThrownBy(() -> ProjectionSql.advance(replay, "p", 0, epoch, 0, 1, HOUR))
+          .isInstanceOfSatisfying(
+              SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo(ProjectionSql.FENCED));
+      replay.rollback();
+    }
+  }
+
+  @Test
+  void aResetFencesTheOwnerAndWaitsToBeApplied() throws Exception {
+    database.execute(
+        "INSERT INTO en57.events (position, id, type, data) VALUES"
+            + " (1, gen_random_uuid(), 'A', '{}')");
+    long epoch = claim("a", HOUR).epoch();
+
+    ProjectionSql.reset(database.dataSource(), "p", 1);
+
+    try (Connection stale = transaction()) {
+      assertThat(ProjectionSql.begin(stale, "p", 0, epoch, HOUR).status()).isEqualTo("fenced");
+      stale.rollback();
+    }
+    ProjectionSql.Claim again = claim("a", HOUR);
+    assertThat(again.resetPending()).isTrue();
+    assertThat(again.position()).isEqualTo(1);
+    try (Connection batch = transaction()) {
+      assertThat(ProjectionSql.begin(batch, "p", 0, again.epoch(), HOUR).status())
+          .isEqualTo("reset");
+      assertThat(ProjectionSql.applyReset(batch, "p", 0, again.epoch())).isEqualTo(1);
+      assertThat(ProjectionSql.applyReset(batch, "p", 0, again.epoch())).isNull();
+      batch.commit();
+    }
+  }
+}

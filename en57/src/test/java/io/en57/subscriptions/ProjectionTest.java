@@ -1,0 +1,498 @@
+package io.en57.subscriptions;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.en57.Event;
+import io.en57.EventStore;
+import io.en57.SequencedEvent;
+import io.en57.testing.TestDatabases;
+import io.en57.testing.TestDatabases.TestDatabase;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Projections on PostgreSQL: a read model kept with its checkpoint, restarts, retries, FAILED and
+ * dead letters, resets and rebuilds, partitioning, and waiting for a position.
+ */
+@Tag("postgres")
+class ProjectionTest {
+
+  static final Duration PATIENCE = Duration.ofSeconds(30);
+
+  private static TestDatabase database;
+  private static HikariDataSource pool;
+  private final List<AutoCloseable> opened = new ArrayList<>();
+  private EventStore store;
+  private Projections projections;
+
+  @BeforeAll
+  static void createDatabase() {
+    database = TestDatabases.createMigrated();
+    var config = new HikariConfig();
+    config.setDataSource(database.dataSource());
+    config.setMaximumPoolSize(8);
+    pool = new HikariDataSource(config);
+  }
+
+  @AfterAll
+  static void dropDatabase() {
+    pool.close();
+    database.close();
+  }
+
+  @BeforeEach
+  void emptyEverything() {
+    database.emptyLog("en57.projections", "en57.projection_dead_letters");
+    database.execute(
+        "DROP TABLE IF EXISTS applied; CREATE TABLE applied (position bigint, type text,"
+            + " segment int)");
+    store =
+        closeLater(EventStore.builder().pollInterval(Duration.ofMillis(200)).forDataSource(pool));
+    projections = Projections.forDataSource(pool);
+  }
+
+  @AfterEach
+  void closeEverything() throws Exception {
+    Collections.reverse(opened);
+    for (AutoCloseable closeable : opened) {
+      closeable.close();
+    }
+    opened.clear();
+  }
+
+  private <T extends AutoCloseable> T closeLater(T closeable) {
+    opened.add(closeable);
+    return closeable;
+  }
+
+  private ProjectionRunner run(Projection... projection) {
+    return closeLater(
+        ProjectionRunner.start(
+            store, pool, RunnerOptions.defaults().withLease(Duration.ofSeconds(2)), projection));
+  }
+
+  /** A handler inserting one row per event into {@code applied}. */
+  static ProjectionHandler recordInto(int segment) {
+    return (batch, connection) -> {
+      try (PreparedStatement insert =
+          connection.prepareStatement(
+              "INSERT INTO applied (position, type, segment) VALUES (?, ?, ?)")) {
+        for (SequencedEvent event : batch.events()) {
+          insert.setLong(1, event.position());
+          insert.setString(2, event.event().type());
+          insert.setInt(3, segment);
+          insert.addBatch();
+        }
+        insert.executeBatch();
+      }
+    };
+  }
+
+  static List<Long> applied(javax.sql.DataSource dataSource) throws SQLException {
+    var positions = new ArrayList<Long>();
+    try (Connection connection = dataSource.getConnection();
+        Statement statement = connection.createStatement();
+        ResultSet rows = statement.executeQuery("SELECT position FROM applied ORDER BY position")) {
+      while (rows.next()) {
+        positions.add(rows.getLong(1));
+      }
+    }
+    return positions;
+  }
+
+  private List<Long> positionsOf(String type) {
+    return store.read().ofType(type).sequenced().map(SequencedEvent::position).toList();
+  }
+
+  private long appendSome(int count, String type) {
+    long last = 0;
+    for (int i = 0; i < count; i++) {
+      last = store.append(List.of(Event.of(type).withTags("n:" + i))).position();
+    }
+    return last;
+  }
+
+  @Test
+  void aProjectionAppliesEveryMatchingEventOnceAndRecordsItsCheckpoint() throws Exception {
+    appendSome(30, "Counted");
+    appendSome(5, "Ignored");
+    ProjectionRunner runner =
+        run(
+            Projection.of("counter", store.read().ofType("Counted"), recordInto(0))
+                .withBatchSize(7));
+    long head = appendSome(12, "Counted");
+
+    assertThat(runner.await("counter", head, PATIENCE)).isTrue();
+
+    assertThat(applied(pool)).isEqualTo(positionsOf("Counted")).hasSize(42);
+    ProjectionStatus status = projections.status("counter").get(0);
+    assertThat(status.checkpoint()).isEqualTo(head);
+    assertThat(status.lag()).isZero();
+    assertThat(status.state()).isEqualTo(ProjectionState.RUNNING);
+    assertThat(status.owner()).contains(runner.node());
+  }
+
+  @Test
+  void theCheckpointMovesPastEventsThatDoNotMatchSoAwaitSeesThem() throws Exception {
+    ProjectionRunner runner =
+        run(Projection.of("counter", store.read().ofType("Counted"), recordInto(0)));
+    long head = appendSome(3, "Ignored");
+    assertThat(runner.await("counter", head, PATIENCE)).isTrue();
+    assertThat(projections.await("counter", head, PATIENCE)).isTrue();
+    assertThat(applied(pool)).isEmpty();
+  }
+
+  @Test
+  void aRestartedRunnerResumesFromTheCheckpoint() throws Exception {
+    var calls = new AtomicInteger();
+    ProjectionHandler counting =
+        (batch, connection) -> {
+          calls.addAndGet(batch.events().size());
+          recordInto(0).apply(batch, connection);
+        };
+    ProjectionRunner first = run(Projection.of("counter", store.read(), counting));
+    long head = appendSome(20, "Counted");
+    assertThat(first.await("counter", head, PATIENCE)).isTrue();
+    first.close();
+    assertThat(projections.status("counter").get(0).state()).isEqualTo(ProjectionState.STOPPED);
+
+    long more = appendSome(10, "Counted");
+    ProjectionRunner second = run(Projection.of("counter", store.read(), counting));
+
+    assertThat(second.await("counter", more, PATIENCE)).isTrue();
+    assertThat(calls.get()).isEqualTo(30);
+    assertThat(applied(pool)).isEqualTo(positionsOf("Counted"));
+  }
+
+  @Test
+  void aFailingBatchIsRolledBackAndRetriedSoEveryEventIsAppliedOnce() throws Exception {
+    var failures = new AtomicInteger();
+    ProjectionHandler flaky =
+        (batch, connection) -> {
+          recordInto(0).apply(batch, connection);
+          if (failures.incrementAndGet() % 3 != 0) {
+            throw new IllegalStateException("flaky after writing");
+          }
+        };
+    ProjectionRunner runner =
+        run(
+            Projection.of("flaky", store.read(), flaky)
+                .withBatchSize(5)
+                .withRetry(new Retry(3, Duration.ofMillis(1), Duration.ofMillis(5))));
+    long head = appendSome(40, "Counted");
+
+    assertThat(runner.await("flaky", head, PATIENCE)).isTrue();
+
+    assertThat(applied(pool)).isEqualTo(positionsOf("Counted"));
+    assertThat(failures.get()).isGreaterThan(16);
+  }
+
+  @Test
+  void anEventTheHandlerKeepsFailingOnStopsTheProjectionInStateFailedRightBeforeIt()
+      throws Exception {
+    var broken = new AtomicBoolean(true);
+    appendSome(10, "Fine");
+    long poison = store.append(List.of(Event.of("Poison"))).position();
+    long head = appendSome(10, "Fine");
+    ProjectionHandler handler =
+        (batch, connection) -> {
+          recordInto(0).apply(batch, connection);
+          if (broken.get()
+              && batch.events().stream().anyMatch(e -> e.event().type().equals("Poison"))) {
+            throw new IllegalArgumentException("cannot digest " + batch.events().size());
+          }
+        };
+    ProjectionRunner runner =
+        run(
+            Projection.of("picky", store.read(), handler)
+                .withBatchSize(8)
+                .withRetry(new Retry(2, Duration.ofMillis(1), Duration.ofMillis(1))));
+
+    assertThatThrownBy(() -> runner.await("picky", head, PATIENCE))
+        .isInstanceOf(ProjectionFailedException.class)
+        .hasMessageContaining("position " + poison)
+        .hasMessageContaining("cannot digest 1");
+    ProjectionStatus status = projections.status("picky").get(0);
+    assertThat(status.state()).isEqualTo(ProjectionState.FAILED);
+    assertThat(status.checkpoint()).isEqualTo(poison - 1);
+    assertThat(status.error()).hasValueSatisfying(e -> assertThat(e).contains("Poison"));
+    assertThat(applied(pool)).isEqualTo(positionsOf("Fine").subList(0, 10));
+
+    broken.set(false);
+    projections.reset("picky", status.checkpoint());
+
+    assertThat(runner.await("picky", head, PATIENCE)).isTrue();
+    assertThat(applied(pool)).hasSize(21).doesNotHaveDuplicates();
+  }
+
+  @Test
+  void withDeadLettersAnEventTheHandlerKeepsFailingOnIsSkippedAndRecorded() throws Exception {
+    appendSome(5, "Fine");
+    long poison = store.append(List.of(Event.of("Poison"))).position();
+    long head = appendSome(5, "Fine");
+    ProjectionHandler handler =
+        (batch, connection) -> {
+          recordInto(0).apply(batch, connection);
+          if (batch.events().stream().anyMatch(e -> e.event().type().equals("Poison"))) {
+            throw new IllegalArgumentException("indigestible");
+          }
+        };
+    ProjectionRunner runner =
+        run(
+            Projection.of("tolerant", store.read(), handler)
+                .withDeadLetters()
+                .withRetry(new Retry(2, Duration.ofMillis(1), Duration.ofMillis(1))));
+
+    assertThat(runner.await("tolerant", head, PATIENCE)).isTrue();
+
+    assertThat(applied(pool)).isEqualTo(positionsOf("Fine"));
+    List<DeadLetter> letters = projections.deadLetters("tolerant");
+    assertThat(letters).hasSize(1);
+    assertThat(letters.get(0).position()).isEqualTo(poison);
+    assertThat(letters.get(0).eventId())
+        .isEqualTo(store.read().ofType("Poison").toList().get(0).id());
+    assertThat(letters.get(0).error()).contains("indigestible");
+  }
+
+  @Test
+  void aResetRunsTheResetHandlerOnceThenAppliesTheEventsAfterThePositionAgain() throws Exception {
+    var resets = Collections.synchronizedList(new ArrayList<Long>());
+    ResetHandler undo =
+        (connection, position) -> {
+          resets.add(position);
+          try (PreparedStatement delete =
+              connection.prepareStatement("DELETE FROM applied WHERE position > ?")) {
+            delete.setLong(1, position);
+            delete.executeUpdate();
+          }
+        };
+    ProjectionRunner runner =
+        run(Projection.of("resettable", store.read(), recordInto(0)).onReset(undo));
+    long head = appendSome(20, "Counted");
+    assertThat(runner.await("resettable", head, PATIENCE)).isTrue();
+
+    projections.reset("resettable", 12);
+    long more = appendSome(3, "Counted");
+
+    assertThat(runner.await("resettable", more, PATIENCE)).isTrue();
+    assertThat(resets).containsExactly(12L);
+    assertThat(applied(pool)).isEqualTo(positionsOf("Counted"));
+
+    projections.rebuild("resettable");
+    assertThat(runner.await("resettable", more, PATIENCE)).isTrue();
+    assertThat(resets).containsExactly(12L, 0L);
+    assertThat(applied(pool)).isEqualTo(positionsOf("Counted"));
+  }
+
+  @Test
+  void aPartitionedProjectionKeepsOrderPerKeyAndACheckpointPerSegment() throws Exception {
+    var seen = Collections.synchronizedMap(new LinkedHashMap<String, List<Long>>());
+    ProjectionHandler byCourse =
+        (batch, connection) -> {
+          for (SequencedEvent event : batch.events()) {
+            String course =
+                event.event().tags().stream()
+                    .filter(t -> t.startsWith("course:"))
+                    .min(String::compareTo)
+                    .orElse("none");
+            seen.computeIfAbsent(course, c -> Collections.synchronizedList(new ArrayList<>()))
+                .add(event.position());
+          }
+          recordInto(0).apply(batch, connection);
+        };
+    ProjectionRunner runner =
+        run(Projection.of("by-course", store.read(), byCourse).partitionedBy("course:", 3));
+    for (int i = 0; i < 60; i++) {
+      store.append(List.of(Event.of("Booked").withTags("course:c" + (i % 7), "student:s" + i)));
+    }
+    long head = store.append(List.of(Event.of("Untagged"))).position();
+
+    assertThat(runner.await("by-course", head, PATIENCE)).isTrue();
+
+    assertThat(applied(pool))
+        .isEqualTo(store.read().sequenced().map(SequencedEvent::position).toList());
+    assertThat(seen).hasSize(8);
+    seen.values().forEach(positions -> assertThat(positions).isSorted());
+    List<ProjectionStatus> segments = projections.status("by-course");
+    assertThat(segments).extracting(ProjectionStatus::segment).containsExactly(0, 1, 2);
+    assertThat(segments).allSatisfy(s -> assertThat(s.checkpoint()).isEqualTo(head));
+  }
+
+  @Test
+  void aHandlerCannotEndTheRunnersTransaction() throws Exception {
+    var refused = Collections.synchronizedList(new ArrayList<Throwable>());
+    ProjectionHandler sneaky =
+        (batch, connection) -> {
+          for (Runnable attempt :
+              List.<Runnable>of(
+                  () -> call(connection::commit),
+                  () -> call(connection::rollback),
+                  () -> call(connection::close),
+                  () -> call(() -> connection.setAutoCommit(true)))) {
+            try {
+              attempt.run();
+            } catch (IllegalStateException e) {
+              refused.add(e);
+            }
+          }
+          recordInto(0).apply(batch, connection);
+        };
+    ProjectionRunner runner = run(Projection.of("sneaky", store.read(), sneaky));
+    long head = appendSome(1, "Counted");
+
+    assertThat(runner.await("sneaky", head, PATIENCE)).isTrue();
+    assertThat(refused).hasSize(4);
+    assertThat(applied(pool)).containsExactly(head);
+  }
+
+  private interface SqlCall {
+    void run() throws SQLException;
+  }
+
+  private static void call(SqlCall call) {
+    try {
+      call.run();
+    } catch (SQLException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  @Test
+  void anAtLeastOnceProjectionHandsItsBatchesToAHandlerWithoutAConnection() throws Exception {
+    var handled = Collections.synchronizedList(new ArrayList<Long>());
+    ProjectionRunner runner =
+        run(
+            Projection.atLeastOnce(
+                "mailer",
+                store.read().ofType("Registered"),
+                batch -> batch.events().forEach(e -> handled.add(e.position()))));
+    long head = appendSome(4, "Registered");
+    assertThat(runner.await("mailer", head, PATIENCE)).isTrue();
+    assertThat(handled).isEqualTo(positionsOf("Registered"));
+  }
+
+  /** A read model outside PostgreSQL that keeps its checkpoint with its data. */
+  private static final class ExternalReadModel implements CheckpointStore {
+    final List<Long> handled = Collections.synchronizedList(new ArrayList<>());
+    final Map<Integer, Long> checkpoints = Collections.synchronizedMap(new LinkedHashMap<>());
+
+    @Override
+    public long load(String projection, int segment) {
+      return checkpoints.getOrDefault(segment, 0L);
+    }
+
+    @Override
+    public void save(String projection, int segment, long position) {
+      checkpoints.put(segment, position);
+    }
+  }
+
+  @Test
+  void anAtLeastOnceProjectionKeepsItsReadModelsCheckpointAndResumesFromTheLaterOne()
+      throws Exception {
+    var readModel = new ExternalReadModel();
+    Projection indexer =
+        Projection.atLeastOnce(
+                "indexer",
+                store.read(),
+                batch -> batch.events().forEach(e -> readModel.handled.add(e.position())))
+            .withCheckpointStore(readModel);
+    long first = appendSome(5, "Indexed");
+    ProjectionRunner runner = run(indexer);
+    assertThat(runner.await("indexer", first, PATIENCE)).isTrue();
+    assertThat(readModel.checkpoints).containsEntry(0, first);
+    runner.close();
+
+    // The read model applied two more and saved its checkpoint; the runner died before its own.
+    long head = appendSome(4, "Indexed");
+    readModel.handled.addAll(List.of(first + 1, first + 2));
+    readModel.save("indexer", 0, first + 2);
+    ProjectionRunner restarted = run(indexer);
+
+    assertThat(restarted.await("indexer", head, PATIENCE)).isTrue();
+    assertThat(readModel.handled).isEqualTo(positionsOf("Indexed"));
+    assertThat(readModel.checkpoints).containsEntry(0, head);
+
+    projections.reset("indexer", 3);
+    assertThat(restarted.await("indexer", head, PATIENCE)).isTrue();
+    assertThat(readModel.handled.subList(9, readModel.handled.size()))
+        .isEqualTo(positionsOf("Indexed").subList(3, 9));
+    assertThatThrownBy(
+            () ->
+                Projection.of("exact", store.read(), recordInto(0)).withCheckpointStore(readModel))
+        .isInstanceOf(IllegalStateException.class);
+  }
+
+  @Test
+  void awaitIsBoundedAndNamesUnknownProjections() throws Exception {
+    ProjectionRunner runner = run(Projection.of("counter", store.read(), recordInto(0)));
+    assertThat(runner.await("counter", 5, Duration.ofMillis(50))).isFalse();
+    assertThatThrownBy(() -> runner.await("nothing", 0, PATIENCE))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("nothing");
+    assertThatThrownBy(() -> projections.reset("nothing", 0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("there is no projection named nothing");
+    assertThatThrownBy(() -> projections.reset("counter", 1))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("position 1 is beyond the head 0");
+    assertThatThrownBy(() -> projections.reset("counter", -1))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("negative");
+  }
+
+  @Test
+  void runnersRefuseBadDefinitions() {
+    Projection counter = Projection.of("counter", store.read(), recordInto(0));
+    assertThatThrownBy(() -> ProjectionRunner.start(store, pool, counter, counter))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("repeats the name counter");
+    assertThatThrownBy(() -> Projection.of(" ", store.read(), recordInto(0)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("name");
+    assertThatThrownBy(() -> counter.partitionedBy("course:", 0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("segments");
+  }
+
+  @Test
+  void theNumberOfSegmentsChangesOnlyAfterARebuild() throws Exception {
+    ProjectionRunner runner = run(Projection.of("split", store.read(), recordInto(0)));
+    long head = appendSome(3, "Counted");
+    assertThat(runner.await("split", head, PATIENCE)).isTrue();
+    runner.close();
+
+    Projection resplit = Projection.of("split", store.read(), recordInto(0)).partitionedBy("n:", 2);
+    assertThatThrownBy(() -> ProjectionRunner.start(store, pool, resplit))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("has 1 segments, not 2")
+        .hasMessageContaining("rebuild");
+    projections.rebuild("split");
+    database.execute("TRUNCATE applied");
+
+    ProjectionRunner again = run(resplit);
+    assertThat(again.await("split", head, PATIENCE)).isTrue();
+    assertThat(projections.status("split")).hasSize(2);
+    assertThat(applied(pool)).isEqualTo(positionsOf("Counted"));
+  }
+}
