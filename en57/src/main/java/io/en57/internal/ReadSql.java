@@ -9,18 +9,29 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.UUID;
 
 /**
  * Builds and runs one page of a read as keyset-paginated SQL that every index serves in position
  * order: a tag criterion is a range scan of {@code event_tags (tag, position)}, a type criterion
  * one of {@code events (type, position)} per type, and a criterion with neither a range scan of the
- * primary key. A union of criteria merges their position lists, then fetches the rows.
+ * primary key.
+ *
+ * <p>A single criterion that one index scan answers gets a statement of its own. Anything else (a
+ * union, or several types) runs one statement whose text never changes, however many criteria: they
+ * travel as flat arrays, each criterion is probed by a LIMITed lateral subquery (which can only be
+ * an index scan, whatever the planner estimates), and the first positions of all probes make the
+ * page. So the statement is planned quickly, binds a fixed number of parameters, and the planner
+ * knows from the arrays' lengths how many probes there are: an estimate of a hundred probes per
+ * criterion list (as a jsonb argument would get) makes a small union look costly enough to be
+ * compiled by JIT, at several hundred milliseconds a page.
  */
 final class ReadSql {
 
   private static final String COLUMNS = "e.position, e.id, e.type, e.data, e.meta, e.tags";
+
+  private static final String UNION_FORWARDS = union("");
+  private static final String UNION_BACKWARDS = union(" DESC");
 
   private final StringBuilder sql = new StringBuilder();
   private final List<Object> parameters = new ArrayList<>();
@@ -57,6 +68,10 @@ final class ReadSql {
       Object parameter = parameters.get(i);
       if (parameter instanceof String[] array) {
         statement.setArray(i + 1, connection.createArrayOf("text", array));
+      } else if (parameter instanceof Long[] array) {
+        statement.setArray(i + 1, connection.createArrayOf("int8", array));
+      } else if (parameter instanceof Integer[] array) {
+        statement.setArray(i + 1, connection.createArrayOf("int4", array));
       } else {
         statement.setObject(i + 1, parameter);
       }
@@ -66,23 +81,117 @@ final class ReadSql {
   private void build(Query query) {
     List<Criterion> criteria = query.criteria();
     if (criteria.size() == 1 && singleScan(criteria.get(0))) {
-      scan(criteria.get(0), COLUMNS);
+      scan(criteria.get(0));
       return;
     }
-    sql.append("SELECT ").append(COLUMNS).append(" FROM en57.events e WHERE e.position IN (");
-    sql.append("SELECT u.position FROM (");
-    boolean first = true;
-    for (Criterion criterion : criteria) {
-      for (Criterion scan : scans(criterion)) {
-        sql.append(first ? "(" : " UNION (");
-        scan(scan, "e.position");
-        sql.append(')');
-        first = false;
+    sql.append(backwards ? UNION_BACKWARDS : UNION_FORWARDS);
+    bindUnion(criteria);
+  }
+
+  /**
+   * The union statement: probes of criteria with tags, of single types, and of the whole log, each
+   * LIMITed to the page size, merged; then the page's rows fetched one by one.
+   */
+  private static String union(String order) {
+    return "SELECT "
+        + COLUMNS
+        + " FROM (SELECT DISTINCT hit.position FROM ("
+        // Criteria with tags: the range of their first tag in event_tags, the rest of the criterion
+        // checked on the row. Their tags and types are slices of two flat arrays.
+        + "(SELECT tagged.position FROM unnest(?::int8[], ?::int8[], ?::text[], ?::int4[],"
+        + " ?::int4[], ?::int4[], ?::int4[]) AS c(lo, hi, tag, tags_from, tags_to, types_from,"
+        + " types_to) CROSS JOIN LATERAL (SELECT t.position FROM en57.event_tags t"
+        + " JOIN en57.events e ON e.position = t.position"
+        + " WHERE t.tag = c.tag AND t.position > c.lo AND t.position < c.hi"
+        + " AND e.tags @> (?::text[])[c.tags_from:c.tags_to]"
+        + " AND (c.types_from > c.types_to OR e.type = ANY ((?::text[])[c.types_from:c.types_to]))"
+        + " ORDER BY t.position"
+        + order
+        + " LIMIT ?) tagged)"
+        // One type each: a range of (type, position); a row comparison, so that only that index can
+        // deliver the order (see scan()).
+        + " UNION ALL (SELECT typed.position FROM unnest(?::int8[], ?::int8[], ?::text[])"
+        + " AS c(lo, hi, type) CROSS JOIN LATERAL (SELECT e.position FROM en57.events e"
+        + " WHERE (e.type, e.position) > (c.type, c.lo) AND (e.type, e.position) < (c.type, c.hi)"
+        + " ORDER BY e.type"
+        + order
+        + ", e.position"
+        + order
+        + " LIMIT ?) typed)"
+        // Criteria with neither, which match a range of the log: the widest of them.
+        + " UNION ALL (SELECT e.position FROM en57.events e WHERE e.position > ?"
+        + " AND e.position < ? ORDER BY e.position"
+        + order
+        + " LIMIT ?)"
+        + ") hit ORDER BY hit.position"
+        + order
+        + " LIMIT ?) page"
+        // A LIMITed lateral fetch is an index probe per position, never a join the planner could
+        // turn into a scan of the log.
+        + " CROSS JOIN LATERAL (SELECT * FROM en57.events e WHERE e.position = page.position"
+        + " LIMIT 1) e ORDER BY e.position"
+        + order;
+  }
+
+  /** A range of one type to probe: positions greater than {@code lower}. */
+  private record TypeProbe(long lower, String type) {}
+
+  /** Binds the criteria of a union, each with the position range this page reads of it. */
+  private void bindUnion(List<Criterion> criteria) {
+    var tagged = new ArrayList<Criterion>();
+    var typed = new LinkedHashSet<TypeProbe>();
+    long widest = Long.MAX_VALUE;
+    // A criterion repeated in a union adds nothing but work.
+    for (Criterion criterion : new LinkedHashSet<>(criteria)) {
+      if (!criterion.tags().isEmpty()) {
+        tagged.add(criterion);
+      } else if (!criterion.types().isEmpty()) {
+        for (String type : criterion.types()) {
+          typed.add(new TypeProbe(lower(criterion), type));
+        }
+      } else {
+        widest = Math.min(widest, lower(criterion));
       }
     }
-    sql.append(") u ORDER BY u.position").append(order()).append(" LIMIT ?)");
+    int count = tagged.size();
+    var lo = new Long[count];
+    var hi = new Long[count];
+    var firstTag = new String[count];
+    var tagsFrom = new Integer[count];
+    var tagsTo = new Integer[count];
+    var typesFrom = new Integer[count];
+    var typesTo = new Integer[count];
+    var tags = new ArrayList<String>();
+    var types = new ArrayList<String>();
+    for (int i = 0; i < count; i++) {
+      Criterion criterion = tagged.get(i);
+      lo[i] = lower(criterion);
+      hi[i] = upper();
+      firstTag[i] = criterion.tags().iterator().next();
+      // Array slices are 1-based and inclusive; an empty one ends before it starts.
+      tagsFrom[i] = tags.size() + 1;
+      tags.addAll(criterion.tags());
+      tagsTo[i] = tags.size();
+      typesFrom[i] = types.size() + 1;
+      types.addAll(criterion.types());
+      typesTo[i] = types.size();
+    }
+    parameters.addAll(List.of(lo, hi, firstTag, tagsFrom, tagsTo, typesFrom, typesTo));
+    parameters.add(tags.toArray(String[]::new));
+    parameters.add(types.toArray(String[]::new));
     parameters.add(limit);
-    sql.append(" ORDER BY e.position").append(order());
+
+    parameters.add(typed.stream().map(TypeProbe::lower).toArray(Long[]::new));
+    parameters.add(typed.stream().map(t -> upper()).toArray(Long[]::new));
+    parameters.add(typed.stream().map(TypeProbe::type).toArray(String[]::new));
+    parameters.add(limit);
+
+    // No such criterion: a range that holds nothing.
+    parameters.add(widest);
+    parameters.add(widest == Long.MAX_VALUE ? 0L : upper());
+    parameters.add(limit);
+
+    parameters.add(limit);
   }
 
   /** A criterion that one index scan answers: it has tags, or at most one type. */
@@ -90,26 +199,26 @@ final class ReadSql {
     return !criterion.tags().isEmpty() || criterion.types().size() <= 1;
   }
 
-  /** A criterion split into criteria that each one index scan answers. */
-  private static List<Criterion> scans(Criterion criterion) {
-    if (singleScan(criterion)) {
-      return List.of(criterion);
-    }
-    return criterion.types().stream()
-        .map(type -> new Criterion(Set.of(type), criterion.tags(), criterion.after()))
-        .toList();
+  /** Positions this page reads of {@code criterion} are greater than this. */
+  private long lower(Criterion criterion) {
+    return backwards ? criterion.after() : Math.max(criterion.after(), cursor);
   }
 
-  private void scan(Criterion criterion, String columns) {
-    long lower = backwards ? criterion.after() : Math.max(criterion.after(), cursor);
-    long upper = backwards ? cursor : Long.MAX_VALUE;
+  /** Positions this page reads are less than this. */
+  private long upper() {
+    return backwards ? cursor : Long.MAX_VALUE;
+  }
+
+  private void scan(Criterion criterion) {
+    long lower = lower(criterion);
+    long upper = upper();
     if (criterion.tags().isEmpty() && criterion.types().size() == 1) {
       // A row comparison, not "type = ?", so that only the (type, position) index can deliver
       // this order: otherwise the planner may walk the primary key and filter on type, which
       // crosses the whole log for a type that is rare or has no recent events.
       String type = criterion.types().iterator().next();
       sql.append("SELECT ")
-          .append(columns)
+          .append(COLUMNS)
           .append(" FROM en57.events e")
           .append(" WHERE (e.type, e.position) > (?, ?) AND (e.type, e.position) < (?, ?)")
           .append(" ORDER BY e.type")
@@ -124,7 +233,7 @@ final class ReadSql {
     if (!criterion.tags().isEmpty()) {
       position = "t.position";
       sql.append("SELECT ")
-          .append(columns)
+          .append(COLUMNS)
           .append(" FROM en57.event_tags t JOIN en57.events e ON e.position = t.position")
           .append(" WHERE t.tag = ?");
       var tags = new ArrayList<>(criterion.tags());
@@ -136,7 +245,7 @@ final class ReadSql {
       typeFilter(criterion);
     } else {
       position = "e.position";
-      sql.append("SELECT ").append(columns).append(" FROM en57.events e WHERE true");
+      sql.append("SELECT ").append(COLUMNS).append(" FROM en57.events e WHERE true");
     }
     sql.append(" AND ").append(position).append(" > ?");
     parameters.add(lower);
