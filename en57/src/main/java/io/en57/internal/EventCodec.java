@@ -4,7 +4,9 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamWriteConstraints;
+import com.fasterxml.jackson.core.io.SegmentedStringWriter;
 import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.core.util.BufferRecycler;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.ObjectWriter;
@@ -12,7 +14,7 @@ import io.en57.En57Exception;
 import io.en57.Event;
 import io.en57.SequencedEvent;
 import java.io.IOException;
-import java.io.Writer;
+import java.io.StringWriter;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.time.Duration;
@@ -208,23 +210,33 @@ public final class EventCodec {
    * @throws IllegalArgumentException naming the field, if the value cannot be stored and read back
    */
   private String toJson(Object value, String field, int levelsAbove) {
-    var text = new BoundedWriter();
     try {
       boolean wroteRaw;
-      try (var generator = new StorableJsonGenerator(json.createGenerator(text), levelsAbove)) {
+      String text;
+      // What writeValueAsString uses: far cheaper than a StringWriter for small documents.
+      BufferRecycler buffers = json._getBufferRecycler();
+      try (var out = new SegmentedStringWriter(buffers);
+          var generator = new StorableJsonGenerator(json.createGenerator(out), levelsAbove)) {
         writer.writeValue(generator, value);
+        generator.flush();
         wroteRaw = generator.wroteRaw();
+        text = out.getAndClear();
+      } finally {
+        buffers.releaseToPool();
       }
-      if (!wroteRaw) {
-        return text.toString();
+      if (wroteRaw) {
+        // Raw JSON could hold anything: write it again, token by token, through the checks.
+        var copy = new StringWriter();
+        try (JsonParser parser = json.createParser(text);
+            var generator = new StorableJsonGenerator(json.createGenerator(copy), levelsAbove)) {
+          StorableJsonGenerator.copy(parser, generator);
+        }
+        text = copy.toString();
       }
-      // Raw JSON could hold anything: write it again, token by token, through the checks.
-      var copy = new BoundedWriter();
-      try (JsonParser parser = json.createParser(text.toString());
-          var generator = new StorableJsonGenerator(json.createGenerator(copy), levelsAbove)) {
-        StorableJsonGenerator.copy(parser, generator);
+      if (text.length() > Event.MAX_JSON_LENGTH) {
+        throw StorableJsonGenerator.tooLong();
       }
-      return copy.toString();
+      return text;
     } catch (IOException | RuntimeException e) {
       throw refusal(field, e);
     }
@@ -236,69 +248,9 @@ public final class EventCodec {
       if (cause instanceof StorableJsonGenerator.Refused refused) {
         return new IllegalArgumentException(field + refused.getMessage(), e);
       }
-      if (cause instanceof BoundedWriter.TooLong) {
-        return new IllegalArgumentException(
-            String.format(
-                "%s: takes more than %,d characters as JSON, the most an event may take",
-                field, Event.MAX_JSON_LENGTH),
-            e);
-      }
     }
     return new IllegalArgumentException(
         field + ": cannot be serialized to JSON: " + e.getMessage(), e);
-  }
-
-  /**
-   * Collects JSON text, refusing it as soon as it grows past {@link Event#MAX_JSON_LENGTH}, so that
-   * a huge value fails before it fills the heap.
-   */
-  private static final class BoundedWriter extends Writer {
-
-    /** Thrown through Jackson when the text grows too long. */
-    static final class TooLong extends RuntimeException {
-      private static final long serialVersionUID = 1L;
-
-      TooLong() {
-        super(null, null, false, false);
-      }
-    }
-
-    private final StringBuilder text = new StringBuilder(256);
-
-    @Override
-    public void write(char[] chars, int offset, int length) {
-      requireRoom(length);
-      text.append(chars, offset, length);
-    }
-
-    @Override
-    public void write(String chars, int offset, int length) {
-      requireRoom(length);
-      text.append(chars, offset, offset + length);
-    }
-
-    @Override
-    public void write(int c) {
-      requireRoom(1);
-      text.append((char) c);
-    }
-
-    private void requireRoom(int length) {
-      if (text.length() + (long) length > Event.MAX_JSON_LENGTH) {
-        throw new TooLong();
-      }
-    }
-
-    @Override
-    public void flush() {}
-
-    @Override
-    public void close() {}
-
-    @Override
-    public String toString() {
-      return text.toString();
-    }
   }
 
   private static void putIfNotEmpty(
@@ -316,7 +268,9 @@ public final class EventCodec {
       String key = (String) entry.getKey();
       Object value = entry.getValue();
       if (isJsonNatural(value)) {
-        requireStringKeys(value, field + "." + key, 2);
+        if (isContainer(value)) {
+          requireStringKeys(value, field + "." + key, 2);
+        }
         encoded.put(key, value);
         continue;
       }

@@ -21,10 +21,13 @@ import java.util.UUID;
  * union, or several types) runs one statement whose text never changes, however many criteria: they
  * travel as flat arrays, each criterion is probed by a LIMITed lateral subquery (which can only be
  * an index scan, whatever the planner estimates), and the first positions of all probes make the
- * page. So the statement is planned quickly, binds a fixed number of parameters, and the planner
- * knows from the arrays' lengths how many probes there are: an estimate of a hundred probes per
- * criterion list (as a jsonb argument would get) makes a small union look costly enough to be
- * compiled by JIT, at several hundred milliseconds a page.
+ * page. So the statement is planned quickly and binds a fixed number of parameters.
+ *
+ * <p>The arrays reach the probes through a subquery the planner cannot see into ({@code OFFSET 0}),
+ * so it estimates ten probes of each kind whatever their number. Told the real number (or a
+ * hundred, as it assumes for a jsonb argument), it would cost a large union high enough to compile
+ * it with JIT, which takes from tens to hundreds of milliseconds on every page; the plan's shape is
+ * fixed by the lateral probes anyway.
  */
 final class ReadSql {
 
@@ -98,19 +101,23 @@ final class ReadSql {
         + " FROM (SELECT DISTINCT hit.position FROM ("
         // Criteria with tags: the range of their first tag in event_tags, the rest of the criterion
         // checked on the row. Their tags and types are slices of two flat arrays.
-        + "(SELECT tagged.position FROM unnest(?::int8[], ?::int8[], ?::text[], ?::int4[],"
-        + " ?::int4[], ?::int4[], ?::int4[]) AS c(lo, hi, tag, tags_from, tags_to, types_from,"
-        + " types_to) CROSS JOIN LATERAL (SELECT t.position FROM en57.event_tags t"
+        + "(SELECT tagged.position FROM (SELECT ?::int8[] AS lo, ?::int8[] AS hi, ?::text[] AS tag,"
+        + " ?::int4[] AS tags_from, ?::int4[] AS tags_to, ?::int4[] AS types_from,"
+        + " ?::int4[] AS types_to, ?::text[] AS tags, ?::text[] AS types OFFSET 0) a"
+        + " CROSS JOIN LATERAL unnest(a.lo, a.hi, a.tag, a.tags_from, a.tags_to, a.types_from,"
+        + " a.types_to) AS c(lo, hi, tag, tags_from, tags_to, types_from, types_to)"
+        + " CROSS JOIN LATERAL (SELECT t.position FROM en57.event_tags t"
         + " JOIN en57.events e ON e.position = t.position"
         + " WHERE t.tag = c.tag AND t.position > c.lo AND t.position < c.hi"
-        + " AND e.tags @> (?::text[])[c.tags_from:c.tags_to]"
-        + " AND (c.types_from > c.types_to OR e.type = ANY ((?::text[])[c.types_from:c.types_to]))"
+        + " AND e.tags @> a.tags[c.tags_from:c.tags_to]"
+        + " AND (c.types_from > c.types_to OR e.type = ANY (a.types[c.types_from:c.types_to]))"
         + " ORDER BY t.position"
         + order
         + " LIMIT ?) tagged)"
         // One type each: a range of (type, position); a row comparison, so that only that index can
         // deliver the order (see scan()).
-        + " UNION ALL (SELECT typed.position FROM unnest(?::int8[], ?::int8[], ?::text[])"
+        + " UNION ALL (SELECT typed.position FROM (SELECT ?::int8[] AS lo, ?::int8[] AS hi,"
+        + " ?::text[] AS type OFFSET 0) a CROSS JOIN LATERAL unnest(a.lo, a.hi, a.type)"
         + " AS c(lo, hi, type) CROSS JOIN LATERAL (SELECT e.position FROM en57.events e"
         + " WHERE (e.type, e.position) > (c.type, c.lo) AND (e.type, e.position) < (c.type, c.hi)"
         + " ORDER BY e.type"

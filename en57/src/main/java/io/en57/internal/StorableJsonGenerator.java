@@ -1,5 +1,6 @@
 package io.en57.internal;
 
+import com.fasterxml.jackson.core.Base64Variant;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.SerializableString;
@@ -50,6 +51,13 @@ final class StorableJsonGenerator extends JsonGeneratorDelegate {
   private boolean wroteRaw;
 
   /**
+   * A lower bound of the characters written so far: a value or a bracket takes at least one, a
+   * string at least its length and quotes. Past the limit the JSON is too long for certain, so
+   * writing stops there instead of filling the heap; the caller checks the exact length at the end.
+   */
+  private long atLeastWritten;
+
+  /**
    * @param levelsAbove how many levels of the document are the codec's own, not counted against the
    *     user's nesting limit and left out of paths in messages
    */
@@ -91,6 +99,7 @@ final class StorableJsonGenerator extends JsonGeneratorDelegate {
 
   @Override
   public void writeEndArray() throws IOException {
+    written(1);
     depth--;
     super.writeEndArray();
   }
@@ -115,18 +124,21 @@ final class StorableJsonGenerator extends JsonGeneratorDelegate {
 
   @Override
   public void writeEndObject() throws IOException {
+    written(1);
     depth--;
     super.writeEndObject();
   }
 
   @Override
   public void writeFieldName(String name) throws IOException {
+    written(name.length() + 3L);
     checkText(name, "a key");
     super.writeFieldName(name);
   }
 
   @Override
   public void writeFieldName(SerializableString name) throws IOException {
+    written(name.getValue().length() + 3L);
     checkText(name.getValue(), "a key");
     super.writeFieldName(name);
   }
@@ -172,9 +184,53 @@ final class StorableJsonGenerator extends JsonGeneratorDelegate {
   @Override
   public void writeString(String text) throws IOException {
     if (text != null) {
+      written(text.length() + 2L);
       checkText(text, "a string");
     }
     super.writeString(text);
+  }
+
+  @Override
+  public void writeFieldId(long id) throws IOException {
+    written(3);
+    super.writeFieldId(id);
+  }
+
+  @Override
+  public void writeNumber(short value) throws IOException {
+    written(1);
+    super.writeNumber(value);
+  }
+
+  @Override
+  public void writeNumber(int value) throws IOException {
+    written(1);
+    super.writeNumber(value);
+  }
+
+  @Override
+  public void writeNumber(long value) throws IOException {
+    written(1);
+    super.writeNumber(value);
+  }
+
+  @Override
+  public void writeBoolean(boolean value) throws IOException {
+    written(4);
+    super.writeBoolean(value);
+  }
+
+  @Override
+  public void writeNull() throws IOException {
+    written(4);
+    super.writeNull();
+  }
+
+  @Override
+  public void writeBinary(Base64Variant variant, byte[] data, int offset, int length)
+      throws IOException {
+    written(length + 2L);
+    super.writeBinary(variant, data, offset, length);
   }
 
   @Override
@@ -218,48 +274,56 @@ final class StorableJsonGenerator extends JsonGeneratorDelegate {
   @Override
   public void writeRaw(String text) throws IOException {
     wroteRaw = true;
+    written(text.length());
     super.writeRaw(text);
   }
 
   @Override
   public void writeRaw(String text, int offset, int length) throws IOException {
     wroteRaw = true;
+    written(length);
     super.writeRaw(text, offset, length);
   }
 
   @Override
   public void writeRaw(SerializableString text) throws IOException {
     wroteRaw = true;
+    written(text.getValue().length());
     super.writeRaw(text);
   }
 
   @Override
   public void writeRaw(char[] text, int offset, int length) throws IOException {
     wroteRaw = true;
+    written(length);
     super.writeRaw(text, offset, length);
   }
 
   @Override
   public void writeRaw(char c) throws IOException {
     wroteRaw = true;
+    written(1);
     super.writeRaw(c);
   }
 
   @Override
   public void writeRawValue(String text) throws IOException {
     wroteRaw = true;
+    written(text.length());
     super.writeRawValue(text);
   }
 
   @Override
   public void writeRawValue(String text, int offset, int length) throws IOException {
     wroteRaw = true;
+    written(length);
     super.writeRawValue(text, offset, length);
   }
 
   @Override
   public void writeRawValue(char[] text, int offset, int length) throws IOException {
     wroteRaw = true;
+    written(length);
     super.writeRawValue(text, offset, length);
   }
 
@@ -275,6 +339,7 @@ final class StorableJsonGenerator extends JsonGeneratorDelegate {
     }
     String text = value.toString();
     requireNumberLength(text.length());
+    written(text.length());
     super.writeNumber(text);
   }
 
@@ -289,6 +354,7 @@ final class StorableJsonGenerator extends JsonGeneratorDelegate {
 
   @Override
   public void writeNumber(double value) throws IOException {
+    written(1);
     if (!Double.isFinite(value)) {
       super.writeString(Double.toString(value));
     } else {
@@ -298,6 +364,7 @@ final class StorableJsonGenerator extends JsonGeneratorDelegate {
 
   @Override
   public void writeNumber(float value) throws IOException {
+    written(1);
     if (!Float.isFinite(value)) {
       super.writeString(Float.toString(value));
     } else {
@@ -355,6 +422,7 @@ final class StorableJsonGenerator extends JsonGeneratorDelegate {
   }
 
   private void enter() {
+    written(1);
     depth++;
     if (depth - levelsAbove > Event.MAX_NESTING_DEPTH) {
       throw refused(
@@ -366,15 +434,18 @@ final class StorableJsonGenerator extends JsonGeneratorDelegate {
   }
 
   private void checkText(String text, String what) {
-    try {
-      StorableText.requireStorable(text, what + " \"" + StorableText.abbreviated(text) + "\"");
-    } catch (IllegalArgumentException e) {
-      throw new Refused(location() + e.getMessage());
+    if (!StorableText.isStorable(text)) {
+      try {
+        StorableText.requireStorable(text, what + " \"" + StorableText.abbreviated(text) + "\"");
+      } catch (IllegalArgumentException e) {
+        throw new Refused(location() + e.getMessage());
+      }
     }
   }
 
   /** {@code value} written out in full, as jsonb's numeric prints it. */
   private String plain(BigDecimal value) {
+    written(1);
     int scale = value.scale();
     int sign = value.signum() < 0 ? 1 : 0;
     long length;
@@ -403,6 +474,21 @@ final class StorableJsonGenerator extends JsonGeneratorDelegate {
     }
     String plain = plain(new BigDecimal(shortest));
     return plain.indexOf('.') < 0 ? plain + ".0" : plain;
+  }
+
+  private void written(long chars) {
+    atLeastWritten += chars;
+    if (atLeastWritten > Event.MAX_JSON_LENGTH) {
+      throw tooLong();
+    }
+  }
+
+  /** The refusal of JSON longer than {@link Event#MAX_JSON_LENGTH}. */
+  static Refused tooLong() {
+    return new Refused(
+        String.format(
+            ": takes more than %,d characters as JSON, the most an event may take",
+            Event.MAX_JSON_LENGTH));
   }
 
   private void requireNumberLength(int length) {

@@ -19,22 +19,38 @@ public final class StorableText {
    * @throws IllegalArgumentException naming the field
    */
   public static void requireStorable(String text, String field) {
+    int at = firstUnstorable(text);
+    if (at >= 0) {
+      throw new IllegalArgumentException(
+          field
+              + (text.charAt(at) == '\0'
+                  ? ": contains the character U+0000, which PostgreSQL cannot store"
+                  : ": contains half of a UTF-16 surrogate pair, which PostgreSQL cannot store"));
+    }
+  }
+
+  /** Whether {@link #requireStorable} accepts {@code text}. */
+  static boolean isStorable(String text) {
+    return firstUnstorable(text) < 0;
+  }
+
+  /** The index of the first U+0000 or unpaired surrogate in {@code text}, or -1. */
+  private static int firstUnstorable(String text) {
     for (int i = 0; i < text.length(); i++) {
       char c = text.charAt(i);
       if (c < Character.MIN_SURROGATE) {
         if (c == '\0') {
-          throw new IllegalArgumentException(
-              field + ": contains the character U+0000, which PostgreSQL cannot store");
+          return i;
         }
       } else if (Character.isHighSurrogate(c)
           && i + 1 < text.length()
           && Character.isLowSurrogate(text.charAt(i + 1))) {
         i++;
       } else if (Character.isSurrogate(c)) {
-        throw new IllegalArgumentException(
-            field + ": contains half of a UTF-16 surrogate pair, which PostgreSQL cannot store");
+        return i;
       }
     }
+    return -1;
   }
 
   /**
