@@ -523,7 +523,7 @@ class FuzzTest {
           map.put(key, random.nextInt(3) == 0 ? topLevelValue() : nested(0));
         }
       }
-      if (random.nextInt(100) == 0) {
+      if (random.nextInt(25) == 0) {
         // Nesting around the limit: the data map is level 1, this list level 2.
         map.put("deep", chain(Event.MAX_NESTING_DEPTH - 2 + random.nextInt(3)));
       }
