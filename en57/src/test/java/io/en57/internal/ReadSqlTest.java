@@ -10,8 +10,9 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
- * A union reads with one statement whose text does not depend on its criteria, so it is planned
- * once per connection and never needs more bind parameters than PostgreSQL allows (65,535).
+ * A large union reads with one statement whose text does not depend on its criteria, so it is
+ * planned once per connection and never needs more bind parameters than PostgreSQL allows (65,535);
+ * a small one, and a single criterion, get statements of their own.
  */
 class ReadSqlTest {
 
@@ -30,20 +31,29 @@ class ReadSqlTest {
   }
 
   @Test
-  void aUnionIsOneStatementWhateverItsCriteria() {
+  void aLargeUnionIsOneStatementWhateverItsCriteria() {
     for (boolean backwards : new boolean[] {false, true}) {
-      String small = ReadSql.of(union(2), 0, backwards, 1_000).sql();
-      String large = ReadSql.of(union(100_000), 7, backwards, 10).sql();
-      assertThat(large).isEqualTo(small);
-      assertThat(small.chars().filter(c -> c == '?').count()).isLessThan(20);
+      String large = ReadSql.of(union(20), 0, backwards, 1_000).sql();
+      String larger = ReadSql.of(union(100_000), 7, backwards, 10).sql();
+      assertThat(larger).isEqualTo(large);
+      assertThat(large.chars().filter(c -> c == '?').count()).isLessThan(20);
     }
-    assertThat(ReadSql.of(union(3), 0, true, 1).sql())
-        .isNotEqualTo(ReadSql.of(union(3), 0, false, 1).sql());
+    assertThat(ReadSql.of(union(30), 0, true, 1).sql())
+        .isNotEqualTo(ReadSql.of(union(30), 0, false, 1).sql());
+  }
+
+  @Test
+  void aSmallUnionHasAStatementOfItsOwn() {
+    String large = ReadSql.of(union(100), 0, false, 1_000).sql();
+    assertThat(ReadSql.of(union(4), 0, false, 1_000).sql())
+        .isNotEqualTo(large)
+        .doesNotContain("unnest")
+        .contains("UNION");
   }
 
   @Test
   void aSingleCriterionThatOneIndexAnswersHasAStatementOfItsOwn() {
-    String union = ReadSql.of(union(2), 0, false, 1_000).sql();
+    String union = ReadSql.of(union(100), 0, false, 1_000).sql();
     for (Criterion criterion :
         List.of(
             new Criterion(Set.of(), Set.of("tag"), 0),
