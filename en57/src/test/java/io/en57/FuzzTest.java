@@ -666,7 +666,7 @@ class FuzzTest {
       return new Payload(storableText(3), number, amount, items, attributes);
     }
 
-    /** The rest of each value in the generated structure: checks the keys of nested numbers. */
+    /** What a payload reads back as: numbers as jsonb keeps them, untyped parts as JSON types. */
     private Object expectedPayload(Payload payload) {
       @SuppressWarnings("unchecked")
       var attributes = (Map<String, Object>) expectedNested(payload.attributes());
