@@ -20,6 +20,24 @@ import java.util.UUID;
  * class registered for the event's type with {@link EventStoreBuilder#register(String, Class)}
  * (typed). Events are immutable values; untyped data and metadata maps are copied on construction.
  *
+ * <p>What an append accepts, it reads back; what it could not read back, or PostgreSQL could not
+ * store or index, it refuses with an {@link IllegalArgumentException} naming the field, before
+ * anything is written, on every engine:
+ *
+ * <ul>
+ *   <li>the type at most {@value #MAX_TYPE_BYTES} and each tag at most {@value #MAX_TAG_BYTES}
+ *       bytes in UTF-8 (they are indexed; the same holds for types and tags in queries);
+ *   <li>no text anywhere (type, tags, map keys, strings) containing U+0000 or half of a UTF-16
+ *       surrogate pair;
+ *   <li>data, and metadata, each at most {@value #MAX_JSON_LENGTH} characters written as JSON;
+ *   <li>at most {@value #MAX_NESTING_DEPTH} levels of maps and lists, the data map (or the payload
+ *       object) being the first;
+ *   <li>numbers inside lists and maps, and in typed payloads, at most {@value #MAX_NUMBER_LENGTH}
+ *       characters written out in full ({@code 1E+999} is a 1 and 999 zeros); top-level {@code
+ *       BigDecimal} and {@code BigInteger} values of untyped data are stored as text, unaffected;
+ *   <li>in untyped data and metadata, map keys are strings at every level.
+ * </ul>
+ *
  * @param id unique id; {@link #of(String, Object)} assigns a fresh UUIDv7
  * @param type event type, not blank
  * @param data payload: a map, or an instance of the class registered for {@code type}
@@ -28,6 +46,27 @@ import java.util.UUID;
  */
 public record Event(
     UUID id, String type, Object data, Set<String> tags, Map<String, Object> metadata) {
+
+  /** The most bytes of UTF-8 an event type may take; types are indexed. */
+  public static final int MAX_TYPE_BYTES = 1_000;
+
+  /** The most bytes of UTF-8 a tag may take; tags are indexed. */
+  public static final int MAX_TAG_BYTES = 1_000;
+
+  /**
+   * The most characters the data of one event may take written as JSON, and separately its metadata
+   * (with the type hints of data and metadata): 16 Mi.
+   */
+  public static final int MAX_JSON_LENGTH = 16 * 1024 * 1024;
+
+  /** The deepest nesting of maps and lists in data or metadata; the data map is level 1. */
+  public static final int MAX_NESTING_DEPTH = 1_000;
+
+  /**
+   * The most characters a number inside data or metadata may take written out in full, without
+   * exponent (top-level {@code BigDecimal} and {@code BigInteger} values excepted).
+   */
+  public static final int MAX_NUMBER_LENGTH = 1_000;
 
   /** Validates and copies; every message names the offending field. */
   public Event {

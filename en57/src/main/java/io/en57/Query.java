@@ -1,5 +1,6 @@
 package io.en57;
 
+import io.en57.internal.StorableText;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -71,6 +72,11 @@ public record Query(List<Query.Criterion> criteria) {
    * One DCB query item: an event matches when its type is one of {@code types} (if any), it carries
    * all of {@code tags} (if any), and its position is greater than {@code after}.
    *
+   * <p>Types and tags follow the rules of events: not blank, no U+0000 or half of a surrogate pair
+   * (PostgreSQL could not compare them exactly), at most {@link Event#MAX_TYPE_BYTES} and {@link
+   * Event#MAX_TAG_BYTES} bytes in UTF-8; others are refused with an {@link
+   * IllegalArgumentException}. A query may have any number of criteria.
+   *
    * @param types accepted types; empty accepts every type
    * @param tags required tags; empty requires none
    * @param after only events after this position match; 0 for all
@@ -125,6 +131,8 @@ public record Query(List<Query.Criterion> criteria) {
         if (value.isBlank()) {
           throw new IllegalArgumentException(what + " must not be blank");
         }
+        StorableText.requireIndexable(
+            value, what, what.equals("tag") ? Event.MAX_TAG_BYTES : Event.MAX_TYPE_BYTES);
         copy.add(value);
       }
       return Collections.unmodifiableSet(copy);

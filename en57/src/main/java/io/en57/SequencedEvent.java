@@ -3,8 +3,9 @@ package io.en57;
 import java.util.Objects;
 
 /**
- * An event together with its position in the store's log. Positions are positive, strictly
- * increasing in commit order, and may have gaps (an aborted append leaves one).
+ * An event together with its position in the store's log. Positions are positive and dense: the log
+ * holds every position from 1 to its head, in commit order (each append takes the positions after
+ * the head under the append lock, so an aborted append leaves no gap).
  *
  * @param position the event's position in the log
  * @param event the event

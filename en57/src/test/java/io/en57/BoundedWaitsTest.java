@@ -231,6 +231,21 @@ class BoundedWaitsTest {
   }
 
   @Test
+  void anAppendByAnInterruptedThreadFailsClearlyAndWritesNothing() {
+    EventStore store = closedAfterwards(EventStore.builder().forUrl(database.jdbcUrl()));
+    Thread.currentThread().interrupt();
+    try {
+      assertThatThrownBy(() -> store.append(List.of(Event.of("Interrupted"))))
+          .isInstanceOf(En57Exception.class)
+          .hasMessageContaining("interrupted")
+          .hasMessageContaining("nothing was written");
+    } finally {
+      assertThat(Thread.interrupted()).as("the interrupt flag is kept").isTrue();
+    }
+    assertThat(store.read().toList()).isEmpty();
+  }
+
+  @Test
   void anInterruptedAppendThatIsStillQueuedFailsClearlyAndWritesNothing() throws Exception {
     EventStore store = closedAfterwards(EventStore.builder().forUrl(database.jdbcUrl()));
     var interruptedAfterwards = new AtomicBoolean();

@@ -1,13 +1,20 @@
 package io.en57.internal;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamWriteConstraints;
+import com.fasterxml.jackson.core.io.SegmentedStringWriter;
 import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.core.util.BufferRecycler;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.ObjectWriter;
 import io.en57.En57Exception;
 import io.en57.Event;
 import io.en57.SequencedEvent;
+import java.io.IOException;
+import java.io.StringWriter;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.time.Duration;
@@ -25,6 +32,7 @@ import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -40,6 +48,11 @@ import java.util.function.Function;
  * {@code Instant} from a {@code String}...) get a type hint, stored in the event's {@code meta}
  * document so that {@code data} stays plain JSON for SQL users.
  *
+ * <p>The JSON is written as PostgreSQL's jsonb prints it back ({@link StorableJsonGenerator}), so
+ * both engines read the same values, and within the limits of {@link Event}, so whatever is
+ * accepted reads back. The reader is more permissive than the writer: it also reads events written
+ * before those limits existed.
+ *
  * <p>Thread-safe once built.
  */
 public final class EventCodec {
@@ -50,20 +63,46 @@ public final class EventCodec {
   private static final String METADATA_TYPES = "metadataTypes";
   private static final String ENUM_PREFIX = "enum:";
 
-  private final ObjectMapper mapper;
+  /**
+   * Everything the writer accepts, with room to spare, and what earlier versions wrote without
+   * limits of their own (numbers, keys and strings of any length, nesting one level deeper).
+   */
+  private static final StreamReadConstraints READ_LIMITS =
+      StreamReadConstraints.builder()
+          .maxNestingDepth(2 * Event.MAX_NESTING_DEPTH)
+          .maxNumberLength(Integer.MAX_VALUE)
+          .maxNameLength(Integer.MAX_VALUE)
+          .maxStringLength(Integer.MAX_VALUE)
+          .build();
+
+  /** Jackson's own check must never come first: the codec's names the field and the limit. */
+  private static final StreamWriteConstraints WRITE_LIMITS =
+      StreamWriteConstraints.builder().maxNestingDepth(2 * Event.MAX_NESTING_DEPTH).build();
+
+  private final JsonFactory json;
   private final ObjectReader mapReader;
   private final ObjectWriter writer;
   private final Map<String, Class<?>> payloadClasses;
+  private final Map<String, ObjectReader> payloadReaders = new HashMap<>();
 
   /**
    * A codec using {@code mapper} (which must handle the registered payload classes, including
-   * java.time fields) and the given payload class per event type.
+   * java.time fields) and the given payload class per event type. The mapper's serializers and
+   * deserializers do the work; the JSON itself is always standard JSON, written and parsed with the
+   * codec's own limits.
    */
   public EventCodec(ObjectMapper mapper, Map<String, Class<?>> payloadClasses) {
-    this.mapper = mapper;
+    this.json =
+        JsonFactory.builder()
+            .streamReadConstraints(READ_LIMITS)
+            .streamWriteConstraints(WRITE_LIMITS)
+            .build()
+            .setCodec(mapper);
     this.mapReader = mapper.readerFor(MAP);
     this.writer = mapper.writer();
     this.payloadClasses = Map.copyOf(payloadClasses);
+    this.payloadClasses.forEach(
+        (type, payload) -> payloadReaders.put(type, mapper.readerFor(payload)));
   }
 
   /**
@@ -73,9 +112,9 @@ public final class EventCodec {
    * @throws IllegalArgumentException naming the field when the event cannot be stored exactly
    */
   public EncodedEvent encode(Event event, String field) {
-    requireStorableText(event.type(), field + ".type");
+    StorableText.requireIndexable(event.type(), field + ".type", Event.MAX_TYPE_BYTES);
     for (String tag : event.tags()) {
-      requireStorableText(tag, field + ".tags");
+      StorableText.requireIndexable(tag, field + ".tags", Event.MAX_TAG_BYTES);
     }
     Class<?> payloadClass = payloadClasses.get(event.type());
     String data;
@@ -91,10 +130,10 @@ public final class EventCodec {
                 + ", got "
                 + event.data().getClass().getName());
       }
-      data = toJson(event.data(), field + ".data");
+      data = toJson(event.data(), field + ".data", 0);
     } else if (event.data() instanceof Map<?, ?> map) {
       var hints = new LinkedHashMap<String, String>();
-      data = toJson(withHints(map, hints, field + ".data"), field + ".data");
+      data = toJson(withHints(map, hints, field + ".data"), field + ".data", 0);
       putIfNotEmpty(meta, DATA_TYPES, hints);
     } else {
       throw new IllegalArgumentException(
@@ -115,7 +154,8 @@ public final class EventCodec {
       meta.put(METADATA, withHints(event.metadata(), hints, field + ".metadata"));
       putIfNotEmpty(meta, METADATA_TYPES, hints);
     }
-    String metaJson = meta.isEmpty() ? null : toJson(meta, field + ".metadata");
+    // The metadata sit one level down in the meta document, under "metadata".
+    String metaJson = meta.isEmpty() ? null : toJson(meta, field + ".metadata", 1);
     return new EncodedEvent(event.id(), event.type(), data, metaJson, event.tags());
   }
 
@@ -124,13 +164,13 @@ public final class EventCodec {
     EncodedEvent encoded = stored.event();
     try {
       Map<String, Object> meta =
-          encoded.meta() == null ? Map.of() : mapReader.readValue(encoded.meta());
-      Class<?> payloadClass = payloadClasses.get(encoded.type());
+          encoded.meta() == null ? Map.of() : read(mapReader, encoded.meta());
+      ObjectReader payloadReader = payloadReaders.get(encoded.type());
       // Everything decoded here is fresh and held by nobody else, so the event need not copy it.
       Object data =
-          payloadClass != null
-              ? mapper.readValue(encoded.data(), payloadClass)
-              : Frozen.map(applyHints(mapReader.readValue(encoded.data()), meta.get(DATA_TYPES)));
+          payloadReader != null
+              ? read(payloadReader, encoded.data())
+              : Frozen.map(applyHints(read(mapReader, encoded.data()), meta.get(DATA_TYPES)));
       @SuppressWarnings("unchecked")
       var metadata = (Map<String, Object>) meta.getOrDefault(METADATA, Map.of());
       var event =
@@ -141,7 +181,7 @@ public final class EventCodec {
               Frozen.set(encoded.tags()),
               Frozen.map(applyHints(metadata, meta.get(METADATA_TYPES))));
       return new SequencedEvent(stored.position(), event);
-    } catch (JsonProcessingException | RuntimeException e) {
+    } catch (IOException | RuntimeException e) {
       throw new En57Exception(
           "cannot decode the event at position "
               + stored.position()
@@ -157,59 +197,60 @@ public final class EventCodec {
     }
   }
 
-  private String toJson(Object value, String field) {
-    String json;
+  private <T> T read(ObjectReader reader, String text) throws IOException {
+    try (JsonParser parser = json.createParser(text)) {
+      return reader.readValue(parser);
+    }
+  }
+
+  /**
+   * The JSON of {@code value}, as jsonb prints it back.
+   *
+   * @param levelsAbove levels of the document that wrap the user's value
+   * @throws IllegalArgumentException naming the field, if the value cannot be stored and read back
+   */
+  private String toJson(Object value, String field, int levelsAbove) {
     try {
-      json = writer.writeValueAsString(value);
-    } catch (JsonProcessingException | RuntimeException e) {
-      throw new IllegalArgumentException(
-          field + ": cannot be serialized to JSON: " + e.getMessage(), e);
-    }
-    requireStorableText(json, field);
-    if (containsEscapedNul(json)) {
-      throw new IllegalArgumentException(
-          field + ": contains the character U+0000, which PostgreSQL cannot store");
-    }
-    return json;
-  }
-
-  /**
-   * PostgreSQL stores neither U+0000 nor half of a surrogate pair (the driver would turn it into
-   * '?', silently changing the data), so both are refused up front.
-   */
-  private static void requireStorableText(String text, String field) {
-    for (int i = 0; i < text.length(); i++) {
-      char c = text.charAt(i);
-      if (c == '\0') {
-        throw new IllegalArgumentException(
-            field + ": contains the character U+0000, which PostgreSQL cannot store");
+      boolean wroteRaw;
+      String text;
+      // What writeValueAsString uses: far cheaper than a StringWriter for small documents.
+      BufferRecycler buffers = json._getBufferRecycler();
+      try (var out = new SegmentedStringWriter(buffers);
+          var generator = new StorableJsonGenerator(json.createGenerator(out), levelsAbove)) {
+        writer.writeValue(generator, value);
+        generator.flush();
+        wroteRaw = generator.wroteRaw();
+        text = out.getAndClear();
+      } finally {
+        buffers.releaseToPool();
       }
-      if (Character.isHighSurrogate(c)
-          && i + 1 < text.length()
-          && Character.isLowSurrogate(text.charAt(i + 1))) {
-        i++;
-      } else if (Character.isSurrogate(c)) {
-        throw new IllegalArgumentException(
-            field + ": contains half of a UTF-16 surrogate pair, which PostgreSQL cannot store");
+      if (wroteRaw) {
+        // Raw JSON could hold anything: write it again, token by token, through the checks.
+        var copy = new StringWriter();
+        try (JsonParser parser = json.createParser(text);
+            var generator = new StorableJsonGenerator(json.createGenerator(copy), levelsAbove)) {
+          StorableJsonGenerator.copy(parser, generator);
+        }
+        text = copy.toString();
       }
+      if (text.length() > Event.MAX_JSON_LENGTH) {
+        throw StorableJsonGenerator.tooLong();
+      }
+      return text;
+    } catch (IOException | RuntimeException e) {
+      throw refusal(field, e);
     }
   }
 
-  /**
-   * Jackson writes U+0000 as the escape {@code \u0000}; an escaped backslash before it does not
-   * count.
-   */
-  static boolean containsEscapedNul(String json) {
-    for (int at = json.indexOf("\\u0000"); at >= 0; at = json.indexOf("\\u0000", at + 1)) {
-      int backslashes = 0;
-      for (int i = at; i >= 0 && json.charAt(i) == '\\'; i--) {
-        backslashes++;
-      }
-      if (backslashes % 2 == 1) {
-        return true;
+  /** The exception for a value that cannot be stored, saying why as precisely as it is known. */
+  private static IllegalArgumentException refusal(String field, Exception e) {
+    for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+      if (cause instanceof StorableJsonGenerator.Refused refused) {
+        return new IllegalArgumentException(field + refused.getMessage(), e);
       }
     }
-    return false;
+    return new IllegalArgumentException(
+        field + ": cannot be serialized to JSON: " + e.getMessage(), e);
   }
 
   private static void putIfNotEmpty(
@@ -227,6 +268,9 @@ public final class EventCodec {
       String key = (String) entry.getKey();
       Object value = entry.getValue();
       if (isJsonNatural(value)) {
+        if (isContainer(value)) {
+          requireStringKeys(value, field + "." + key, 2);
+        }
         encoded.put(key, value);
         continue;
       }
@@ -242,10 +286,70 @@ public final class EventCodec {
                 + "untyped map and read back as itself; register a payload class for the event "
                 + "type, or use a JSON value or one of the types listed in the README");
       }
+      if (type == ValueType.SET) {
+        requireStringKeys(value, field + "." + key, 2);
+      }
       encoded.put(key, type.encode.apply(value));
       hints.put(key, type == ValueType.ENUM ? ENUM_PREFIX + enumClass(value).getName() : type.code);
     }
     return encoded;
+  }
+
+  /**
+   * Refuses maps with keys other than strings inside {@code value} (at nesting {@code level}, the
+   * data map being level 1): JSON would turn the keys into strings, so the map would not read back
+   * as itself. Stops at the nesting limit, which the JSON writer enforces anyway, so that a cycle
+   * fails here instead of overflowing the stack.
+   */
+  private static void requireStringKeys(Object value, String field, int level) {
+    if (value instanceof Map<?, ?> map) {
+      requireLevel(field, level);
+      for (var entry : map.entrySet()) {
+        if (!(entry.getKey() instanceof String key)) {
+          throw new IllegalArgumentException(
+              shortened(field)
+                  + ": map keys must be strings (JSON would turn them into strings), got "
+                  + (entry.getKey() == null ? "null" : "a " + entry.getKey().getClass().getName()));
+        }
+        if (isContainer(entry.getValue())) {
+          requireStringKeys(entry.getValue(), field + "." + key, level + 1);
+        }
+      }
+    } else if (value instanceof Collection<?> collection) {
+      requireLevel(field, level);
+      int index = 0;
+      for (Object element : collection) {
+        if (isContainer(element)) {
+          requireStringKeys(element, field + "[" + index + "]", level + 1);
+        }
+        index++;
+      }
+    } else if (value instanceof Object[] array) {
+      requireLevel(field, level);
+      for (int i = 0; i < array.length; i++) {
+        if (isContainer(array[i])) {
+          requireStringKeys(array[i], field + "[" + i + "]", level + 1);
+        }
+      }
+    }
+  }
+
+  private static boolean isContainer(Object value) {
+    return value instanceof Map || value instanceof Collection || value instanceof Object[];
+  }
+
+  private static void requireLevel(String field, int level) {
+    if (level > Event.MAX_NESTING_DEPTH) {
+      throw new IllegalArgumentException(
+          String.format(
+              "%s: the value is nested deeper than %,d levels of maps and lists (a cycle?)",
+              shortened(field), Event.MAX_NESTING_DEPTH));
+    }
+  }
+
+  /** A field path for a message; deep ones are cut. */
+  private static String shortened(String field) {
+    return field.length() <= 160 ? field : field.substring(0, 160) + "…";
   }
 
   /** Values Jackson reads back as the same class (and so equal), with no hint. */

@@ -54,6 +54,10 @@ final class GroupCommitter {
 
   /** Appends through a group and returns its outcome, or throws the exception it ended with. */
   AppendOutcome append(AppendRequest request) {
+    if (Thread.currentThread().isInterrupted()) {
+      throw new En57Exception(
+          "the appending thread is interrupted; nothing was written", new InterruptedException());
+    }
     var pending = new Pending(request, Thread.currentThread());
     long deadline = System.nanoTime() + maxWaitNanos;
     lock.lock();
@@ -148,11 +152,17 @@ final class GroupCommitter {
     } finally {
       lock.unlock();
     }
+    // The group carries other callers' appends: an interrupt of this thread must not abort the
+    // database work (a pool would refuse the connection), so it waits until the group is written.
+    boolean interrupted = Thread.interrupted();
     try {
       if (!group.isEmpty()) {
         write(group);
       }
     } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
       lock.lock();
       try {
         Pending next = queue.stream().filter(p -> !p.hasSlot).findFirst().orElse(null);

@@ -2,23 +2,31 @@ package io.en57.internal;
 
 import io.en57.DuplicateEventIdException;
 import io.en57.Query;
+import io.en57.Query.Criterion;
 import java.sql.Connection;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 
 /**
  * The in-memory engine: the log is a list guarded by one lock, so appends are serialised exactly as
- * the PostgreSQL engine's advisory lock serialises them. For tests and demos; nothing survives the
- * JVM.
+ * the PostgreSQL engine's advisory lock serialises them. Like the database, it indexes positions by
+ * tag and by type, so a read or a condition costs what it finds, not the size of the log. For tests
+ * and demos; nothing survives the JVM. Thread-safe.
  */
 public final class InMemoryEngine implements Engine {
 
   private final List<StoredEvent> log = new ArrayList<>();
   private final Set<UUID> ids = new HashSet<>();
+  private final Map<String, Positions> byTag = new HashMap<>();
+  private final Map<String, Positions> byType = new HashMap<>();
 
   @Override
   public synchronized AppendOutcome append(List<EncodedEvent> events, Query condition) {
@@ -38,8 +46,13 @@ public final class InMemoryEngine implements Engine {
       }
     }
     for (EncodedEvent event : events) {
-      log.add(new StoredEvent(++head, event));
+      int position = Math.toIntExact(++head);
+      log.add(new StoredEvent(position, event));
       ids.add(event.id());
+      byType.computeIfAbsent(event.type(), type -> new Positions()).add(position);
+      for (String tag : event.tags()) {
+        byTag.computeIfAbsent(tag, t -> new Positions()).add(position);
+      }
     }
     return new AppendOutcome.Stored(head);
   }
@@ -47,17 +60,69 @@ public final class InMemoryEngine implements Engine {
   @Override
   public synchronized List<StoredEvent> read(
       Query query, long cursor, boolean backwards, int limit) {
-    var page = new ArrayList<StoredEvent>();
-    // Positions are 1..size with no gaps here, so the cursor maps straight to an index.
-    int start =
-        backwards ? (int) Math.min(cursor - 1, log.size()) - 1 : (int) Math.min(cursor, log.size());
-    for (int i = start; i >= 0 && i < log.size() && page.size() < limit; i += backwards ? -1 : 1) {
-      StoredEvent stored = log.get(i);
-      if (query.matches(stored.event().type(), stored.event().tags(), stored.position())) {
-        page.add(stored);
-      }
+    // Each criterion yields its first matches beyond the cursor; the page is the first of their
+    // union, as the database merges the scans of its indexes.
+    var matches = new ArrayList<Integer>();
+    for (Criterion criterion : new LinkedHashSet<>(query.criteria())) {
+      matches.addAll(matchesOf(criterion, cursor, backwards, limit));
+    }
+    int[] positions = matches.stream().mapToInt(Integer::intValue).sorted().distinct().toArray();
+    var page = new ArrayList<StoredEvent>(Math.min(limit, positions.length));
+    for (int i = 0; i < positions.length && page.size() < limit; i++) {
+      page.add(log.get(positions[backwards ? positions.length - 1 - i : i] - 1));
     }
     return page;
+  }
+
+  /**
+   * Positions matching {@code criterion} beyond the cursor: the first {@code limit} of each list of
+   * candidates, which hold the first {@code limit} of all.
+   */
+  private List<Integer> matchesOf(Criterion criterion, long cursor, boolean backwards, int limit) {
+    long lower = backwards ? criterion.after() : Math.max(criterion.after(), cursor);
+    long upper = backwards ? cursor : Long.MAX_VALUE;
+    var found = new ArrayList<Integer>();
+    for (Positions candidates : candidatesOf(criterion)) {
+      int from = candidates.indexAfter(lower);
+      int to = candidates.indexBefore(upper);
+      int quota = limit;
+      for (int i = backwards ? to : from;
+          i >= from && i <= to && quota > 0;
+          i += backwards ? -1 : 1) {
+        int position = candidates.get(i);
+        EncodedEvent event = log.get(position - 1).event();
+        if (criterion.matches(event.type(), event.tags(), position)) {
+          found.add(position);
+          quota--;
+        }
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Position lists that hold every event matching {@code criterion}: those of its rarest tag, or of
+   * each of its types, or the whole log.
+   */
+  private List<Positions> candidatesOf(Criterion criterion) {
+    if (!criterion.tags().isEmpty()) {
+      Positions rarest = null;
+      for (String tag : criterion.tags()) {
+        Positions tagged = byTag.getOrDefault(tag, Positions.NONE);
+        if (rarest == null || tagged.size() < rarest.size()) {
+          rarest = tagged;
+        }
+      }
+      return List.of(rarest);
+    }
+    if (!criterion.types().isEmpty()) {
+      var lists = new ArrayList<Positions>();
+      for (String type : criterion.types()) {
+        lists.add(byType.getOrDefault(type, Positions.NONE));
+      }
+      return lists;
+    }
+    return List.of(Positions.all(log.size()));
   }
 
   @Override
@@ -78,5 +143,73 @@ public final class InMemoryEngine implements Engine {
     var ascending = new ArrayList<>(events);
     Collections.reverse(ascending);
     return ascending;
+  }
+
+  /** Ascending positions, growing at the end. */
+  private static final class Positions {
+
+    static final Positions NONE = new Positions();
+
+    private int[] positions;
+    private int size;
+
+    private Positions() {
+      this(new int[4], 0);
+    }
+
+    private Positions(int[] positions, int size) {
+      this.positions = positions;
+      this.size = size;
+    }
+
+    /** Positions 1 to {@code head}, without storing them. */
+    static Positions all(int head) {
+      return new Positions(null, head);
+    }
+
+    void add(int position) {
+      if (size == positions.length) {
+        positions = Arrays.copyOf(positions, size * 2);
+      }
+      positions[size++] = position;
+    }
+
+    int size() {
+      return size;
+    }
+
+    int get(int index) {
+      return positions == null ? index + 1 : positions[index];
+    }
+
+    /** The index of the first position greater than {@code position}. */
+    int indexAfter(long position) {
+      int low = 0;
+      int high = size;
+      while (low < high) {
+        int middle = (low + high) >>> 1;
+        if (get(middle) <= position) {
+          low = middle + 1;
+        } else {
+          high = middle;
+        }
+      }
+      return low;
+    }
+
+    /** The index of the last position less than {@code position}, -1 if there is none. */
+    int indexBefore(long position) {
+      int low = 0;
+      int high = size;
+      while (low < high) {
+        int middle = (low + high) >>> 1;
+        if (get(middle) < position) {
+          low = middle + 1;
+        } else {
+          high = middle;
+        }
+      }
+      return low - 1;
+    }
   }
 }

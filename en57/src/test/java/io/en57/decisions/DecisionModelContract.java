@@ -15,6 +15,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
@@ -488,24 +491,40 @@ abstract class DecisionModelContract {
     }
 
     @Test
-    void anInterruptDuringTheBackOffGivesUpAtOnceAndKeepsTheFlag() {
+    void anInterruptDuringTheBackOffGivesUpAtOnceAndKeepsTheFlag() throws Exception {
       var retry = RetryPolicy.defaults().withBackoff(Duration.ofSeconds(5), Duration.ofSeconds(5));
       var calls = new AtomicInteger();
-      Outcome<String> outcome;
-      try {
-        outcome =
-            model.execute(
-                store,
-                retry,
-                state -> {
-                  calls.incrementAndGet();
-                  append(event("StudentSubscribed", "course:c1", "student:rival"));
-                  Thread.currentThread().interrupt();
-                  return Decision.append(event("StudentSubscribed", "course:c1", "student:s1"));
-                });
-      } finally {
-        assertThat(Thread.interrupted()).isTrue();
+      var decided = new CountDownLatch(1);
+      var interruptedAfterwards = new AtomicBoolean();
+      var deciding =
+          new FutureTask<Outcome<String>>(
+              () -> {
+                try {
+                  return model.execute(
+                      store,
+                      retry,
+                      state -> {
+                        calls.incrementAndGet();
+                        append(event("StudentSubscribed", "course:c1", "student:rival"));
+                        decided.countDown();
+                        return Decision.append(
+                            event("StudentSubscribed", "course:c1", "student:s1"));
+                      });
+                } finally {
+                  interruptedAfterwards.set(Thread.interrupted());
+                }
+              });
+      var thread = new Thread(deciding, "decider");
+      thread.start();
+      assertThat(decided.await(10, TimeUnit.SECONDS)).isTrue();
+      // The append conflicts, then the decider pauses five seconds before retrying: interrupt it
+      // there.
+      for (int i = 0; i < 500 && thread.getState() != Thread.State.TIMED_WAITING; i++) {
+        Thread.sleep(10);
       }
+      thread.interrupt();
+      Outcome<String> outcome = deciding.get(10, TimeUnit.SECONDS);
+      assertThat(interruptedAfterwards).isTrue();
       assertThat(calls).hasValue(1);
       assertThat(outcome).isInstanceOf(Outcome.GaveUp.class);
       assertThat(outcome.conflicts()).isEqualTo(1);

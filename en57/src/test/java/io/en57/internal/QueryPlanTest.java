@@ -16,16 +16,18 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
+import java.util.function.IntFunction;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * On a store of 1,000,000 events, reads by tag, type and type plus tag, and the condition checks
- * inside {@code en57.append}, use indexes: no plan scans {@code events} or {@code event_tags}
- * sequentially, neither the custom plans of the first executions nor the generic plans prepared
- * statements and PL/pgSQL switch to later. Needs a superuser (for auto_explain).
+ * On a store of 1,000,000 events, reads by tag, type and type plus tag, unions of up to hundreds of
+ * criteria, and the condition checks inside {@code en57.append}, use indexes: no plan scans {@code
+ * events} or {@code event_tags} sequentially, neither the custom plans of the first executions nor
+ * the generic plans prepared statements and PL/pgSQL switch to later. Needs a superuser (for
+ * auto_explain).
  */
 @Tag("postgres")
 @Tag("slow")
@@ -79,7 +81,32 @@ class QueryPlanTest {
               "union",
               s -> s.read().withTag("course:42").or(s.read().ofType("T7").withTag("student:9")),
               "event_tags_pkey"),
-          new Scope("all after", s -> s.read().after(EVENTS - 1_000), "events_pkey"));
+          new Scope("all after", s -> s.read().after(EVENTS - 1_000), "events_pkey"),
+          // Unions of hundreds of criteria, as decisions spanning many entities make them.
+          new Scope(
+              "300 tags",
+              s -> union(s, 300, i -> s.read().withTag("course:" + i * 7)),
+              "event_tags_pkey"),
+          new Scope(
+              "300 types and tags",
+              s -> union(s, 300, i -> s.read().ofType("T" + i % 20).withTag("student:" + i)),
+              "event_tags_pkey"),
+          new Scope(
+              "300 types",
+              s -> union(s, 300, i -> s.read().ofType("T" + i % 20, "Rare" + i)),
+              "events_type_position"),
+          new Scope(
+              "all after, or a tag",
+              s -> s.read().after(EVENTS - 1_000).or(s.read().withTag("course:42")),
+              "events_pkey"));
+
+  private static Read union(EventStore store, int criteria, IntFunction<Read> criterion) {
+    Read union = criterion.apply(0);
+    for (int i = 1; i < criteria; i++) {
+      union = union.or(criterion.apply(i));
+    }
+    return union;
+  }
 
   @Test
   void readsUseIndexesForEveryScopeAndDirection() throws SQLException {
