@@ -642,6 +642,70 @@ abstract class EventStoreContract {
   }
 
   @Nested
+  class Retries {
+
+    private final UUID first = UUID.randomUUID();
+    private final UUID second = UUID.randomUUID();
+
+    private List<Event> order(String type, String customer, int amount) {
+      return List.of(
+          Event.of(type, Map.of("amount", amount)).withTags(customer).withId(first),
+          Event.of("OrderLineAdded", Map.of("sku", "A-1")).withTags(customer).withId(second));
+    }
+
+    @Test
+    void aRetryOfAStoredAppendGetsTheOriginalSuccessMarkedAsAReplayAndStoresNothing() {
+      assertThat(store.append(order("OrderPlaced", "customer:1", 100))).isEqualTo(new Success(2));
+      store.append(List.of(event("Later")));
+      AppendResult retry = store.append(order("OrderPlaced", "customer:1", 100));
+      assertThat(retry).isEqualTo(new Success(2, true));
+      assertThat(store.read().toList()).hasSize(3);
+    }
+
+    @Test
+    void aRetryOfAConditionalAppendIsAReplayEvenThoughItsOwnEventsNowMatchTheCondition() {
+      AppendCondition condition = failIf(store.read().withTag("customer:1"));
+      assertThat(store.append(order("OrderPlaced", "customer:1", 100), condition))
+          .isEqualTo(new Success(2));
+      assertThat(store.append(order("OrderPlaced", "customer:1", 100), condition))
+          .isEqualTo(new Success(2, true));
+    }
+
+    @Test
+    void anAppendRepeatingStoredIdsWithOtherContentIsADuplicateNamingTheDifference() {
+      store.append(order("OrderPlaced", "customer:1", 100));
+      assertThatThrownBy(() -> store.append(order("OrderCancelled", "customer:1", 100)))
+          .isInstanceOf(DuplicateEventIdException.class)
+          .hasMessageContaining("events[0]")
+          .hasMessageContaining("with another type")
+          .satisfies(e -> assertThat(((DuplicateEventIdException) e).eventId()).isEqualTo(first));
+      assertThatThrownBy(() -> store.append(order("OrderPlaced", "customer:2", 100)))
+          .hasMessageContaining("with other tags");
+      assertThatThrownBy(() -> store.append(order("OrderPlaced", "customer:1", 200)))
+          .hasMessageContaining("with other data");
+      assertThat(store.read().toList()).hasSize(2);
+    }
+
+    @Test
+    void anAppendRepeatingOnlySomeStoredIdsOrInAnotherOrderIsADuplicate() {
+      List<Event> original = order("OrderPlaced", "customer:1", 100);
+      store.append(original);
+      Event fresh = event("Fresh");
+      assertThatThrownBy(() -> store.append(List.of(original.get(0), fresh)))
+          .isInstanceOf(DuplicateEventIdException.class)
+          .hasMessageContaining("events[1]")
+          .hasMessageContaining("is not stored");
+      assertThatThrownBy(() -> store.append(List.of(original.get(1), original.get(0))))
+          .isInstanceOf(DuplicateEventIdException.class)
+          .hasMessageContaining("not right after");
+      // The log does not record where one append ends and the next begins: a contiguous part of a
+      // stored append, repeated exactly, is answered with where those events are.
+      assertThat(store.append(List.of(original.get(0)))).isEqualTo(new Success(1, true));
+      assertThat(store.read().toList()).hasSize(2);
+    }
+  }
+
+  @Nested
   class BadInput {
 
     private void assertNothingStored() {

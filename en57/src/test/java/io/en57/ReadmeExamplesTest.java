@@ -102,6 +102,19 @@ class ReadmeExamplesTest {
   }
 
   @Test
+  void retryAnAppendWhoseAnswerWasLost() {
+    List<Event> order =
+        List.of(Event.of("OrderPlaced", Map.of("amount", 100)).withTags("order_id:7"));
+    AppendResult first = store.append(order);
+    // the connection dropped before the answer arrived: append the same events again
+    AppendResult retry = store.append(order);
+
+    retry.toString(); // => "Success[position=1, replayed=true]"
+    assertThat(retry).isEqualTo(new AppendResult.Success(first.position(), true));
+    assertThat(retry.toString()).isEqualTo("Success[position=1, replayed=true]");
+  }
+
+  @Test
   void connectWithAUrl() {
     try (EventStore store = EventStore.forUrl(databaseUrl)) {
       store.append(List.of(Event.of("Connected")));

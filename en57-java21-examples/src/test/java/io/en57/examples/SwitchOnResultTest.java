@@ -25,13 +25,13 @@ class SwitchOnResultTest {
               AppendCondition.failIf(store.read().withTag("order_id:123")));
 
       switch (result) {
-        case Success(var position) -> System.out.println("appended up to " + position);
+        case Success(var position, var replayed) -> System.out.println("appended up to " + position);
         case Failure(var position, var conflicts) ->
             System.out.println("blocked by " + conflicts.size() + " event(s) up to position " + position);
       }
 
       said.add(switch (result) {
-        case Success(var position) -> "appended up to " + position;
+        case Success(var position, var replayed) -> "appended up to " + position;
         case Failure(var position, var conflicts) -> "blocked by " + conflicts.size() + " at " + position;
       });
     }

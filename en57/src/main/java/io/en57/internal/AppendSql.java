@@ -31,6 +31,8 @@ final class AppendSql {
           + " FROM en57.append(?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?::jsonb, ?, ?, ?, ?)";
   private static final String AWAIT =
       "SELECT decided, base, statuses, conflict_positions FROM en57.await_append(?, ?)";
+  private static final String ANY_ID_STORED =
+      "SELECT 1 FROM en57.events WHERE id = ANY (?) LIMIT 1";
   private static final String RELEASE_TICKET = "SELECT en57.release_ticket(?)";
   private static final String STORED_COPIES =
       "SELECT e.position, e.type = x.type,"
@@ -314,16 +316,20 @@ final class AppendSql {
               position += request.events().size();
               yield new Completion.Decided(new AppendOutcome.Stored(position));
             }
+            // A retry of a stored conditional append matches its own condition: stored ids come
+            // first, as they do where the database looks for them before the condition.
             case CONFLICTED ->
-                new Completion.Decided(
-                    conflict(
-                        connection,
-                        requests,
-                        completions,
-                        k,
-                        decision.base(),
-                        decision.conflictPositions()[k],
-                        timeouts));
+                anyIdStored(connection, request, timeouts)
+                    ? replay(connection, request, timeouts)
+                    : new Completion.Decided(
+                        conflict(
+                            connection,
+                            requests,
+                            completions,
+                            k,
+                            decision.base(),
+                            decision.conflictPositions()[k],
+                            timeouts));
             case DUPLICATE_ID -> replay(connection, request, timeouts);
             case AFTER_BEYOND_HEAD ->
                 new Completion.Failed(
@@ -412,6 +418,20 @@ final class AppendSql {
             Math.max(0, conflicts.size() - Engine.MAX_CONFLICTING_EVENTS), conflicts.size());
     return new AppendOutcome.Conflicted(
         newest.get(newest.size() - 1).position(), List.copyOf(newest));
+  }
+
+  private static boolean anyIdStored(
+      Connection connection, AppendRequest request, Timeouts timeouts) throws SQLException {
+    try (PreparedStatement query = connection.prepareStatement(ANY_ID_STORED)) {
+      query.setQueryTimeout(timeouts.querySeconds());
+      query.setArray(
+          1,
+          connection.createArrayOf(
+              "uuid", request.events().stream().map(EncodedEvent::id).toArray()));
+      try (ResultSet row = query.executeQuery()) {
+        return row.next();
+      }
+    }
   }
 
   /** Judges an append refused for a stored id, on a connection of its own. */

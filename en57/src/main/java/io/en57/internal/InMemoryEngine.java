@@ -1,6 +1,9 @@
 package io.en57.internal;
 
-import io.en57.DuplicateEventIdException;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.en57.Query;
 import io.en57.Query.Criterion;
 import java.sql.Connection;
@@ -8,11 +11,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.UUID;
 
 /**
@@ -23,8 +24,14 @@ import java.util.UUID;
  */
 public final class InMemoryEngine implements Engine {
 
+  /** Reads JSON to compare documents by value, numbers by their value as jsonb compares them. */
+  private static final ObjectMapper JSON =
+      new ObjectMapper()
+          .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+          .setNodeFactory(JsonNodeFactory.withExactBigDecimals(false));
+
   private final List<StoredEvent> log = new ArrayList<>();
-  private final Set<UUID> ids = new HashSet<>();
+  private final Map<UUID, Integer> positionsById = new HashMap<>();
   private final Map<String, Positions> byTag = new HashMap<>();
   private final Map<String, Positions> byType = new HashMap<>();
 
@@ -35,8 +42,8 @@ public final class InMemoryEngine implements Engine {
       Conditions.requireAfterWithinHead(condition, head);
     }
     for (EncodedEvent event : events) {
-      if (ids.contains(event.id())) {
-        throw new DuplicateEventIdException(event.id());
+      if (positionsById.containsKey(event.id())) {
+        return replay(events);
       }
     }
     if (condition != null) {
@@ -48,13 +55,46 @@ public final class InMemoryEngine implements Engine {
     for (EncodedEvent event : events) {
       int position = Math.toIntExact(++head);
       log.add(new StoredEvent(position, event));
-      ids.add(event.id());
+      positionsById.put(event.id(), position);
       byType.computeIfAbsent(event.type(), type -> new Positions()).add(position);
       for (String tag : event.tags()) {
         byTag.computeIfAbsent(tag, t -> new Positions()).add(position);
       }
     }
     return new AppendOutcome.Stored(head);
+  }
+
+  /** Judges an append with a stored id as a possible retry of the append that stored it. */
+  private AppendOutcome replay(List<EncodedEvent> events) {
+    var copies = new ArrayList<Replays.StoredCopy>(events.size());
+    for (EncodedEvent event : events) {
+      Integer position = positionsById.get(event.id());
+      if (position == null) {
+        copies.add(new Replays.StoredCopy(null, false, false, false, false));
+        continue;
+      }
+      EncodedEvent stored = log.get(position - 1).event();
+      copies.add(
+          new Replays.StoredCopy(
+              (long) position,
+              stored.type().equals(event.type()),
+              stored.tags().equals(event.tags()),
+              sameJson(stored.data(), event.data()),
+              sameJson(stored.meta(), event.meta())));
+    }
+    return Replays.judge(events, copies).outcome();
+  }
+
+  /** Whether two JSON documents (or two nulls) are equal as values, as jsonb compares them. */
+  private static boolean sameJson(String stored, String appended) {
+    if (stored == null || appended == null) {
+      return stored == appended;
+    }
+    try {
+      return JSON.readTree(stored).equals(JSON.readTree(appended));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("the codec wrote JSON it cannot read", e);
+    }
   }
 
   @Override

@@ -193,11 +193,11 @@ class QueryPlanTest {
       throws SQLException {
     statement.clearWarnings();
     statement.execute(
-        "SELECT * FROM en57.append(ARRAY[1], ARRAY[gen_random_uuid()], ARRAY['T1'], ARRAY['{}'],"
-            + " ARRAY[NULL]::text[], ARRAY['[\"course:42\"]'], '"
+        "SELECT * FROM en57.append(ARRAY[1], ARRAY[gen_random_uuid()], ARRAY['T1'], '[{}]',"
+            + " '[null]', ARRAY[0, 1], ARRAY['course:42'], '"
             + criteria
             + "', ARRAY[]::int[],"
-            + " 1, '5000')");
+            + " 1, '5000', true)");
     var plans = new ArrayList<String>();
     for (SQLWarning warning = statement.getWarnings();
         warning != null;
