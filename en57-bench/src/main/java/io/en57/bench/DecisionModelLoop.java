@@ -20,7 +20,7 @@ import io.en57.bench.Results.Table;
 import io.en57.bench.Results.Target;
 import io.en57.decisions.Decision;
 import io.en57.decisions.DecisionModel;
-import io.en57.decisions.Projection;
+import io.en57.decisions.DecisionProjection;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -188,13 +188,13 @@ final class DecisionModelLoop implements Scenario {
   static int throughModel(EventStore store, int events, AtomicLong rejected) {
     String course = "course:c" + random(Seeds.courses(events));
     String student = "student:s" + random(Seeds.students(events));
-    Projection<CourseState> courseState =
-        Projection.startingWith(CourseState.NONE)
+    DecisionProjection<CourseState> courseState =
+        DecisionProjection.startingWith(CourseState.NONE)
             .on(Seeds.COURSE_DEFINED, (state, event) -> fold(state, event, student))
             .on(Seeds.SUBSCRIBED, (state, event) -> fold(state, event, student))
             .withTag(course);
-    Projection<Integer> studentCourses =
-        Projection.startingWith(0)
+    DecisionProjection<Integer> studentCourses =
+        DecisionProjection.startingWith(0)
             .on(Seeds.SUBSCRIBED, (courses, event) -> courses + 1)
             .withTag(student);
     io.en57.decisions.Outcome<Boolean> outcome =

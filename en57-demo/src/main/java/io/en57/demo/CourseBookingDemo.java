@@ -6,15 +6,26 @@ import io.en57.Event;
 import io.en57.EventStore;
 import io.en57.Migrator;
 import io.en57.Read;
+import io.en57.SequencedEvent;
 import io.en57.decisions.Decision;
 import io.en57.decisions.DecisionModel;
+import io.en57.decisions.DecisionProjection;
 import io.en57.decisions.DecisionState;
 import io.en57.decisions.Outcome;
-import io.en57.decisions.Projection;
+import io.en57.subscriptions.Projection;
+import io.en57.subscriptions.ProjectionRunner;
+import io.en57.subscriptions.ProjectionStatus;
+import io.en57.subscriptions.Projections;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -30,6 +41,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import javax.sql.DataSource;
+import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * Students racing for the last seats of a course: the En57 demo.
@@ -85,13 +98,15 @@ public final class CourseBookingDemo {
    * @param rejections why each other student was turned away, by student
    * @param conflicts appends that lost a race and were decided again after re-reading
    * @param head the store's head after the run
+   * @param seatsLeft the seats left in the course, as the read model kept by the projection says
    */
   public record Summary(
       String courseId,
       List<String> subscribed,
       Map<String, String> rejections,
       int conflicts,
-      long head) {}
+      long head,
+      int seatsLeft) {}
 
   private CourseBookingDemo() {}
 
@@ -121,17 +136,26 @@ public final class CourseBookingDemo {
             ? "Schema en57 is up to date, nothing to migrate"
             : "Migrated schema en57: " + String.join(", ", applied));
 
+    DataSource database = dataSource(databaseUrl);
+    SeatsLeft.createTable(database);
     try (EventStore store =
-        EventStore.builder()
-            .register(COURSE_DEFINED, CourseDefined.class)
-            .register(STUDENT_SUBSCRIBED, StudentSubscribedToCourse.class)
-            .forUrl(databaseUrl)) {
+            EventStore.builder()
+                .register(COURSE_DEFINED, CourseDefined.class)
+                .register(STUDENT_SUBSCRIBED, StudentSubscribedToCourse.class)
+                .forUrl(databaseUrl);
+        ProjectionRunner runner =
+            ProjectionRunner.start(store, database, SeatsLeft.projection(store))) {
+      console.say(
+          "Projection %s keeps the read model table seats_left, live, as events are appended",
+          SeatsLeft.NAME);
       // Fresh ids per run, so that the demo can run again and again on the same database.
       String runId = UUID.randomUUID().toString().substring(0, 6);
       String courseId = "dcb-101-" + runId;
       defineCourse(store, courseId, console);
+      var seatsLeft = new SeatsLeft(runner, database);
+      console.say("  read model: %d seats left", seatsLeft.after(store.head(), courseId));
 
-      var desk = new BookingDesk(store, courseId, runId, console);
+      var desk = new BookingDesk(store, courseId, runId, console, seatsLeft);
       Map<String, Optional<String>> outcomes = race(desk, console);
 
       // A winner who books again is turned away by the same decision, without any race.
@@ -144,7 +168,26 @@ public final class CourseBookingDemo {
       console.say("%s books again:", winner);
       desk.book(winner, () -> {});
 
-      return report(store, courseId, outcomes, desk.conflicts.get(), console);
+      Summary summary = report(store, courseId, outcomes, desk.conflicts.get(), console);
+      int left = seatsLeft.after(summary.head(), courseId);
+      console.say("Read model seats_left: %d seats left in %s", left, courseId);
+      for (ProjectionStatus status : Projections.forDataSource(database).status(SeatsLeft.NAME)) {
+        console.say(
+            "Projection %s: %s at position %d of %d (lag %d), owner %s",
+            status.name(),
+            status.state(),
+            status.checkpoint(),
+            status.head(),
+            status.head() - status.checkpoint(),
+            status.owner().orElse("none"));
+      }
+      return new Summary(
+          summary.courseId(),
+          summary.subscribed(),
+          summary.rejections(),
+          summary.conflicts(),
+          summary.head(),
+          left);
     }
   }
 
@@ -196,13 +239,16 @@ public final class CourseBookingDemo {
     private final String courseId;
     private final String runId;
     private final Console console;
+    private final SeatsLeft seatsLeft;
     private final AtomicInteger conflicts = new AtomicInteger();
 
-    BookingDesk(EventStore store, String courseId, String runId, Console console) {
+    BookingDesk(
+        EventStore store, String courseId, String runId, Console console, SeatsLeft seatsLeft) {
       this.store = store;
       this.courseId = courseId;
       this.runId = runId;
       this.console = console;
+      this.seatsLeft = seatsLeft;
     }
 
     /**
@@ -217,14 +263,14 @@ public final class CourseBookingDemo {
       String studentId = student + "-" + runId;
       // The consistency boundary is what these projections read: the course's capacity and
       // subscriptions give the seats left, the student's subscriptions the per-student limit.
-      Projection<Integer> capacity =
-          Projection.startingWith(0)
+      DecisionProjection<Integer> capacity =
+          DecisionProjection.startingWith(0)
               .on(COURSE_DEFINED, CourseDefined.class, (seats, course) -> course.capacity())
               .withTag(courseTag(courseId));
-      Projection<Integer> seatsTaken = subscriptions(courseTag(courseId));
-      Projection<Integer> coursesOfStudent = subscriptions(studentTag(studentId));
-      Projection<Boolean> alreadySubscribed =
-          Projection.startingWith(false)
+      DecisionProjection<Integer> seatsTaken = subscriptions(courseTag(courseId));
+      DecisionProjection<Integer> coursesOfStudent = subscriptions(studentTag(studentId));
+      DecisionProjection<Boolean> alreadySubscribed =
+          DecisionProjection.startingWith(false)
               .on(STUDENT_SUBSCRIBED, (subscribed, event) -> true)
               .withTag(courseTag(courseId), studentTag(studentId));
       DecisionModel model =
@@ -275,8 +321,12 @@ public final class CourseBookingDemo {
       DecisionState state = decidedOn.get();
       if (outcome instanceof Outcome.Appended<String> appended) {
         console.say(
-            "  %-9s subscribed: seat %d of %d (position %d)",
-            student, state.get(seatsTaken) + 1, state.get(capacity), appended.position());
+            "  %-9s subscribed: seat %d of %d (position %d); read model: %d seats left",
+            student,
+            state.get(seatsTaken) + 1,
+            state.get(capacity),
+            appended.position(),
+            seatsLeft.after(appended.position(), courseId));
         return Optional.empty();
       }
       if (outcome instanceof Outcome.Rejected<String> rejected) {
@@ -286,8 +336,8 @@ public final class CourseBookingDemo {
       throw new IllegalStateException(student + "'s booking ended without a decision: " + outcome);
     }
 
-    private static Projection<Integer> subscriptions(String tag) {
-      return Projection.startingWith(0)
+    private static DecisionProjection<Integer> subscriptions(String tag) {
+      return DecisionProjection.startingWith(0)
           .on(STUDENT_SUBSCRIBED, (count, event) -> count + 1)
           .withTag(tag);
     }
@@ -323,7 +373,106 @@ public final class CourseBookingDemo {
         subscribed.size(), CAPACITY, subscribed, rejections.size());
     console.say("Conflicts: %d appends lost a race and were retried after re-reading", conflicts);
     console.say("Store head: position %d", head);
-    return new Summary(courseId, List.copyOf(subscribed), Map.copyOf(rejections), conflicts, head);
+    return new Summary(
+        courseId, List.copyOf(subscribed), Map.copyOf(rejections), conflicts, head, -1);
+  }
+
+  /**
+   * The read model: seats left per course, in table {@code seats_left}, kept by a projection whose
+   * every batch commits together with its checkpoint (each event applied exactly once).
+   */
+  private static final class SeatsLeft {
+    static final String NAME = "seats-left";
+
+    private final ProjectionRunner runner;
+    private final DataSource database;
+
+    SeatsLeft(ProjectionRunner runner, DataSource database) {
+      this.runner = runner;
+      this.database = database;
+    }
+
+    static void createTable(DataSource database) {
+      try (Connection connection = database.getConnection();
+          Statement statement = connection.createStatement()) {
+        statement.execute(
+            "CREATE TABLE IF NOT EXISTS seats_left"
+                + " (course_id text PRIMARY KEY, seats int NOT NULL)");
+      } catch (SQLException e) {
+        throw new IllegalStateException("cannot create the read model table: " + e, e);
+      }
+    }
+
+    static Projection projection(EventStore store) {
+      return Projection.of(
+          NAME,
+          store.read().ofType(COURSE_DEFINED, STUDENT_SUBSCRIBED),
+          (batch, connection) -> {
+            try (PreparedStatement open =
+                    connection.prepareStatement(
+                        "INSERT INTO seats_left (course_id, seats) VALUES (?, ?)");
+                PreparedStatement take =
+                    connection.prepareStatement(
+                        "UPDATE seats_left SET seats = seats - 1 WHERE course_id = ?")) {
+              for (SequencedEvent sequenced : batch.events()) {
+                if (sequenced.event().data() instanceof CourseDefined course) {
+                  open.setString(1, course.courseId());
+                  open.setInt(2, course.capacity());
+                  open.executeUpdate();
+                } else if (sequenced.event().data()
+                    instanceof StudentSubscribedToCourse subscription) {
+                  take.setString(1, subscription.courseId());
+                  take.executeUpdate();
+                }
+              }
+            }
+          });
+    }
+
+    /** The seats left in the course once the projection has applied the log up to position. */
+    int after(long position, String courseId) {
+      try {
+        if (!runner.await(NAME, position, Duration.ofSeconds(10))) {
+          throw new IllegalStateException("the read model did not catch up within 10 s");
+        }
+        try (Connection connection = database.getConnection();
+            PreparedStatement query =
+                connection.prepareStatement("SELECT seats FROM seats_left WHERE course_id = ?")) {
+          query.setString(1, courseId);
+          try (ResultSet row = query.executeQuery()) {
+            return row.next() ? row.getInt(1) : -1;
+          }
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for the read model", e);
+      } catch (SQLException e) {
+        throw new IllegalStateException("cannot read the read model: " + e, e);
+      }
+    }
+  }
+
+  /** A data source for {@code url}: {@code postgres://user:password@host:port/db} or JDBC. */
+  private static DataSource dataSource(String url) {
+    var dataSource = new PGSimpleDataSource();
+    if (url.startsWith("jdbc:")) {
+      dataSource.setURL(url);
+      return dataSource;
+    }
+    URI uri = URI.create(url);
+    dataSource.setServerNames(new String[] {uri.getHost()});
+    if (uri.getPort() != -1) {
+      dataSource.setPortNumbers(new int[] {uri.getPort()});
+    }
+    dataSource.setDatabaseName(uri.getPath().substring(1));
+    if (uri.getUserInfo() != null) {
+      String[] userAndPassword = uri.getUserInfo().split(":", 2);
+      dataSource.setUser(userAndPassword[0]);
+      if (userAndPassword.length > 1) {
+        dataSource.setPassword(userAndPassword[1]);
+      }
+    }
+    return dataSource;
   }
 
   private static void await(CyclicBarrier barrier) {

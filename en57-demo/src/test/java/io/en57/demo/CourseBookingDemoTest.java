@@ -69,6 +69,8 @@ class CourseBookingDemoTest {
       assertThat(summary.conflicts()).isGreaterThanOrEqualTo(STUDENTS.size() - 1);
       // A fresh database: the course, then its three subscriptions.
       assertThat(summary.head()).isEqualTo(1 + CAPACITY);
+      // The read model kept live by the projection agrees.
+      assertThat(summary.seatsLeft()).isZero();
 
       // The store itself, read without the demo's payload classes, agrees.
       try (EventStore store = EventStore.forUrl(url)) {
@@ -97,8 +99,15 @@ class CourseBookingDemoTest {
           .contains("rejected: already subscribed")
           .contains("Subscribed: 3 of 3 seats " + summary.subscribed() + "; turned away: 7")
           .contains("Store head: position 4")
+          .contains("  read model: 3 seats left")
+          .contains("Read model seats_left: 0 seats left in " + summary.courseId())
+          .containsPattern("Projection seats-left: RUNNING at position 4 of 4 \\(lag 0\\), owner ")
           .doesNotContain("password");
-      assertThat(count(printed, "subscribed: seat \\d of 3")).isEqualTo(CAPACITY);
+      assertThat(
+              count(
+                  printed,
+                  "subscribed: seat \\d of 3 \\(position \\d\\); read model: \\d seats left"))
+          .isEqualTo(CAPACITY);
       assertThat(count(printed, "rejected: course full")).isEqualTo(STUDENTS.size() - CAPACITY);
       assertThat(count(printed, "lost the race")).isEqualTo(summary.conflicts());
       for (String student : summary.subscribed()) {
@@ -121,6 +130,7 @@ class CourseBookingDemoTest {
       assertThat(second.courseId()).isNotEqualTo(first.courseId());
       assertThat(second.subscribed()).hasSize(CAPACITY);
       assertThat(second.head()).isEqualTo(2 * (1 + CAPACITY));
+      assertThat(second.seatsLeft()).isZero();
       assertThat(output.toString(UTF_8)).contains("Schema en57 is up to date, nothing to migrate");
     } finally {
       server.dropDatabase(database);

@@ -5,8 +5,8 @@ import io.en57.EventStore;
 import io.en57.EventStoreBuilder;
 import io.en57.decisions.Decision;
 import io.en57.decisions.DecisionModel;
+import io.en57.decisions.DecisionProjection;
 import io.en57.decisions.Outcome;
-import io.en57.decisions.Projection;
 import java.util.HashSet;
 import java.util.Objects;
 import java.util.Optional;
@@ -123,13 +123,13 @@ public final class CourseAggregates {
 
   /** Loads the course, if it exists: the aggregate's state after all its events. */
   public Optional<Course> load(String courseId) {
-    Projection<Optional<Course>> course = aggregate(courseId);
+    DecisionProjection<Optional<Course>> course = aggregate(courseId);
     return DecisionModel.of(course).read(store).get(course);
   }
 
   /** Defines a course, unless it exists. */
   public Outcome<Rejection> define(String courseId, String title, int capacity) {
-    Projection<Optional<Course>> course = aggregate(courseId);
+    DecisionProjection<Optional<Course>> course = aggregate(courseId);
     return DecisionModel.of(course)
         .execute(
             store,
@@ -159,7 +159,7 @@ public final class CourseAggregates {
   /** Loads the aggregate, runs the command on it, appends its events at the aggregate's version. */
   private Outcome<Rejection> update(
       String courseId, Function<Course, Decision<Rejection>> command) {
-    Projection<Optional<Course>> course = aggregate(courseId);
+    DecisionProjection<Optional<Course>> course = aggregate(courseId);
     return DecisionModel.of(course)
         .execute(
             store,
@@ -171,8 +171,8 @@ public final class CourseAggregates {
   }
 
   /** Every event of the course, folded into the aggregate. */
-  private static Projection<Optional<Course>> aggregate(String courseId) {
-    return Projection.<Optional<Course>>startingWith(Optional.empty())
+  private static DecisionProjection<Optional<Course>> aggregate(String courseId) {
+    return DecisionProjection.<Optional<Course>>startingWith(Optional.empty())
         .on(
             "CourseDefined",
             CourseDefined.class,

@@ -5,8 +5,8 @@ import io.en57.EventStore;
 import io.en57.EventStoreBuilder;
 import io.en57.decisions.Decision;
 import io.en57.decisions.DecisionModel;
+import io.en57.decisions.DecisionProjection;
 import io.en57.decisions.Outcome;
-import io.en57.decisions.Projection;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -58,7 +58,7 @@ public final class CourseSubscriptions {
 
   /** Defines a course, unless one with that id exists. */
   public Outcome<Rejection> defineCourse(String courseId, int capacity) {
-    Projection<Optional<Integer>> capacityOfCourse = capacity(courseId);
+    DecisionProjection<Optional<Integer>> capacityOfCourse = capacity(courseId);
     return DecisionModel.of(capacityOfCourse)
         .execute(
             store,
@@ -72,7 +72,7 @@ public final class CourseSubscriptions {
 
   /** Changes the capacity of an existing course; nothing to do if it already has it. */
   public Outcome<Rejection> changeCapacity(String courseId, int newCapacity) {
-    Projection<Optional<Integer>> capacityOfCourse = capacity(courseId);
+    DecisionProjection<Optional<Integer>> capacityOfCourse = capacity(courseId);
     return DecisionModel.of(capacityOfCourse)
         .execute(
             store,
@@ -93,11 +93,11 @@ public final class CourseSubscriptions {
 
   /** Subscribes a student to a course with a free seat, within the student's course limit. */
   public Outcome<Rejection> subscribe(String studentId, String courseId) {
-    Projection<Optional<Integer>> capacity = capacity(courseId);
-    Projection<Integer> subscriptionsOfCourse = subscriptions(courseTag(courseId));
-    Projection<Integer> subscriptionsOfStudent = subscriptions(studentTag(studentId));
-    Projection<Boolean> alreadySubscribed =
-        Projection.startingWith(false)
+    DecisionProjection<Optional<Integer>> capacity = capacity(courseId);
+    DecisionProjection<Integer> subscriptionsOfCourse = subscriptions(courseTag(courseId));
+    DecisionProjection<Integer> subscriptionsOfStudent = subscriptions(studentTag(studentId));
+    DecisionProjection<Boolean> alreadySubscribed =
+        DecisionProjection.startingWith(false)
             .on("StudentSubscribedToCourse", (subscribed, event) -> true)
             .withTag(courseTag(courseId), studentTag(studentId));
     DecisionModel model =
@@ -127,8 +127,8 @@ public final class CourseSubscriptions {
   }
 
   /** The course's capacity, empty if it was never defined: only its newest event matters. */
-  private static Projection<Optional<Integer>> capacity(String courseId) {
-    return Projection.<Optional<Integer>>startingWith(Optional.empty())
+  private static DecisionProjection<Optional<Integer>> capacity(String courseId) {
+    return DecisionProjection.<Optional<Integer>>startingWith(Optional.empty())
         .on(
             "CourseDefined",
             CourseDefined.class,
@@ -141,8 +141,8 @@ public final class CourseSubscriptions {
         .lastEventOnly();
   }
 
-  private static Projection<Integer> subscriptions(String tag) {
-    return Projection.startingWith(0)
+  private static DecisionProjection<Integer> subscriptions(String tag) {
+    return DecisionProjection.startingWith(0)
         .on("StudentSubscribedToCourse", (count, event) -> count + 1)
         .withTag(tag);
   }

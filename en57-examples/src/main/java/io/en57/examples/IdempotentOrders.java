@@ -5,8 +5,8 @@ import io.en57.EventStore;
 import io.en57.EventStoreBuilder;
 import io.en57.decisions.Decision;
 import io.en57.decisions.DecisionModel;
+import io.en57.decisions.DecisionProjection;
 import io.en57.decisions.Outcome;
-import io.en57.decisions.Projection;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
@@ -51,8 +51,8 @@ public final class IdempotentOrders {
    * @throws IllegalStateException if the store kept conflicting (it does not for one token)
    */
   public Placed placeOrder(String idempotencyToken, String item) {
-    Projection<Optional<String>> placedOrder =
-        Projection.<Optional<String>>startingWith(Optional.empty())
+    DecisionProjection<Optional<String>> placedOrder =
+        DecisionProjection.<Optional<String>>startingWith(Optional.empty())
             .on("OrderPlaced", OrderPlaced.class, (order, placed) -> Optional.of(placed.orderId()))
             .withTag("idempotency:" + idempotencyToken);
     var decided = new AtomicReference<Placed>();

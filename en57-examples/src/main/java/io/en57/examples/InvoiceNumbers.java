@@ -5,8 +5,8 @@ import io.en57.EventStore;
 import io.en57.EventStoreBuilder;
 import io.en57.decisions.Decision;
 import io.en57.decisions.DecisionModel;
+import io.en57.decisions.DecisionProjection;
 import io.en57.decisions.Outcome;
-import io.en57.decisions.Projection;
 import io.en57.decisions.RetryPolicy;
 import java.math.BigDecimal;
 import java.time.Duration;
@@ -40,8 +40,8 @@ public final class InvoiceNumbers {
           .withMaxAttempts(100)
           .withBackoff(Duration.ofMillis(1), Duration.ofMillis(20));
 
-  private static final Projection<Long> NEXT_NUMBER =
-      Projection.startingWith(1L)
+  private static final DecisionProjection<Long> NEXT_NUMBER =
+      DecisionProjection.startingWith(1L)
           .on(
               "InvoiceCreated",
               InvoiceCreated.class,

@@ -5,8 +5,8 @@ import io.en57.EventStore;
 import io.en57.EventStoreBuilder;
 import io.en57.decisions.Decision;
 import io.en57.decisions.DecisionModel;
+import io.en57.decisions.DecisionProjection;
 import io.en57.decisions.Outcome;
-import io.en57.decisions.Projection;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -83,8 +83,8 @@ public final class OptInTokens {
 
   /** Confirms the sign-up of {@code emailAddress} with the password it was sent, once. */
   public Outcome<Rejection> confirmSignUp(String emailAddress, String otp) {
-    Projection<Token> token =
-        Projection.startingWith(new Token(Optional.empty(), false))
+    DecisionProjection<Token> token =
+        DecisionProjection.startingWith(new Token(Optional.empty(), false))
             .on(
                 "SignUpInitiated",
                 SignUpInitiated.class,

@@ -5,9 +5,9 @@ import io.en57.EventStore;
 import io.en57.EventStoreBuilder;
 import io.en57.decisions.Decision;
 import io.en57.decisions.DecisionModel;
+import io.en57.decisions.DecisionProjection;
 import io.en57.decisions.DecisionState;
 import io.en57.decisions.Outcome;
-import io.en57.decisions.Projection;
 import java.math.BigDecimal;
 import java.time.Clock;
 import java.time.Duration;
@@ -97,7 +97,7 @@ public final class ProductPrices {
 
   /** Defines a product at a price, unless it exists. */
   public Outcome<Rejection> defineProduct(String productId, BigDecimal price) {
-    Projection<Price> product = price(productId);
+    DecisionProjection<Price> product = price(productId);
     return DecisionModel.of(product)
         .execute(
             store,
@@ -113,7 +113,7 @@ public final class ProductPrices {
 
   /** Changes the price of an existing product. */
   public Outcome<Rejection> changePrice(String productId, BigDecimal newPrice) {
-    Projection<Price> product = price(productId);
+    DecisionProjection<Price> product = price(productId);
     return DecisionModel.of(product)
         .execute(
             store,
@@ -129,9 +129,9 @@ public final class ProductPrices {
 
   /** Orders products at the prices shown to the customer, by product id, if all are valid. */
   public Outcome<Rejection> order(String orderId, Map<String, BigDecimal> shownPrices) {
-    var products = new LinkedHashMap<String, Projection<Price>>();
+    var products = new LinkedHashMap<String, DecisionProjection<Price>>();
     shownPrices.keySet().forEach(productId -> products.put(productId, price(productId)));
-    DecisionModel model = DecisionModel.of(products.values().toArray(new Projection<?>[0]));
+    DecisionModel model = DecisionModel.of(products.values().toArray(new DecisionProjection<?>[0]));
     return model.execute(store, state -> order(state, orderId, shownPrices, products));
   }
 
@@ -139,7 +139,7 @@ public final class ProductPrices {
       DecisionState state,
       String orderId,
       Map<String, BigDecimal> shownPrices,
-      Map<String, Projection<Price>> products) {
+      Map<String, DecisionProjection<Price>> products) {
     Instant now = clock.instant();
     var items = new ArrayList<Item>();
     var tags = new ArrayList<String>(List.of("order:" + orderId));
@@ -160,8 +160,8 @@ public final class ProductPrices {
   }
 
   /** The product's current and previous price. */
-  private static Projection<Price> price(String productId) {
-    return Projection.startingWith(Price.UNDEFINED)
+  private static DecisionProjection<Price> price(String productId) {
+    return DecisionProjection.startingWith(Price.UNDEFINED)
         .on(
             "ProductDefined",
             ProductDefined.class,

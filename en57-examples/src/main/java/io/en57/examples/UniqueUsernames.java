@@ -5,8 +5,8 @@ import io.en57.EventStore;
 import io.en57.EventStoreBuilder;
 import io.en57.decisions.Decision;
 import io.en57.decisions.DecisionModel;
+import io.en57.decisions.DecisionProjection;
 import io.en57.decisions.Outcome;
-import io.en57.decisions.Projection;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -88,8 +88,8 @@ public final class UniqueUsernames {
 
   /** Opens an account with a username that is available. */
   public Outcome<Rejection> register(String accountId, String username) {
-    Projection<Claim> claim = claimOf(username);
-    Projection<Optional<String>> account = usernameOf(accountId);
+    DecisionProjection<Claim> claim = claimOf(username);
+    DecisionProjection<Optional<String>> account = usernameOf(accountId);
     return DecisionModel.of(claim, account)
         .execute(
             store,
@@ -109,7 +109,7 @@ public final class UniqueUsernames {
 
   /** Closes an account, releasing its username. */
   public Outcome<Rejection> close(String accountId) {
-    Projection<Optional<String>> account = usernameOf(accountId);
+    DecisionProjection<Optional<String>> account = usernameOf(accountId);
     return DecisionModel.of(account)
         .execute(
             store,
@@ -128,8 +128,8 @@ public final class UniqueUsernames {
 
   /** Gives an account a new username that is available, releasing the old one. */
   public Outcome<Rejection> changeUsername(String accountId, String newUsername) {
-    Projection<Claim> claim = claimOf(newUsername);
-    Projection<Optional<String>> account = usernameOf(accountId);
+    DecisionProjection<Claim> claim = claimOf(newUsername);
+    DecisionProjection<Optional<String>> account = usernameOf(accountId);
     return DecisionModel.of(claim, account)
         .execute(
             store,
@@ -157,8 +157,8 @@ public final class UniqueUsernames {
   }
 
   /** Whether {@code username} is held, and when it was last released. */
-  private static Projection<Claim> claimOf(String username) {
-    return Projection.startingWith(Claim.NEVER)
+  private static DecisionProjection<Claim> claimOf(String username) {
+    return DecisionProjection.startingWith(Claim.NEVER)
         .on("AccountRegistered", (claim, event) -> Claim.held())
         .on("AccountClosed", AccountClosed.class, (claim, closed) -> Claim.releasedAt(closed.at()))
         .on(
@@ -172,8 +172,8 @@ public final class UniqueUsernames {
   }
 
   /** The username of an open account; empty if it does not exist or was closed. */
-  private static Projection<Optional<String>> usernameOf(String accountId) {
-    return Projection.<Optional<String>>startingWith(Optional.empty())
+  private static DecisionProjection<Optional<String>> usernameOf(String accountId) {
+    return DecisionProjection.<Optional<String>>startingWith(Optional.empty())
         .on(
             "AccountRegistered",
             AccountRegistered.class,

@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * Several {@link Projection}s read together for one decision, and the append condition that
+ * Several {@link DecisionProjection}s read together for one decision, and the append condition that
  * protects it. {@link #read} reads the union of the projections' queries once (identical criteria
  * merged), folds each event into the projections it matches, and derives the condition from the
  * same union and the position the read reached; {@link #execute} adds the decision and the append,
@@ -29,22 +29,22 @@ import java.util.stream.Stream;
  *         : Decision.reject("course full"));
  * }</pre>
  *
- * <p>A projection made with {@link Projection#lastEventOnly()} is read on its own, newest event
- * first, limit 1. When a model needs more than one read, it first reads the store's head and takes
- * into account only events up to it, so that all reads describe the same log and the condition,
- * {@code after} the head, covers everything they did not see.
+ * <p>A projection made with {@link DecisionProjection#lastEventOnly()} is read on its own, newest
+ * event first, limit 1. When a model needs more than one read, it first reads the store's head and
+ * takes into account only events up to it, so that all reads describe the same log and the
+ * condition, {@code after} the head, covers everything they did not see.
  *
  * <p>Immutable and thread-safe if its projections are.
  */
 public final class DecisionModel {
 
-  private final List<Projection<?>> projections;
+  private final List<DecisionProjection<?>> projections;
   private final Query query;
   private final Query foldedQuery;
   private final List<Integer> folded;
   private final List<Integer> lastEventOnly;
 
-  private DecisionModel(List<Projection<?>> projections) {
+  private DecisionModel(List<DecisionProjection<?>> projections) {
     this.projections = projections;
     var folded = new ArrayList<Integer>();
     var lastEventOnly = new ArrayList<Integer>();
@@ -64,14 +64,14 @@ public final class DecisionModel {
    * @throws IllegalArgumentException for none, or one given twice
    * @throws IllegalStateException for a projection without a handler
    */
-  public static DecisionModel of(Projection<?>... projections) {
+  public static DecisionModel of(DecisionProjection<?>... projections) {
     Objects.requireNonNull(projections, "projections must not be null");
     if (projections.length == 0) {
       throw new IllegalArgumentException("a decision model needs at least one projection");
     }
-    var list = new ArrayList<Projection<?>>();
+    var list = new ArrayList<DecisionProjection<?>>();
     for (int i = 0; i < projections.length; i++) {
-      Projection<?> projection =
+      DecisionProjection<?> projection =
           Objects.requireNonNull(projections[i], "projections[" + i + "] must not be null");
       for (int j = 0; j < i; j++) {
         if (projections[j] == projection) {
@@ -167,7 +167,7 @@ public final class DecisionModel {
     }
   }
 
-  int indexOf(Projection<?> projection) {
+  int indexOf(DecisionProjection<?> projection) {
     for (int i = 0; i < projections.size(); i++) {
       if (projections.get(i) == projection) {
         return i;
@@ -177,7 +177,7 @@ public final class DecisionModel {
         projection + " is not part of this decision model; pass it to DecisionModel.of");
   }
 
-  Projection<?> projection(int index) {
+  DecisionProjection<?> projection(int index) {
     return projections.get(index);
   }
 
@@ -219,7 +219,7 @@ public final class DecisionModel {
 
   @SuppressWarnings("unchecked") // the state at an index is always of that projection's type
   private Object apply(int index, Object state, SequencedEvent event) {
-    return ((Projection<Object>) projections.get(index)).apply(state, event.event());
+    return ((DecisionProjection<Object>) projections.get(index)).apply(state, event.event());
   }
 
   /** Sleeps before a retry; false if interrupted. */
@@ -236,9 +236,9 @@ public final class DecisionModel {
     return true;
   }
 
-  private static Query union(List<Projection<?>> projections) {
+  private static Query union(List<DecisionProjection<?>> projections) {
     var criteria = new LinkedHashSet<Query.Criterion>();
-    for (Projection<?> projection : projections) {
+    for (DecisionProjection<?> projection : projections) {
       criteria.addAll(projection.query().criteria());
     }
     return new Query(List.copyOf(criteria));

@@ -36,7 +36,7 @@ public final class DecisionState {
    *
    * @throws IllegalArgumentException if the projection is not one the model was made of
    */
-  public <S> S get(Projection<S> projection) {
+  public <S> S get(DecisionProjection<S> projection) {
     Objects.requireNonNull(projection, "projection must not be null");
     @SuppressWarnings("unchecked") // the model keeps each projection's own state at its index
     S state = (S) states[model.indexOf(projection)];

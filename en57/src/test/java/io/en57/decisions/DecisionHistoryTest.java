@@ -146,8 +146,8 @@ class DecisionHistoryTest {
   private static void defineCourses(EventStore store) {
     for (int c = 0; c < COURSES; c++) {
       String course = "c" + c;
-      Projection<Boolean> exists =
-          Projection.startingWith(false)
+      DecisionProjection<Boolean> exists =
+          DecisionProjection.startingWith(false)
               .on("CourseDefined", (defined, event) -> true)
               .withTag("course:" + course);
       DecisionModel.of(exists)
@@ -207,10 +207,10 @@ class DecisionHistoryTest {
       var decided = new ArrayList<UUID>();
       DecisionModel model;
       Decider<String> decider;
-      Projection<Integer> capacity = capacity(course);
-      Projection<Set<String>> subscribers = subscribers(course);
+      DecisionProjection<Integer> capacity = capacity(course);
+      DecisionProjection<Set<String>> subscribers = subscribers(course);
       if (command < 5) {
-        Projection<Integer> coursesOfStudent = coursesOf(student);
+        DecisionProjection<Integer> coursesOfStudent = coursesOf(student);
         model = DecisionModel.of(capacity, subscribers, coursesOfStudent);
         decider =
             state -> {
@@ -250,7 +250,7 @@ class DecisionHistoryTest {
                       .withTags("course:" + course));
             };
       } else {
-        Projection<Optional<String>> owner = owner(username);
+        DecisionProjection<Optional<String>> owner = owner(username);
         String account = "a" + random.nextInt(STUDENTS);
         model = DecisionModel.of(owner);
         decider =
@@ -289,30 +289,30 @@ class DecisionHistoryTest {
           : new Outcome.NothingToAppend<>(0);
     }
 
-    private static Projection<Integer> capacity(String course) {
-      return Projection.startingWith(0)
+    private static DecisionProjection<Integer> capacity(String course) {
+      return DecisionProjection.startingWith(0)
           .on("CourseDefined", (capacity, event) -> number(event, "capacity"))
           .on("CourseCapacityChanged", (capacity, event) -> number(event, "capacity"))
           .withTag("course:" + course)
           .lastEventOnly();
     }
 
-    private static Projection<Set<String>> subscribers(String course) {
-      return Projection.<Set<String>>startingWith(Set.of())
+    private static DecisionProjection<Set<String>> subscribers(String course) {
+      return DecisionProjection.<Set<String>>startingWith(Set.of())
           .on("StudentSubscribed", (students, event) -> with(students, text(event, "student")))
           .on("StudentUnsubscribed", (students, event) -> without(students, text(event, "student")))
           .withTag("course:" + course);
     }
 
-    private static Projection<Integer> coursesOf(String student) {
-      return Projection.startingWith(0)
+    private static DecisionProjection<Integer> coursesOf(String student) {
+      return DecisionProjection.startingWith(0)
           .on("StudentSubscribed", (courses, event) -> courses + 1)
           .on("StudentUnsubscribed", (courses, event) -> courses - 1)
           .withTag("student:" + student);
     }
 
-    private static Projection<Optional<String>> owner(String username) {
-      return Projection.<Optional<String>>startingWith(Optional.empty())
+    private static DecisionProjection<Optional<String>> owner(String username) {
+      return DecisionProjection.<Optional<String>>startingWith(Optional.empty())
           .on("UsernameClaimed", (owner, event) -> Optional.of(text(event, "account")))
           .on("UsernameReleased", (owner, event) -> Optional.empty())
           .withTag("username:" + username);

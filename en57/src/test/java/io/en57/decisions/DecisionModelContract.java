@@ -68,8 +68,9 @@ abstract class DecisionModelContract {
     return store.append(List.of(events)).position();
   }
 
-  static Projection<Integer> count(String type, String... tags) {
-    Projection<Integer> counting = Projection.startingWith(0).on(type, (count, event) -> count + 1);
+  static DecisionProjection<Integer> count(String type, String... tags) {
+    DecisionProjection<Integer> counting =
+        DecisionProjection.startingWith(0).on(type, (count, event) -> count + 1);
     return tags.length == 0 ? counting : counting.withTag(tags);
   }
 
@@ -117,7 +118,7 @@ abstract class DecisionModelContract {
           event("StudentSubscribed", "course:c2", "student:s1"),
           event("CourseRenamed", "course:c1"),
           event("StudentSubscribed", "course:c1", "student:s2"));
-      Projection<Integer> subscriptions = count("StudentSubscribed", "course:c1");
+      DecisionProjection<Integer> subscriptions = count("StudentSubscribed", "course:c1");
 
       DecisionState state = DecisionModel.of(subscriptions).read(store);
 
@@ -132,8 +133,8 @@ abstract class DecisionModelContract {
     @Test
     void aTypedHandlerGetsThePayloadOfTheRegisteredClass() {
       append(Event.of("CourseDefined", new CourseDefined("c1", 30)).withTags("course:c1"));
-      Projection<Integer> capacity =
-          Projection.startingWith(0)
+      DecisionProjection<Integer> capacity =
+          DecisionProjection.startingWith(0)
               .on("CourseDefined", CourseDefined.class, (seats, defined) -> defined.capacity())
               .withTag("course:c1");
 
@@ -144,8 +145,8 @@ abstract class DecisionModelContract {
     void aTypedHandlerOfAnUnregisteredTypeSaysWhatToRegister() {
       append(Event.of("CourseCapacityChanged", Map.of("capacity", 5)).withTags("course:c1"));
       record CapacityChanged(int capacity) {}
-      Projection<Integer> capacity =
-          Projection.startingWith(0)
+      DecisionProjection<Integer> capacity =
+          DecisionProjection.startingWith(0)
               .on(
                   "CourseCapacityChanged",
                   CapacityChanged.class,
@@ -166,8 +167,8 @@ abstract class DecisionModelContract {
       }
       append(Event.of("PriceChanged", Map.of("price", 999)).withTags("product:p2"));
       var applied = new AtomicInteger();
-      Projection<Integer> price =
-          Projection.startingWith(0)
+      DecisionProjection<Integer> price =
+          DecisionProjection.startingWith(0)
               .on(
                   "PriceChanged",
                   (current, event) -> {
@@ -186,10 +187,10 @@ abstract class DecisionModelContract {
 
     @Test
     void badProjectionsAreRejectedWithTheirReason() {
-      assertThatThrownBy(() -> Projection.startingWith(null))
+      assertThatThrownBy(() -> DecisionProjection.startingWith(null))
           .isInstanceOf(NullPointerException.class)
           .hasMessageContaining("initialState must not be null");
-      Projection<Integer> counting = count("A");
+      DecisionProjection<Integer> counting = count("A");
       assertThatThrownBy(() -> counting.on("A", (n, e) -> n))
           .isInstanceOf(IllegalArgumentException.class)
           .hasMessage("this projection already has a handler for A");
@@ -199,7 +200,7 @@ abstract class DecisionModelContract {
       assertThatThrownBy(() -> counting.withTag("t", ""))
           .isInstanceOf(IllegalArgumentException.class)
           .hasMessage("tag must not be blank");
-      assertThatThrownBy(() -> DecisionModel.of(Projection.startingWith(0).withTag("t")))
+      assertThatThrownBy(() -> DecisionModel.of(DecisionProjection.startingWith(0).withTag("t")))
           .isInstanceOf(IllegalStateException.class)
           .hasMessageContaining("a projection needs at least one handler");
       assertThatThrownBy(() -> DecisionModel.of(counting, counting))
@@ -213,11 +214,12 @@ abstract class DecisionModelContract {
     @Test
     void aHandlerReturningNullIsNamed() {
       append(event("A"));
-      Projection<String> broken = Projection.startingWith("").on("A", (s, e) -> null);
+      DecisionProjection<String> broken =
+          DecisionProjection.startingWith("").on("A", (s, e) -> null);
 
       assertThatThrownBy(() -> DecisionModel.of(broken).read(store))
           .isInstanceOf(NullPointerException.class)
-          .hasMessageContaining("the handler for A of Projection[types=[A]");
+          .hasMessageContaining("the handler for A of DecisionProjection[types=[A]");
     }
   }
 
@@ -231,9 +233,9 @@ abstract class DecisionModelContract {
           event("StudentSubscribed", "course:c2", "student:s1"),
           event("StudentSubscribed", "course:c1", "student:s2"),
           event("StudentUnsubscribed", "course:c1", "student:s1"));
-      Projection<Integer> course = count("StudentSubscribed", "course:c1");
-      Projection<Integer> student = count("StudentSubscribed", "student:s1");
-      Projection<Integer> both = count("StudentSubscribed", "course:c1", "student:s1");
+      DecisionProjection<Integer> course = count("StudentSubscribed", "course:c1");
+      DecisionProjection<Integer> student = count("StudentSubscribed", "student:s1");
+      DecisionProjection<Integer> both = count("StudentSubscribed", "course:c1", "student:s1");
 
       DecisionState state = DecisionModel.of(course, student, both).read(store);
 
@@ -245,10 +247,10 @@ abstract class DecisionModelContract {
 
     @Test
     void identicalCriteriaAreMergedInTheConditionsQuery() {
-      Projection<Integer> first = count("A", "x");
-      Projection<Boolean> second =
-          Projection.startingWith(false).on("A", (seen, event) -> true).withTag("x");
-      Projection<Integer> other = count("B", "x");
+      DecisionProjection<Integer> first = count("A", "x");
+      DecisionProjection<Boolean> second =
+          DecisionProjection.startingWith(false).on("A", (seen, event) -> true).withTag("x");
+      DecisionProjection<Integer> other = count("B", "x");
 
       assertThat(DecisionModel.of(first, second, other).query().criteria())
           .containsExactly(
@@ -258,7 +260,7 @@ abstract class DecisionModelContract {
 
     @Test
     void onAnEmptyStoreTheStatesAreInitialAndTheConditionFailsOnAnyMatchingEvent() {
-      Projection<Integer> subscriptions = count("StudentSubscribed", "course:c1");
+      DecisionProjection<Integer> subscriptions = count("StudentSubscribed", "course:c1");
       DecisionState state = DecisionModel.of(subscriptions).read(store);
 
       assertThat(state.get(subscriptions)).isZero();
@@ -269,8 +271,8 @@ abstract class DecisionModelContract {
     @Test
     void theConditionIsTheUnionAfterTheLastEventTheReadTookIntoAccount() {
       append(event("A", "x"), event("B", "y"), event("Unrelated", "x"));
-      Projection<Integer> a = count("A", "x");
-      Projection<Integer> b = count("B", "y");
+      DecisionProjection<Integer> a = count("A", "x");
+      DecisionProjection<Integer> b = count("B", "y");
       DecisionModel model = DecisionModel.of(a, b);
 
       DecisionState state = model.read(store);
@@ -288,8 +290,8 @@ abstract class DecisionModelContract {
     @Test
     void theConditionCoversTheWholeQueryOfALastEventOnlyProjection() {
       append(event("PriceChanged", "product:p1"), event("PriceChanged", "product:p1"));
-      Projection<Integer> price = count("PriceChanged", "product:p1").lastEventOnly();
-      Projection<Integer> orders = count("ProductOrdered", "customer:k1");
+      DecisionProjection<Integer> price = count("PriceChanged", "product:p1").lastEventOnly();
+      DecisionProjection<Integer> orders = count("ProductOrdered", "customer:k1");
       DecisionModel model = DecisionModel.of(price, orders);
 
       DecisionState state = model.read(store);
@@ -309,8 +311,8 @@ abstract class DecisionModelContract {
       // The folded projection's handler appends, between the read of the folded projections and
       // that of the last-event-only one, an event of each: the state must not take in the one
       // that the condition would then ignore.
-      Projection<Integer> folded =
-          Projection.startingWith(0)
+      DecisionProjection<Integer> folded =
+          DecisionProjection.startingWith(0)
               .on(
                   "A",
                   (count, event) -> {
@@ -320,7 +322,7 @@ abstract class DecisionModelContract {
                     return count + 1;
                   })
               .withTag("x");
-      Projection<Integer> lastOnly = count("B", "y").lastEventOnly();
+      DecisionProjection<Integer> lastOnly = count("B", "y").lastEventOnly();
 
       DecisionState state = DecisionModel.of(folded, lastOnly).read(store);
 
@@ -340,8 +342,8 @@ abstract class DecisionModelContract {
           Event.of("PriceChanged", Map.of("price", 1)).withTags("product:p1"),
           event("Ordered", "product:p1"));
       var appendedDuringTheRead = new AtomicBoolean();
-      Projection<Integer> orders =
-          Projection.startingWith(0)
+      DecisionProjection<Integer> orders =
+          DecisionProjection.startingWith(0)
               .on(
                   "Ordered",
                   (count, event) -> {
@@ -351,8 +353,8 @@ abstract class DecisionModelContract {
                     return count + 1;
                   })
               .withTag("product:p1");
-      Projection<Integer> price =
-          Projection.startingWith(0)
+      DecisionProjection<Integer> price =
+          DecisionProjection.startingWith(0)
               .on(
                   "PriceChanged",
                   (current, event) -> (Integer) ((Map<?, ?>) event.data()).get("price"))
@@ -369,8 +371,8 @@ abstract class DecisionModelContract {
 
     @Test
     void askingForAProjectionOfAnotherModelIsAnError() {
-      Projection<Integer> inModel = count("A");
-      Projection<Integer> elsewhere = count("A");
+      DecisionProjection<Integer> inModel = count("A");
+      DecisionProjection<Integer> elsewhere = count("A");
       DecisionState state = DecisionModel.of(inModel).read(store);
 
       assertThatThrownBy(() -> state.get(elsewhere))
@@ -382,11 +384,12 @@ abstract class DecisionModelContract {
   @Nested
   class Executing {
 
-    private final Projection<Integer> capacity =
-        Projection.startingWith(0)
+    private final DecisionProjection<Integer> capacity =
+        DecisionProjection.startingWith(0)
             .on("CourseDefined", CourseDefined.class, (seats, defined) -> defined.capacity())
             .withTag("course:c1");
-    private final Projection<Integer> subscriptions = count("StudentSubscribed", "course:c1");
+    private final DecisionProjection<Integer> subscriptions =
+        count("StudentSubscribed", "course:c1");
     private final DecisionModel model = DecisionModel.of(capacity, subscriptions);
 
     private Decision<String> subscribe(DecisionState state, String student) {

@@ -79,20 +79,20 @@ class DecisionsReadmeExamplesTest {
 
   /** The projections of the course-subscription decision, as the README defines them. */
   private final class CourseDecision {
-    Projection<Integer> capacity =
-        Projection.startingWith(0)
+    DecisionProjection<Integer> capacity =
+        DecisionProjection.startingWith(0)
             .on("CourseDefined", CourseDefined.class, (seats, defined) -> defined.capacity())
             .on(
                 "CourseCapacityChanged",
                 CourseCapacityChanged.class,
                 (seats, changed) -> changed.capacity())
             .withTag("course:c1");
-    Projection<Integer> subscriptions =
-        Projection.startingWith(0)
+    DecisionProjection<Integer> subscriptions =
+        DecisionProjection.startingWith(0)
             .on("StudentSubscribed", (count, event) -> count + 1)
             .withTag("course:c1");
-    Projection<Integer> coursesOfStudent =
-        Projection.startingWith(0)
+    DecisionProjection<Integer> coursesOfStudent =
+        DecisionProjection.startingWith(0)
             .on("StudentSubscribed", (count, event) -> count + 1)
             .withTag("student:s1");
   }
@@ -121,8 +121,8 @@ class DecisionsReadmeExamplesTest {
     store.append(List.of(Event.of("InvoiceCreated", Map.of("number", 41))));
     store.append(List.of(Event.of("InvoiceCreated", Map.of("number", 42))));
 
-    Projection<Integer> nextInvoiceNumber =
-        Projection.startingWith(1)
+    DecisionProjection<Integer> nextInvoiceNumber =
+        DecisionProjection.startingWith(1)
             .on(
                 "InvoiceCreated",
                 (next, event) -> (Integer) ((Map<?, ?>) event.data()).get("number") + 1)

@@ -19,8 +19,8 @@ import java.util.function.BiFunction;
  * cannot read events it has no handler for, nor miss events of a type it handles.
  *
  * <pre>{@code
- * Projection<Integer> subscriptions =
- *     Projection.startingWith(0)
+ * DecisionProjection<Integer> subscriptions =
+ *     DecisionProjection.startingWith(0)
  *         .on("StudentSubscribed", (count, event) -> count + 1)
  *         .withTag("course:c1");
  * }</pre>
@@ -33,7 +33,7 @@ import java.util.function.BiFunction;
  *
  * @param <S> the state's type
  */
-public final class Projection<S> {
+public final class DecisionProjection<S> {
 
   private final S initialState;
   private final Map<String, BiFunction<S, Event, S>> handlers;
@@ -41,7 +41,7 @@ public final class Projection<S> {
   private final boolean lastEventOnly;
   private final Query query;
 
-  private Projection(
+  private DecisionProjection(
       S initialState,
       Map<String, BiFunction<S, Event, S>> handlers,
       Set<String> tags,
@@ -60,11 +60,11 @@ public final class Projection<S> {
    * A projection with no handlers yet, whose state starts as {@code initialState} (not null: use
    * {@code Optional.empty()} or a record for "nothing yet").
    */
-  public static <S> Projection<S> startingWith(S initialState) {
+  public static <S> DecisionProjection<S> startingWith(S initialState) {
     Objects.requireNonNull(
         initialState,
         "initialState must not be null; use Optional.empty() or a record for 'nothing yet'");
-    return new Projection<>(initialState, Map.of(), Set.of(), false);
+    return new DecisionProjection<>(initialState, Map.of(), Set.of(), false);
   }
 
   /**
@@ -73,7 +73,7 @@ public final class Projection<S> {
    *
    * @throws IllegalArgumentException if the type is blank or already has a handler
    */
-  public Projection<S> on(String type, BiFunction<S, Event, S> apply) {
+  public DecisionProjection<S> on(String type, BiFunction<S, Event, S> apply) {
     Objects.requireNonNull(type, "type must not be null");
     Objects.requireNonNull(apply, "apply must not be null");
     if (type.isBlank()) {
@@ -84,7 +84,8 @@ public final class Projection<S> {
     }
     var more = new LinkedHashMap<>(handlers);
     more.put(type, apply);
-    return new Projection<>(initialState, Collections.unmodifiableMap(more), tags, lastEventOnly);
+    return new DecisionProjection<>(
+        initialState, Collections.unmodifiableMap(more), tags, lastEventOnly);
   }
 
   /**
@@ -94,14 +95,15 @@ public final class Projection<S> {
    *
    * @throws IllegalArgumentException if the type is blank or already has a handler
    */
-  public <P> Projection<S> on(String type, Class<P> payloadClass, BiFunction<S, P, S> apply) {
+  public <P> DecisionProjection<S> on(
+      String type, Class<P> payloadClass, BiFunction<S, P, S> apply) {
     Objects.requireNonNull(payloadClass, "payloadClass must not be null");
     Objects.requireNonNull(apply, "apply must not be null");
     return on(type, (state, event) -> apply.apply(state, payload(event, payloadClass)));
   }
 
   /** This projection reading only events that carry all of {@code tags} (and earlier ones). */
-  public Projection<S> withTag(String... tags) {
+  public DecisionProjection<S> withTag(String... tags) {
     Objects.requireNonNull(tags, "tags must not be null");
     if (tags.length == 0) {
       throw new IllegalArgumentException("at least one tag is required");
@@ -114,7 +116,7 @@ public final class Projection<S> {
       }
       more.add(tag);
     }
-    return new Projection<>(
+    return new DecisionProjection<>(
         initialState, handlers, Collections.unmodifiableSet(more), lastEventOnly);
   }
 
@@ -123,8 +125,8 @@ public final class Projection<S> {
    * indexed lookup (newest first, limit 1) however many events match. The append condition still
    * covers the whole {@link #query()}: an event of it stored after the read makes the append fail.
    */
-  public Projection<S> lastEventOnly() {
-    return new Projection<>(initialState, handlers, tags, true);
+  public DecisionProjection<S> lastEventOnly() {
+    return new DecisionProjection<>(initialState, handlers, tags, true);
   }
 
   /**
@@ -179,7 +181,7 @@ public final class Projection<S> {
 
   @Override
   public String toString() {
-    return "Projection[types="
+    return "DecisionProjection[types="
         + handlers.keySet()
         + ", tags="
         + tags
