@@ -16,6 +16,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -104,6 +105,40 @@ class AppendsAcrossNodesTest {
         .isEqualTo(1);
     assertThat(count("SELECT count(*) FROM en57.append_queue")).isZero();
     assertThat(count("SELECT count(*) FROM en57.append_outcomes")).isZero();
+  }
+
+  @Test
+  void queuedGroupsRacingForTheSameSeatAreDecidedInQueueOrderOneWinning() throws Exception {
+    var results = new ArrayList<Future<AppendResult>>();
+    try (Connection holder = AppendLock.hold(database.dataSource())) {
+      for (int i = 0; i < NODES; i++) {
+        EventStore node = nodes.get(i);
+        int n = i;
+        results.add(
+            threads.submit(
+                () ->
+                    node.append(
+                        List.of(Event.of("SeatTaken", Map.of("node", n)).withTags("seat:9")),
+                        failIf(node.read().withTag("seat:9")))));
+        // Queued one after the other, so the queue order is the node order.
+        AppendLock.awaitWaiters(database.dataSource(), i + 1);
+      }
+      holder.commit();
+    }
+    var outcomes = new ArrayList<AppendResult>();
+    for (Future<AppendResult> result : results) {
+      outcomes.add(result.get());
+    }
+    // The first queued group wins; the later ones conflict with its event, written in the same
+    // transaction, and their failures name it.
+    assertThat(outcomes.get(0)).isEqualTo(new Success(2));
+    for (AppendResult outcome : outcomes.subList(1, NODES)) {
+      assertThat(outcome).isInstanceOf(Failure.class);
+      assertThat(((Failure) outcome).conflictingEvents())
+          .extracting(SequencedEvent::position)
+          .containsExactly(2L);
+    }
+    assertThat(nodes.get(0).read().withTag("seat:9").toList()).hasSize(1);
   }
 
   @Test

@@ -302,10 +302,9 @@ class BoundedWaitsTest {
           threads.submit(
               () -> {
                 try (Statement statement = holder.createStatement()) {
-                  // The append lock, and the one its holder keeps for the sessions waiting.
+                  // The append lock, with the tenure a holder keeps for the sessions waiting.
                   statement.execute(
-                      "SELECT pg_advisory_xact_lock(1164850487, 1),"
-                          + " pg_advisory_xact_lock(1164850487, 2)");
+                      "SELECT pg_advisory_xact_lock(1164850487, 1), en57.begin_tenure()");
                 }
                 return null;
               });

@@ -9,15 +9,32 @@
 -- transaction, with one flush for all, and leaves each group's outcome for its session to collect.
 -- A session whose group was not taken by then takes the lock itself and writes what is queued.
 --
--- Two advisory locks: (1164850487, 1) is the append lock; whoever holds it also holds
--- (1164850487, 2) until it commits, and waiting sessions wait for that second lock in shared mode,
--- so that they all wake when the lock holder commits without ever standing in the way of the next
--- session trying to take the append lock.
---
+-- Waiting sessions must wake when the lock holder commits without standing in the way of the next
+-- one: each tenure of the append lock (1164850487, 1) also takes a lock of its own, (1164850490,
+-- key), and publishes its key in the unlogged sequence en57.append_tenure (sequences are not
+-- transactional, so it is visible at once); a waiting session reads the key and waits for that
+-- lock in shared mode. The next lock holder takes another key, so it never waits for the sessions
+-- that are waking up.
 -- The queue and the outcomes are unlogged tables: a queued group is worth nothing after a crash
 -- (its session is gone too), so queuing costs no WAL flush. A session keeps a lock on its ticket
 -- (advisory lock 1164850488, ticket) while it waits; a group whose session is gone (killed, its
 -- caller told that the outcome is unknown) is dropped, not written later.
+CREATE UNLOGGED SEQUENCE en57.append_tenure;
+
+-- Takes the lock of this tenure of the append lock, and publishes its key; the caller holds the
+-- append lock. The key comes from the transaction id: each tenure is one transaction.
+CREATE FUNCTION en57.begin_tenure() RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_key int := (pg_current_xact_id()::text::bigint % 2147483647)::int;
+BEGIN
+  PERFORM pg_advisory_xact_lock(1164850490, v_key);
+  PERFORM setval('en57.append_tenure', v_key);
+END;
+$$;
+
 CREATE UNLOGGED TABLE en57.append_queue (
   ticket        bigserial   PRIMARY KEY,
   queued_at     timestamptz NOT NULL DEFAULT now(),
@@ -180,46 +197,168 @@ LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT (p_ticket % 2147483647)::int $$;
 
--- Writes the queued groups, oldest first, up to 32 at a time; the caller holds the append lock,
--- and p_own_ticket is the caller's own queued group, if any. A group that fails (its data, say)
--- gets its error as its outcome and fails alone: each runs in a subtransaction, and 32 of them
--- stay within what a backend tracks without overflowing.
+-- Writes queued groups as one: their requests renumbered one after the other, each group's
+-- dependencies kept and those between groups added (an earlier group's events that match a later
+-- group's condition), so that one call of en57.write_group decides them all, in queue order, as
+-- if they had been written one by one. Records each group's outcome for its session: its base
+-- (positions before its first stored event), its statuses and its conflict positions, where a
+-- conflict with an earlier group's events is the latest event of that group it depends on (the
+-- group's session reads the conflicting events at or before it, all committed by then).
+CREATE FUNCTION en57.write_queued_together(p_groups en57.append_queue[]) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+  q en57.append_queue;
+  g int;
+  k int;
+  v_requests int := 0;
+  v_event_request int[] := '{}';
+  v_ids uuid[] := '{}';
+  v_types text[] := '{}';
+  v_data jsonb := '[]';
+  v_meta jsonb := '[]';
+  v_tag_bounds int[] := '{0}';
+  v_tags text[] := '{}';
+  v_criteria jsonb := '[]';
+  v_dependencies int[];
+  v_group_of_request int[] := '{}';
+  v_first_request int[] := '{}';
+  v_written record;
+  v_statuses int[];
+  v_latest bigint;
+  v_positions bigint[];
+  v_conflicts bigint[];
+  v_base bigint;
+BEGIN
+  FOR g IN 1 .. cardinality(p_groups) LOOP
+    q := p_groups[g];
+    v_first_request := v_first_request || (v_requests + 1);
+    v_event_request := v_event_request || ARRAY(SELECT r + v_requests FROM unnest(q.event_request) r);
+    v_ids := v_ids || q.ids;
+    v_types := v_types || q.types;
+    v_data := v_data || q.data;
+    v_meta := v_meta || q.meta;
+    v_tag_bounds := v_tag_bounds
+                    || ARRAY(SELECT b + cardinality(v_tags) FROM unnest(q.tag_bounds[2:]) b);
+    v_tags := v_tags || q.tags;
+    v_criteria := v_criteria
+                  || coalesce((SELECT jsonb_agg(jsonb_set(c, '{r}', to_jsonb((c->>'r')::int + v_requests)))
+                                 FROM jsonb_array_elements(q.criteria) c), '[]'::jsonb);
+    v_group_of_request := v_group_of_request || array_fill(g, ARRAY[q.request_count]);
+    v_requests := v_requests + q.request_count;
+  END LOOP;
+
+  -- Every dependency (request k, earlier request j), sorted by k: those within a group, as its
+  -- session computed them, and those between groups.
+  WITH pairs AS (
+    SELECT p_groups_d.k, p_groups_d.j
+      FROM (SELECT d.deps[2 * i - 1] + d.shift AS k, d.deps[2 * i] + d.shift AS j
+              FROM (SELECT (p_groups[g2]).dependencies AS deps, v_first_request[g2] - 1 AS shift
+                      FROM generate_subscripts(p_groups, 1) AS g2) d
+             CROSS JOIN LATERAL generate_series(1, coalesce(array_length(d.deps, 1), 0) / 2) AS i)
+           p_groups_d
+    UNION
+    SELECT c.r, v_event_request[e.i]
+      FROM jsonb_to_recordset(v_criteria) AS c(r int, a bigint, ty text[], tg text[])
+     CROSS JOIN generate_subscripts(v_ids, 1) AS e(i)
+     WHERE v_group_of_request[v_event_request[e.i]] < v_group_of_request[c.r]
+       AND (cardinality(c.ty) = 0 OR v_types[e.i] = ANY (c.ty))
+       AND v_tags[v_tag_bounds[e.i] + 1 : v_tag_bounds[e.i + 1]] @> c.tg)
+  SELECT coalesce(array_agg(v ORDER BY pairs.k, pairs.j, t.ord), '{}')
+    INTO v_dependencies
+    FROM pairs CROSS JOIN LATERAL (VALUES (1, pairs.k), (2, pairs.j)) AS t(ord, v);
+
+  SELECT * INTO v_written
+    FROM en57.write_group(v_event_request, v_ids, v_types, v_data, v_meta, v_tag_bounds, v_tags,
+                          v_criteria, v_dependencies, v_requests, true);
+
+  v_statuses := v_written.statuses;
+  -- Each event's position (null when its request was not stored), as write_group assigned them.
+  v_positions := ARRAY(
+    SELECT CASE WHEN v_statuses[x.r] = 0
+                THEN v_written.base
+                     + count(*) FILTER (WHERE v_statuses[x.r] = 0) OVER (ORDER BY x.i) END
+      FROM unnest(v_event_request) WITH ORDINALITY AS x(r, i)
+     ORDER BY x.i);
+  v_conflicts := v_written.conflict_positions;
+  FOR k, v_latest IN
+    SELECT c.r, max(v_positions[e.i])
+      FROM jsonb_to_recordset(v_criteria) AS c(r int, a bigint, ty text[], tg text[])
+     CROSS JOIN generate_subscripts(v_ids, 1) AS e(i)
+     WHERE v_statuses[c.r] = 1
+       AND v_positions[e.i] IS NOT NULL
+       AND v_group_of_request[v_event_request[e.i]] < v_group_of_request[c.r]
+       AND (cardinality(c.ty) = 0 OR v_types[e.i] = ANY (c.ty))
+       AND v_tags[v_tag_bounds[e.i] + 1 : v_tag_bounds[e.i + 1]] @> c.tg
+     GROUP BY c.r
+  LOOP
+    v_conflicts[k] := greatest(v_conflicts[k], v_latest);
+  END LOOP;
+
+  v_base := v_written.base;
+  FOR g IN 1 .. cardinality(p_groups) LOOP
+    q := p_groups[g];
+    INSERT INTO en57.append_outcomes (ticket, base, statuses, conflict_positions)
+    VALUES (q.ticket, v_base,
+            v_statuses[v_first_request[g] : v_first_request[g] + q.request_count - 1],
+            v_conflicts[v_first_request[g] : v_first_request[g] + q.request_count - 1]);
+    v_base := v_base + (SELECT count(*) FROM unnest(q.event_request) r
+                         WHERE v_statuses[r + v_first_request[g] - 1] = 0);
+  END LOOP;
+END;
+$$;
+
+-- Writes the queued groups, oldest first, up to 64 at a time; the caller holds the append lock,
+-- and p_own_ticket is the caller's own queued group, if any. The groups are written as one; if
+-- that fails (one group's data, say), each is written alone in a subtransaction, and a group that
+-- fails gets its error as its outcome and fails alone (64 subtransactions stay within what a
+-- backend tracks without overflowing).
 CREATE FUNCTION en57.drain_append_queue(p_own_ticket bigint) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  v_queued record;
+  v_claimed en57.append_queue[];
+  v_live en57.append_queue[] := '{}';
+  q en57.append_queue;
   v_written record;
 BEGIN
-  FOR v_queued IN
-    WITH claimed AS (
-      DELETE FROM en57.append_queue
-       WHERE ticket IN (SELECT q.ticket FROM en57.append_queue q
-                         ORDER BY q.ticket LIMIT 32 FOR UPDATE SKIP LOCKED)
-      RETURNING *)
-    SELECT * FROM claimed ORDER BY ticket
-  LOOP
-    IF v_queued.ticket IS DISTINCT FROM p_own_ticket
-       AND pg_try_advisory_lock(1164850488, en57.ticket_key(v_queued.ticket)) THEN
+  WITH claimed AS (
+    DELETE FROM en57.append_queue
+     WHERE ticket IN (SELECT c.ticket FROM en57.append_queue c
+                       ORDER BY c.ticket LIMIT 64 FOR UPDATE SKIP LOCKED)
+    RETURNING *)
+  SELECT coalesce(array_agg(claimed ORDER BY claimed.ticket), '{}') INTO v_claimed FROM claimed;
+  FOREACH q IN ARRAY v_claimed LOOP
+    IF q.ticket IS DISTINCT FROM p_own_ticket
+       AND pg_try_advisory_lock(1164850488, en57.ticket_key(q.ticket)) THEN
       -- Its session is gone: nobody waits for this group, whose caller was told the outcome is
       -- unknown. Writing it later would surprise everyone; it is dropped.
-      PERFORM pg_advisory_unlock(1164850488, en57.ticket_key(v_queued.ticket));
-      CONTINUE;
+      PERFORM pg_advisory_unlock(1164850488, en57.ticket_key(q.ticket));
+    ELSE
+      v_live := v_live || q;
     END IF;
-    BEGIN
-      SELECT * INTO v_written
-        FROM en57.write_group(v_queued.event_request, v_queued.ids, v_queued.types,
-                              v_queued.data, v_queued.meta, v_queued.tag_bounds, v_queued.tags,
-                              v_queued.criteria, v_queued.dependencies, v_queued.request_count,
-                              true);
-      INSERT INTO en57.append_outcomes (ticket, base, statuses, conflict_positions)
-      VALUES (v_queued.ticket, v_written.base, v_written.statuses, v_written.conflict_positions);
-    EXCEPTION WHEN OTHERS THEN
-      INSERT INTO en57.append_outcomes (ticket, error_state, error_message)
-      VALUES (v_queued.ticket, SQLSTATE, SQLERRM);
-    END;
   END LOOP;
+  IF cardinality(v_live) > 0 THEN
+    BEGIN
+      PERFORM en57.write_queued_together(v_live);
+    EXCEPTION WHEN OTHERS THEN
+      FOREACH q IN ARRAY v_live LOOP
+        BEGIN
+          SELECT * INTO v_written
+            FROM en57.write_group(q.event_request, q.ids, q.types, q.data, q.meta, q.tag_bounds,
+                                  q.tags, q.criteria, q.dependencies, q.request_count, true);
+          INSERT INTO en57.append_outcomes (ticket, base, statuses, conflict_positions)
+          VALUES (q.ticket, v_written.base, v_written.statuses, v_written.conflict_positions);
+        EXCEPTION WHEN OTHERS THEN
+          INSERT INTO en57.append_outcomes (ticket, error_state, error_message)
+          VALUES (q.ticket, SQLSTATE, SQLERRM);
+        END;
+      END LOOP;
+    END;
+  END IF;
   -- Outcomes nobody collected (the waiting session died) do not pile up.
   IF random() < 0.01 THEN
     DELETE FROM en57.append_outcomes WHERE decided_at < now() - interval '10 minutes';
@@ -280,8 +419,8 @@ BEGIN
     -- The lock timeout is set first (the select list is evaluated in order), then the lock taken.
     PERFORM set_config('lock_timeout', p_lock_timeout, true), pg_advisory_xact_lock(1164850487, 1);
   END IF;
-  -- Whoever holds the append lock holds this one too, for the sessions waiting on it.
-  PERFORM pg_advisory_xact_lock(1164850487, 2);
+  -- Whoever holds the append lock holds its tenure's lock too, for the sessions waiting on it.
+  PERFORM en57.begin_tenure();
   SELECT w.base, w.statuses, w.conflict_positions INTO base, statuses, conflict_positions
     FROM en57.write_group(p_event_request, p_ids, p_types, p_data, p_meta, p_tag_bounds, p_tags,
                           p_criteria, p_dependencies, p_request_count, NOT p_may_queue) w;
@@ -292,7 +431,7 @@ END;
 $$;
 
 -- Collects the outcome of a queued group, writing the queue itself when the lock is free. Waits
--- for the lock holder to commit (as a shared waiter of its second lock, so that every waiting
+-- for the lock holder to commit (as a shared waiter of its tenure's lock, so that every waiting
 -- session wakes at once),
 -- at most p_lock_timeout_ms in all; then withdraws the group if no lock holder took it, and says
 -- so with decided = false: nothing of it was written. A group that failed raises its error. In
@@ -314,6 +453,8 @@ DECLARE
   v_deadline timestamptz := clock_timestamp() + p_lock_timeout_ms * interval '1 millisecond';
   v_outcome en57.append_outcomes;
   v_left_ms bigint;
+  v_tenure int;
+  v_waited int;
 BEGIN
   LOOP
     DELETE FROM en57.append_outcomes o WHERE o.ticket = p_ticket RETURNING o.* INTO v_outcome;
@@ -329,7 +470,7 @@ BEGIN
       RETURN;
     END IF;
     IF pg_try_advisory_xact_lock(1164850487, 1) THEN
-      PERFORM pg_advisory_xact_lock(1164850487, 2), en57.drain_append_queue(p_ticket);
+      PERFORM en57.begin_tenure(), en57.drain_append_queue(p_ticket);
       CONTINUE;
     END IF;
     v_left_ms := (extract(epoch FROM v_deadline - clock_timestamp()) * 1000)::bigint;
@@ -347,8 +488,17 @@ BEGIN
     END IF;
     BEGIN
       PERFORM set_config('lock_timeout', v_left_ms::text, true);
-      PERFORM pg_advisory_lock_shared(1164850487, 2);
-      PERFORM pg_advisory_unlock_shared(1164850487, 2);
+      -- Waits for the tenure it sees: the lock holder's, or the one it just waited for, when
+      -- the new lock holder has not published its key yet; then it pauses a moment instead of
+      -- spinning (on a busy machine the lock holder needs the processor).
+      v_tenure := (SELECT t.last_value FROM en57.append_tenure t)::int;
+      IF v_tenure = v_waited THEN
+        PERFORM pg_sleep(0.0002);
+      ELSE
+        PERFORM pg_advisory_lock_shared(1164850490, v_tenure);
+        PERFORM pg_advisory_unlock_shared(1164850490, v_tenure);
+        v_waited := v_tenure;
+      END IF;
     EXCEPTION WHEN lock_not_available THEN
       NULL;
     END;

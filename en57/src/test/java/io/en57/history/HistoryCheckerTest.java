@@ -128,7 +128,7 @@ class HistoryCheckerTest {
     String afterConditions = "  FOR i IN 1 .. coalesce(array_length(p_dependencies";
     String tryLock = "IF NOT pg_try_advisory_xact_lock(1164850487, 1) THEN";
     String lock = ", pg_advisory_xact_lock(1164850487, 1);";
-    String waitersLock = "PERFORM pg_advisory_xact_lock(1164850487, 2);";
+    String waitersLock = "PERFORM en57.begin_tenure();";
     assertThat(writeGroup).contains(afterConditions);
     assertThat(append).contains(tryLock, lock, waitersLock);
     return writeGroup
