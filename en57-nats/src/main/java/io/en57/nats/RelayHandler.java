@@ -41,6 +41,9 @@ final class RelayHandler implements BatchHandler {
   /** JetStream's error code for "no message found" (here: the stream is empty). */
   private static final int NO_MESSAGE_FOUND = 10037;
 
+  /** How often a wait for acknowledgements checks that the connection is still up. */
+  private static final long CONNECTION_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+
   /** JetStream's error code for "stream not found". */
   private static final int STREAM_NOT_FOUND = 10059;
 
@@ -51,6 +54,13 @@ final class RelayHandler implements BatchHandler {
   private final String relay;
   private final EventMessages messages;
   private final Duration ackTimeout;
+
+  /**
+   * The stream's tail as this handler's last batch left it, while nothing failed since: the next
+   * batch expects it without asking the stream. Were it stale (another relay published since), the
+   * broker would refuse the first message, and the next attempt reads the tail.
+   */
+  private volatile Tail known;
 
   RelayHandler(
       Connection nats, String stream, String relay, EventMessages messages, Duration ackTimeout) {
@@ -70,17 +80,21 @@ final class RelayHandler implements BatchHandler {
 
   @Override
   public void handle(Batch batch) throws Exception {
+    Tail tail = known;
+    known = null; // until this batch is acknowledged, only the stream can say where it ends
     requireConnected();
-    Tail tail = tail();
+    if (tail == null) {
+      tail = tail();
+    }
     List<SequencedEvent> events = after(batch.events(), tail.position());
     if (events.isEmpty()) {
+      known = tail;
       return;
     }
     List<Message> outgoing = new ArrayList<>(events.size());
     for (SequencedEvent event : events) {
       outgoing.add(messages.of(event)); // all or nothing: a bad event fails before any is sent
     }
-    requireConnected();
     List<CompletableFuture<PublishAck>> acks = new ArrayList<>(outgoing.size());
     for (int i = 0; i < outgoing.size(); i++) {
       PublishOptions options =
@@ -91,42 +105,59 @@ final class RelayHandler implements BatchHandler {
               .build();
       acks.add(jetStream.publishAsync(outgoing.get(i), options));
     }
-    awaitAcks(events, acks);
+    List<PublishAck> acknowledged = awaitAcks(events, acks);
+    PublishAck last = acknowledged.get(acknowledged.size() - 1);
+    if (acknowledged.stream().noneMatch(PublishAck::isDuplicate)) {
+      known = new Tail(last.getSeqno(), events.get(events.size() - 1).position());
+    }
   }
 
-  /** Waits for the acknowledgements in order; the first failure is the cause of the later ones. */
-  private void awaitAcks(List<SequencedEvent> events, List<CompletableFuture<PublishAck>> acks)
+  /**
+   * Waits for the acknowledgements in order; the first failure is the cause of the later ones. A
+   * connection that drops ends the wait at once: what was in flight may never be answered.
+   */
+  private List<PublishAck> awaitAcks(
+      List<SequencedEvent> events, List<CompletableFuture<PublishAck>> acks)
       throws InterruptedException, TimeoutException {
     long deadline = System.nanoTime() + ackTimeout.toNanos();
+    List<PublishAck> acknowledged = new ArrayList<>(acks.size());
     for (int i = 0; i < acks.size(); i++) {
       long position = events.get(i).position();
-      try {
-        acks.get(i).get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-      } catch (ExecutionException e) {
-        Throwable cause =
-            e.getCause() instanceof RuntimeException r && r.getCause() != null
-                ? r.getCause()
-                : e.getCause();
-        throw new IllegalStateException(
-            "the broker refused the event at position "
-                + position
-                + " for stream "
-                + stream
-                + " ("
-                + cause
-                + "); the batch will be sent again from the stream's last message",
-            cause);
-      } catch (TimeoutException e) {
-        throw new TimeoutException(
-            "no acknowledgement for the event at position "
-                + position
-                + " from stream "
-                + stream
-                + " within "
-                + ackTimeout
-                + "; the batch will be sent again from the stream's last message");
+      while (acknowledged.size() == i) {
+        long remaining = deadline - System.nanoTime();
+        if (remaining <= 0) {
+          throw new TimeoutException(
+              "no acknowledgement for the event at position "
+                  + position
+                  + " from stream "
+                  + stream
+                  + " within "
+                  + ackTimeout
+                  + "; the batch will be sent again from the stream's last message");
+        }
+        try {
+          acknowledged.add(
+              acks.get(i).get(Math.min(remaining, CONNECTION_CHECK_NANOS), TimeUnit.NANOSECONDS));
+        } catch (TimeoutException e) {
+          requireConnected();
+        } catch (ExecutionException e) {
+          Throwable cause =
+              e.getCause() instanceof RuntimeException r && r.getCause() != null
+                  ? r.getCause()
+                  : e.getCause();
+          throw new IllegalStateException(
+              "the broker refused the event at position "
+                  + position
+                  + " for stream "
+                  + stream
+                  + " ("
+                  + cause
+                  + "); the batch will be sent again from the stream's last message",
+              cause);
+        }
       }
     }
+    return acknowledged;
   }
 
   private void requireConnected() {

@@ -221,8 +221,8 @@ class JetStreamRelayTest {
     long head = store.append(List.of(Event.of("Counted"))).position();
     JetStreamRelay first = started(JetStreamRelay.builder(nats, "RELAY_TWICE"));
     assertThat(first.await(head, PATIENCE)).isTrue();
-    head = store.append(List.of(Event.of("Counted"))).position();
     first.close();
+    head = store.append(List.of(Event.of("Counted"))).position();
 
     JetStreamRelay second =
         started(JetStreamRelay.builder(nats, "RELAY_TWICE").name("another").retry(TWO_ATTEMPTS));

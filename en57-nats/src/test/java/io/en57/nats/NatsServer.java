@@ -74,6 +74,9 @@ final class NatsServer implements AutoCloseable {
 
   /** Stops the server as an operator would (SIGTERM: it shuts down cleanly) and waits. */
   void stop() {
+    if (externalUrl != null) {
+      throw new IllegalStateException("a server this test did not start cannot be stopped");
+    }
     if (process == null) {
       return;
     }
@@ -89,13 +92,14 @@ final class NatsServer implements AutoCloseable {
     process = null;
   }
 
-  /** Starts the server again, on the same port and store directory. */
-  void restart() {
+  /** Starts the server again after {@link #stop()}, on the same port and store directory. */
+  void resume() {
     if (externalUrl != null) {
       throw new IllegalStateException("a server this test did not start cannot be restarted");
     }
-    stop();
-    startProcess();
+    if (process == null) {
+      startProcess();
+    }
   }
 
   @Override
@@ -104,6 +108,7 @@ final class NatsServer implements AutoCloseable {
       return;
     }
     stop();
+
     try (Stream<Path> files = Files.walk(storeDirectory)) {
       files.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
     } catch (IOException e) {
