@@ -144,7 +144,7 @@ public final class JetStreamRelay implements AutoCloseable {
    * Configures a {@link JetStreamRelay}. Not thread-safe; the relays it starts are.
    *
    * <p>Defaults: the name {@code jetstream-STREAM}, every event of the store, subjects {@code
-   * en57.<type>} ({@link #subjectToken}), batches of 1,000 events, 5 seconds for a batch's
+   * en57.<type>} ({@link #subjectToken}), batches of 5,000 events, 5 seconds for a batch's
    * acknowledgements, retries without end, {@link RunnerOptions#defaults()}, and a Jackson mapper
    * like the store's default one.
    */
@@ -155,7 +155,7 @@ public final class JetStreamRelay implements AutoCloseable {
     private String name;
     private Read scope;
     private Function<SequencedEvent, String> subjects = subjectsWithPrefix("en57");
-    private int batchSize = 1_000;
+    private int batchSize = 5_000;
     private Duration ackTimeout = Duration.ofSeconds(5);
     private Retry retry =
         new Retry(Integer.MAX_VALUE, Duration.ofMillis(100), Duration.ofSeconds(5));
@@ -209,7 +209,11 @@ public final class JetStreamRelay implements AutoCloseable {
       return this;
     }
 
-    /** Publishes at most {@code batchSize} events at a time (1,000 by default). */
+    /**
+     * Publishes at most {@code batchSize} events at a time (5,000 by default: a batch ends with a
+     * wait for its last acknowledgement and a commit, which larger batches share among more
+     * events).
+     */
     public Builder batchSize(int batchSize) {
       if (batchSize < 1) {
         throw new IllegalArgumentException("batchSize must be positive, got " + batchSize);
