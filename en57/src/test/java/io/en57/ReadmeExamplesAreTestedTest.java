@@ -20,6 +20,7 @@ class ReadmeExamplesAreTestedTest {
           Path.of("en57/src/test/java/io/en57/ReadmeExamplesTest.java"),
           Path.of("en57/src/test/java/io/en57/decisions/DecisionsReadmeExamplesTest.java"),
           Path.of("en57/src/test/java/io/en57/subscriptions/FollowingTheLogExamplesTest.java"),
+          Path.of("en57-nats/src/test/java/io/en57/nats/RelayReadmeExamplesTest.java"),
           Path.of("en57-java21-examples/src/test/java/io/en57/examples/SwitchOnResultTest.java"));
 
   @Test

@@ -23,6 +23,7 @@ interface Scenario {
     all.add(new DecisionModelLoop());
     all.add(new ConditionalAppends());
     all.addAll(FollowWorkloads.scenarios());
+    all.add(new RelayWorkloads());
     return all;
   }
 

@@ -1,0 +1,264 @@
+package io.en57.nats;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.en57.Event;
+import io.en57.EventStore;
+import io.en57.Read;
+import io.en57.SequencedEvent;
+import io.en57.nats.Streams.Received;
+import io.en57.subscriptions.ProjectionFailedException;
+import io.en57.subscriptions.Projections;
+import io.en57.subscriptions.Retry;
+import io.en57.testing.TestDatabases;
+import io.en57.testing.TestDatabases.TestDatabase;
+import io.nats.client.Connection;
+import java.math.BigDecimal;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The relay against a real JetStream server and PostgreSQL: what it publishes, and what it refuses.
+ */
+@Tag("nats")
+@Tag("postgres")
+class JetStreamRelayTest {
+
+  private static final Duration PATIENCE = Duration.ofSeconds(30);
+  private static final Retry TWO_ATTEMPTS =
+      new Retry(2, Duration.ofMillis(10), Duration.ofMillis(10));
+
+  private static NatsServer server;
+  private static TestDatabase database;
+  private static HikariDataSource pool;
+  private static Connection nats;
+  private EventStore store;
+  private final List<JetStreamRelay> relays = new ArrayList<>();
+  private final List<String> streams = new ArrayList<>();
+
+  @BeforeAll
+  static void start() throws Exception {
+    server = NatsServer.shared();
+    nats = Streams.connect(server.url());
+    database = TestDatabases.createMigrated();
+    var config = new HikariConfig();
+    config.setDataSource(database.dataSource());
+    config.setMaximumPoolSize(6);
+    pool = new HikariDataSource(config);
+  }
+
+  @AfterAll
+  static void stop() throws InterruptedException {
+    pool.close();
+    database.close();
+    nats.close();
+    server.close();
+  }
+
+  @BeforeEach
+  void openStore() {
+    database.emptyLog("en57.projections", "en57.projection_dead_letters");
+    store = EventStore.builder().pollInterval(Duration.ofMillis(200)).forDataSource(pool);
+  }
+
+  @AfterEach
+  void closeStore() throws Exception {
+    relays.forEach(JetStreamRelay::close);
+    store.close();
+    for (String stream : streams) {
+      Streams.delete(nats, stream);
+    }
+  }
+
+  private void create(String stream, String subjects, Duration duplicateWindow) throws Exception {
+    Streams.create(nats, stream, subjects, duplicateWindow);
+    streams.add(stream);
+  }
+
+  private JetStreamRelay started(JetStreamRelay.Builder builder) {
+    JetStreamRelay relay = builder.start(store, pool);
+    relays.add(relay);
+    return relay;
+  }
+
+  @Test
+  void publishesEachEventInPositionOrderWithItsSubjectHeadersAndData() throws Exception {
+    create("RELAY_BASICS", "en57.>", Duration.ofMinutes(2));
+    Event placed =
+        Event.of("OrderPlaced", Map.of("orderId", "o1", "total", new BigDecimal("12.50")))
+            .withTags("order:o1", "customer:Zoë Ünal 100%+")
+            .withMetadata(Map.of("by", "café\u007f", "line", "a\nb"));
+    Event shipped = Event.of("OrderShipped", Map.of("orderId", "o1")).withTags("order:o1");
+    Event cancelled = Event.of("Order cancelled.v2*", Map.of());
+    store.append(List.of(placed, shipped));
+    long head = store.append(List.of(cancelled)).position();
+
+    JetStreamRelay relay = started(JetStreamRelay.builder(nats, "RELAY_BASICS"));
+
+    assertThat(relay.await(head, PATIENCE)).isTrue();
+    List<Received> received = Streams.readAll(nats, "RELAY_BASICS");
+    assertThat(received)
+        .extracting(Received::subject)
+        .containsExactly("en57.OrderPlaced", "en57.OrderShipped", "en57.Order_cancelled_v2_");
+    assertThat(received).extracting(Received::position).containsExactly(1L, 2L, 3L);
+    assertThat(received)
+        .extracting(Received::messageId)
+        .containsExactly(
+            placed.id().toString(), shipped.id().toString(), cancelled.id().toString());
+    var first = received.get(0).message();
+    assertThat(decoded(first.getHeaders().get(JetStreamRelay.TAGS_HEADER)))
+        .containsExactly("order:o1", "customer:Zoë Ünal 100%+");
+    assertThat(decoded(List.of(first.getHeaders().getFirst(JetStreamRelay.TYPE_HEADER))))
+        .containsExactly("OrderPlaced");
+    assertThat(decoded(received.get(2).message().getHeaders().get(JetStreamRelay.TYPE_HEADER)))
+        .containsExactly("Order cancelled.v2*");
+    assertThat(decoded(first.getHeaders().get(JetStreamRelay.RELAY_HEADER)))
+        .containsExactly("jetstream-RELAY_BASICS");
+    var json = new ObjectMapper();
+    assertThat(json.readTree(first.getData()))
+        .isEqualTo(json.readTree("{\"orderId\": \"o1\", \"total\": 12.50}"));
+    assertThat(json.readTree(first.getHeaders().getFirst(JetStreamRelay.METADATA_HEADER)))
+        .isEqualTo(json.readTree("{\"by\": \"café\u007f\", \"line\": \"a\\nb\"}"));
+    assertThat(received.get(1).message().getHeaders().get(JetStreamRelay.METADATA_HEADER)).isNull();
+    assertThat(received.get(2).message().getHeaders().get(JetStreamRelay.TAGS_HEADER)).isNull();
+  }
+
+  @Test
+  void relaysTheEventsOfItsScopeToTheSubjectsItIsGiven() throws Exception {
+    create("RELAY_SCOPE", "orders.>", Duration.ofMinutes(2));
+    for (int i = 0; i < 10; i++) {
+      store.append(
+          List.of(
+              Event.of("OrderPlaced", Map.of("n", i))
+                  .withTags("region:" + (i % 2 == 0 ? "eu" : "us")),
+              Event.of("Noise")));
+    }
+
+    JetStreamRelay relay =
+        started(
+            JetStreamRelay.builder(nats, "RELAY_SCOPE")
+                .name("orders-by-region")
+                .scope(store.read().ofType("OrderPlaced"))
+                .subjects(
+                    event ->
+                        "orders."
+                            + event.event().tags().iterator().next().substring("region:".length()))
+                .batchSize(3));
+
+    assertThat(relay.await(store.head(), PATIENCE)).isTrue();
+    List<Received> received = Streams.readAll(nats, "RELAY_SCOPE");
+    assertThat(received)
+        .extracting(Received::position)
+        .containsExactlyElementsOf(positions(store.read().ofType("OrderPlaced")));
+    assertThat(received)
+        .extracting(Received::subject)
+        .containsExactly(
+            "orders.eu",
+            "orders.us",
+            "orders.eu",
+            "orders.us",
+            "orders.eu",
+            "orders.us",
+            "orders.eu",
+            "orders.us",
+            "orders.eu",
+            "orders.us");
+  }
+
+  @Test
+  void resentFromTheStartItAddsNothingTheStreamHoldsEvenPastTheDuplicateWindow() throws Exception {
+    create("RELAY_RESET", "en57.>", Duration.ofMillis(100));
+    for (int i = 0; i < 25; i++) {
+      store.append(List.of(Event.of("Counted", Map.of("n", i))));
+    }
+    JetStreamRelay relay = started(JetStreamRelay.builder(nats, "RELAY_RESET").batchSize(10));
+    assertThat(relay.await(store.head(), PATIENCE)).isTrue();
+    Thread.sleep(300); // the broker forgets the message ids
+
+    Projections.forDataSource(pool).reset(relay.name(), 0);
+    store.append(List.of(Event.of("Counted", Map.of("n", 25))));
+
+    assertThat(relay.await(store.head(), PATIENCE)).isTrue();
+    assertThat(Streams.readAll(nats, "RELAY_RESET"))
+        .extracting(Received::position)
+        .containsExactlyElementsOf(positions(store.read()));
+  }
+
+  @Test
+  void refusesAStreamWhoseLastMessageItDidNotPublish() throws Exception {
+    create("RELAY_FOREIGN", "en57.>", Duration.ofMinutes(2));
+    nats.jetStream().publish("en57.Foreign", "not an event".getBytes(StandardCharsets.UTF_8));
+    long head = store.append(List.of(Event.of("Counted"))).position();
+
+    JetStreamRelay relay =
+        started(JetStreamRelay.builder(nats, "RELAY_FOREIGN").retry(TWO_ATTEMPTS));
+
+    assertThatThrownBy(() -> relay.await(head, PATIENCE))
+        .isInstanceOf(ProjectionFailedException.class);
+    assertThat(Projections.forDataSource(pool).status(relay.name()).get(0).error().orElseThrow())
+        .contains("was not published by a relay");
+    assertThat(Streams.readAll(nats, "RELAY_FOREIGN")).hasSize(1);
+  }
+
+  @Test
+  void refusesAStreamAnotherRelayFeeds() throws Exception {
+    create("RELAY_TWICE", "en57.>", Duration.ofMinutes(2));
+    long head = store.append(List.of(Event.of("Counted"))).position();
+    JetStreamRelay first = started(JetStreamRelay.builder(nats, "RELAY_TWICE"));
+    assertThat(first.await(head, PATIENCE)).isTrue();
+    first.close();
+    head = store.append(List.of(Event.of("Counted"))).position();
+
+    JetStreamRelay second =
+        started(JetStreamRelay.builder(nats, "RELAY_TWICE").name("another").retry(TWO_ATTEMPTS));
+
+    long last = head;
+    assertThatThrownBy(() -> second.await(last, PATIENCE))
+        .isInstanceOf(ProjectionFailedException.class);
+    assertThat(Projections.forDataSource(pool).status("another").get(0).error().orElseThrow())
+        .contains("is fed by relay 'jetstream-RELAY_TWICE'");
+    assertThat(Streams.readAll(nats, "RELAY_TWICE")).hasSize(1);
+  }
+
+  @Test
+  void waitsForAStreamThatDoesNotExistYet() throws Exception {
+    create("RELAY_LATE", "late.>", Duration.ofMinutes(2));
+    nats.jetStreamManagement().deleteStream("RELAY_LATE");
+    long head = store.append(List.of(Event.of("Counted"))).position();
+    JetStreamRelay relay =
+        started(JetStreamRelay.builder(nats, "RELAY_LATE").subjectPrefix("late"));
+
+    assertThat(relay.await(head, Duration.ofMillis(500))).isFalse();
+    create("RELAY_LATE", "late.>", Duration.ofMinutes(2));
+
+    assertThat(relay.await(head, PATIENCE)).isTrue();
+    assertThat(Streams.readAll(nats, "RELAY_LATE"))
+        .extracting(Received::subject)
+        .containsExactly("late.Counted");
+  }
+
+  private static List<Long> positions(Read scope) {
+    try (Stream<SequencedEvent> events = scope.sequenced()) {
+      return events.map(SequencedEvent::position).toList();
+    }
+  }
+
+  private static List<String> decoded(List<String> values) {
+    return values.stream().map(value -> URLDecoder.decode(value, StandardCharsets.UTF_8)).toList();
+  }
+}
