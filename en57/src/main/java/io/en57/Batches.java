@@ -1,6 +1,7 @@
 package io.en57;
 
 import io.en57.internal.Cancellation;
+import io.en57.internal.Listening.ReadObservation;
 import io.en57.internal.StoredEvent;
 import java.util.Iterator;
 import java.util.List;
@@ -45,7 +46,7 @@ final class Batches implements Iterator<SequencedEvent>, AutoCloseable {
   public boolean hasNext() {
     while (!batch.hasNext() && !exhausted) {
       int size = batchSize();
-      List<StoredEvent> rows = next != null ? join(next) : fetch(cursor, size);
+      List<StoredEvent> rows = next != null ? join(next) : fetch(cursor, size, store.readStarted());
       next = null;
       remaining -= rows.size();
       exhausted = rows.size() < size || remaining == 0;
@@ -55,7 +56,8 @@ final class Batches implements Iterator<SequencedEvent>, AutoCloseable {
       if (!exhausted && readAhead != null) {
         long from = cursor;
         int nextSize = batchSize();
-        next = CompletableFuture.supplyAsync(() -> fetch(from, nextSize), readAhead);
+        ReadObservation observation = store.readStarted(); // on the caller's thread, for tracing
+        next = CompletableFuture.supplyAsync(() -> fetch(from, nextSize, observation), readAhead);
       }
       batch = store.decode(rows).iterator();
     }
@@ -88,8 +90,8 @@ final class Batches implements Iterator<SequencedEvent>, AutoCloseable {
     return (int) Math.min(store.readBatchSize(), remaining);
   }
 
-  private List<StoredEvent> fetch(long from, int size) {
-    return store.fetch(query, from, backwards, size, cancellation);
+  private List<StoredEvent> fetch(long from, int size, ReadObservation observation) {
+    return store.fetch(query, from, backwards, size, cancellation, observation);
   }
 
   private static List<StoredEvent> join(CompletableFuture<List<StoredEvent>> batch) {

@@ -5,8 +5,13 @@ import io.en57.internal.Cancellation;
 import io.en57.internal.EncodedEvent;
 import io.en57.internal.Engine;
 import io.en57.internal.EventCodec;
+import io.en57.internal.Listening;
+import io.en57.internal.Listening.AppendObservation;
+import io.en57.internal.Listening.ReadObservation;
 import io.en57.internal.LogWatch;
+import io.en57.internal.StoreAccess;
 import io.en57.internal.StoredEvent;
+import io.en57.internal.TransactionJoin;
 import io.en57.subscriptions.Subscription;
 import io.en57.subscriptions.SubscriptionOptions;
 import java.sql.Connection;
@@ -48,13 +53,27 @@ public final class EventStore implements AutoCloseable {
   private final EventCodec codec;
   private final int readBatchSize;
   private final LogWatch watch;
+  private final Listening listening;
+  private final TransactionJoin join;
   private ExecutorService readAhead;
 
-  EventStore(Engine engine, EventCodec codec, int readBatchSize, LogWatch watch) {
+  static {
+    StoreAccess.install(store -> store.listening);
+  }
+
+  EventStore(
+      Engine engine,
+      EventCodec codec,
+      int readBatchSize,
+      LogWatch watch,
+      Listening listening,
+      TransactionJoin join) {
     this.engine = engine;
     this.codec = codec;
     this.readBatchSize = readBatchSize;
     this.watch = watch;
+    this.listening = listening;
+    this.join = join;
   }
 
   /**
@@ -143,7 +162,7 @@ public final class EventStore implements AutoCloseable {
     if (after < 0) {
       throw new IllegalArgumentException("after must not be negative, got " + after);
     }
-    long head = engine.head();
+    long head = head();
     if (after > head) {
       // A position never read is a bug, and following from it would skip the events up to it.
       throw new IllegalArgumentException("after " + after + " is beyond the head " + head);
@@ -153,7 +172,7 @@ public final class EventStore implements AutoCloseable {
 
   /** The position of the newest stored event, 0 for an empty store. */
   public long head() {
-    return engine.head();
+    return join.run(engine, (target, joined) -> target.head());
   }
 
   /**
@@ -167,7 +186,13 @@ public final class EventStore implements AutoCloseable {
    * @throws UnsupportedOperationException for the in-memory store
    */
   public EventStore onConnection(Connection connection) {
-    return new EventStore(engine.onConnection(connection), codec, readBatchSize, LogWatch.none());
+    return new EventStore(
+        engine.onConnection(connection),
+        codec,
+        readBatchSize,
+        LogWatch.none(),
+        listening,
+        TransactionJoin.NONE);
   }
 
   /** Closes the store's subscriptions and the connection pool the store owns, if any. */
@@ -188,24 +213,74 @@ public final class EventStore implements AutoCloseable {
 
   /** The events of a read, batch by batch; on a pool, the next batch is fetched ahead. */
   Batches batches(Query query, boolean backwards, long limit) {
-    return new Batches(this, query, backwards, limit, engine.readsAhead() ? readAhead() : null);
+    // Inside the application's transaction every page is read on its connection, by the caller.
+    boolean ahead = engine.readsAhead() && !join.active();
+    return new Batches(this, query, backwards, limit, ahead ? readAhead() : null);
+  }
+
+  /** The fetch of a page is about to be requested, on the reading thread. */
+  ReadObservation readStarted() {
+    return listening.readStarted();
   }
 
   List<StoredEvent> fetch(
-      Query query, long cursor, boolean backwards, int limit, Cancellation cancellation) {
-    return engine.read(query, cursor, backwards, limit, cancellation);
+      Query query,
+      long cursor,
+      boolean backwards,
+      int limit,
+      Cancellation cancellation,
+      ReadObservation observation) {
+    List<StoredEvent> page;
+    try {
+      page =
+          join.run(
+              engine,
+              (target, joined) -> target.read(query, cursor, backwards, limit, cancellation));
+    } catch (RuntimeException | Error e) {
+      if (cancellation.cancelled()) {
+        observation.fetched(0); // the caller closed the read: not a failure
+      } else {
+        observation.failed(e);
+      }
+      throw e;
+    }
+    observation.fetched(page.size());
+    return page;
   }
 
   private AppendResult appendEncoded(List<EncodedEvent> events, AppendCondition condition) {
-    AppendOutcome outcome = engine.append(events, condition == null ? null : condition.query());
-    if (outcome instanceof AppendOutcome.Conflicted conflicted) {
-      return new AppendResult.Failure(conflicted.position(), decode(conflicted.events()));
+    AppendObservation observation = listening.appendStarted(events.size(), condition != null);
+    AppendResult result;
+    try {
+      result = store(events, condition);
+    } catch (RuntimeException | Error e) {
+      observation.failed(e);
+      throw e;
     }
-    var stored = (AppendOutcome.Stored) outcome;
-    if (!stored.replayed()) {
-      watch.appended(stored.position());
-    }
-    return new AppendResult.Success(stored.position(), stored.replayed());
+    observation.ended(result instanceof AppendResult.Failure);
+    return result;
+  }
+
+  private AppendResult store(List<EncodedEvent> events, AppendCondition condition) {
+    Query query = condition == null ? null : condition.query();
+    return join.run(
+        engine,
+        (target, joined) -> {
+          AppendOutcome outcome = target.append(events, query);
+          if (outcome instanceof AppendOutcome.Conflicted conflicted) {
+            return new AppendResult.Failure(conflicted.position(), decode(conflicted.events()));
+          }
+          var stored = (AppendOutcome.Stored) outcome;
+          if (stored.replayed()) {
+            // Nothing new was written: nobody to wake.
+          } else if (joined) {
+            // Subscriptions trust a woken position as committed: wake them after the commit only.
+            join.afterCommit(() -> watch.appended(stored.position()));
+          } else {
+            watch.appended(stored.position());
+          }
+          return new AppendResult.Success(stored.position(), stored.replayed());
+        });
   }
 
   private List<EncodedEvent> encode(List<Event> events) {

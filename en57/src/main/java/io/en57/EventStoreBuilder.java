@@ -5,16 +5,17 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
-import com.zaxxer.hikari.HikariConfig;
-import com.zaxxer.hikari.HikariDataSource;
-import com.zaxxer.hikari.pool.HikariPool;
 import io.en57.internal.DatabaseUrl;
 import io.en57.internal.Engine;
 import io.en57.internal.EventCodec;
 import io.en57.internal.InMemoryEngine;
+import io.en57.internal.Listening;
 import io.en57.internal.LogWatch;
 import io.en57.internal.PostgresEngine;
+import io.en57.internal.StorePool;
 import io.en57.internal.Timeouts;
+import io.en57.internal.TransactionJoin;
+import io.en57.observation.StoreListener;
 import io.en57.subscriptions.ConnectionFactory;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -48,6 +49,9 @@ public final class EventStoreBuilder {
   private Duration pollInterval = Duration.ofSeconds(1);
   private ConnectionFactory listenConnection;
   private boolean listen = true;
+  private StoreListener listener;
+  private ApplicationTransactions transactions;
+  private boolean schemaCheck = true;
 
   EventStoreBuilder() {}
 
@@ -212,25 +216,43 @@ public final class EventStoreBuilder {
     return this;
   }
 
+  /**
+   * Tells {@code listener} of every append, read page, group commit and projection batch, for
+   * metrics and tracing (the module {@code en57-micrometer} has one for Micrometer). Without one,
+   * the store does no such bookkeeping at all. See {@link StoreListener}.
+   */
+  public EventStoreBuilder listener(StoreListener listener) {
+    this.listener = Objects.requireNonNull(listener, "listener must not be null");
+    return this;
+  }
+
+  /**
+   * Joins the application's transactions: a call made inside one runs on its connection (appends
+   * then commit or roll back with the application's writes, and hold the append lock until it
+   * ends), a call made outside one runs on the store's pool with group commit. See {@link
+   * ApplicationTransactions}; {@code en57-spring-boot} configures this for Spring's transactions.
+   * For PostgreSQL stores; the connections must reach the store's database.
+   */
+  public EventStoreBuilder joinTransactions(ApplicationTransactions transactions) {
+    this.transactions = Objects.requireNonNull(transactions, "transactions must not be null");
+    return this;
+  }
+
+  /**
+   * Builds the store without checking that the database is migrated (by default {@code forUrl} and
+   * {@code forDataSource} throw {@link SchemaNotReadyException} when it is not). For applications
+   * that must start while the database is unreachable or being migrated by someone else; until it
+   * is migrated, calls fail with {@link SchemaNotReadyException}.
+   */
+  public EventStoreBuilder withoutSchemaCheck() {
+    this.schemaCheck = false;
+    return this;
+  }
+
   /** A PostgreSQL store owning a HikariCP pool for {@code url}. See {@link EventStore#forUrl}. */
   public EventStore forUrl(String url) {
     DatabaseUrl parsed = DatabaseUrl.parse(url);
-    var config = new HikariConfig();
-    config.setPoolName("en57");
-    config.setJdbcUrl(parsed.jdbcUrl());
-    config.setUsername(parsed.user());
-    config.setPassword(parsed.password());
-    config.setMaximumPoolSize(maxPoolSize);
-    config.setAutoCommit(true);
-    HikariDataSource pool;
-    try {
-      pool = new HikariDataSource(config);
-    } catch (HikariPool.PoolInitializationException e) {
-      // The driver's message names host and port, never the password.
-      Throwable cause = e.getCause() != null ? e.getCause() : e;
-      throw new En57StorageException(
-          "cannot connect to the database: " + cause.getMessage(), cause);
-    }
+    StorePool pool = StorePool.start(parsed, maxPoolSize);
     ConnectionFactory listenOn = listenConnection;
     if (listen && listenOn == null) {
       var direct = new PGSimpleDataSource();
@@ -264,12 +286,17 @@ public final class EventStoreBuilder {
 
   private EventStore postgres(
       DataSource dataSource, AutoCloseable onClose, ConnectionFactory listenOn) {
-    requireMigrated(Migrator.forDataSource(dataSource).status());
-    var groupCommit = new PostgresEngine.GroupCommit(maxGroupSize, maxGroupWait, groupsInFlight);
+    if (schemaCheck) {
+      requireMigrated(Migrator.forDataSource(dataSource).status());
+    }
+    var groupCommit =
+        new PostgresEngine.GroupCommit(
+            maxGroupSize, maxGroupWait, groupsInFlight, Listening.of(listener));
     var timeouts = new Timeouts(lockTimeout, queryTimeout);
     return build(
         PostgresEngine.onPool(dataSource, timeouts, groupCommit, onClose),
-        LogWatch.onPool(pollInterval, dataSource, listenOn));
+        LogWatch.onPool(pollInterval, dataSource, listenOn),
+        TransactionJoin.of(transactions));
   }
 
   private static void requireMigrated(MigrationStatus status) {
@@ -296,11 +323,17 @@ public final class EventStoreBuilder {
   }
 
   EventStore build(Engine engine) {
-    return build(engine, LogWatch.inMemory(pollInterval));
+    return build(engine, LogWatch.inMemory(pollInterval), TransactionJoin.NONE);
   }
 
-  private EventStore build(Engine engine, LogWatch watch) {
-    return new EventStore(engine, new EventCodec(mapper(), payloadClasses), readBatchSize, watch);
+  private EventStore build(Engine engine, LogWatch watch, TransactionJoin join) {
+    return new EventStore(
+        engine,
+        new EventCodec(mapper(), payloadClasses),
+        readBatchSize,
+        watch,
+        Listening.of(listener),
+        join);
   }
 
   private ObjectMapper mapper() {

@@ -19,6 +19,7 @@ import picocli.CommandLine.HelpCommand;
     subcommands = {
       MigrateCommand.class,
       StatusCommand.class,
+      DoctorCommand.class,
       ProjectionsCommand.class,
       HelpCommand.class
     })

@@ -21,6 +21,11 @@ public final class Cancellation {
     }
   }
 
+  /** Whether {@link #cancel()} was called: work failing afterwards failed because of it. */
+  public synchronized boolean cancelled() {
+    return cancelled;
+  }
+
   void started(Connection connection) {
     if (this != NONE) {
       start(connection);

@@ -29,6 +29,9 @@ abstract class ConnectionSource {
    */
   private static final Executor DIRECTLY = Runnable::run;
 
+  /** How often a read runs on a fresh connection when the one it got was broken. */
+  private static final int READ_ATTEMPTS = 3;
+
   /** Runs the work, with database errors as they come. */
   final <T> T runRaw(Work<T> work) throws SQLException {
     return runRaw(work, Cancellation.NONE);
@@ -49,6 +52,29 @@ abstract class ConnectionSource {
     } catch (SQLException e) {
       throw translate(e);
     }
+  }
+
+  /**
+   * Runs read-only work, with database errors as the library exceptions. On a pool, a connection
+   * found broken (terminated while idle in the pool, say) is replaced and the work run again, at
+   * most {@value #READ_ATTEMPTS} times in all: reading twice changes nothing.
+   */
+  final <T> T read(Work<T> work, Cancellation cancellation) {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return runRaw(work, cancellation);
+      } catch (SQLException e) {
+        if (attempt == READ_ATTEMPTS || isCallersTransaction() || !isConnectionLost(e)) {
+          throw translate(e);
+        }
+      }
+    }
+  }
+
+  /** The connection broke (class 08), or the server ended the session (57P01 to 57P03). */
+  private static boolean isConnectionLost(SQLException e) {
+    String state = String.valueOf(e.getSQLState());
+    return state.startsWith("08") || state.matches("57P0[123]");
   }
 
   /** Whether the work runs inside the caller's transaction, which the store never commits. */

@@ -41,15 +41,22 @@ final class GroupCommitter {
   private final Condition idle = lock.newCondition();
   private final ArrayDeque<Pending> queue = new ArrayDeque<>();
   private final int slots;
+  private final Listening listening;
   private int freeSlots;
   private boolean closed;
 
-  GroupCommitter(GroupWriter writer, int maxGroupSize, Duration maxWait, int groupsInFlight) {
+  GroupCommitter(
+      GroupWriter writer,
+      int maxGroupSize,
+      Duration maxWait,
+      int groupsInFlight,
+      Listening listening) {
     this.writer = writer;
     this.maxGroupSize = maxGroupSize;
     this.maxWaitNanos = maxWait.toNanos();
     this.slots = groupsInFlight;
     this.freeSlots = groupsInFlight;
+    this.listening = listening;
   }
 
   /** Appends through a group and returns its outcome, or throws the exception it ended with. */
@@ -196,6 +203,15 @@ final class GroupCommitter {
   }
 
   private void write(List<Pending> group) {
+    long started = System.nanoTime();
+    try {
+      writeGroup(group);
+    } finally {
+      listening.groupWritten(group, pending -> pending.queuedAt, started);
+    }
+  }
+
+  private void writeGroup(List<Pending> group) {
     List<Completion> completions;
     try {
       completions = writer.write(group.stream().map(p -> p.request).toList());
@@ -230,6 +246,7 @@ final class GroupCommitter {
   private static final class Pending {
     final AppendRequest request;
     final Thread thread;
+    final long queuedAt = System.nanoTime();
 
     /** Set, under the lock, when this append's thread must lead the next group. */
     volatile boolean hasSlot;

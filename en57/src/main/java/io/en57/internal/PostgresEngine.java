@@ -38,7 +38,8 @@ public final class PostgresEngine implements Engine {
                 group -> AppendSql.write(connections, group, timeouts),
                 groupCommit.maxGroupSize(),
                 groupCommit.maxWait(),
-                groupCommit.groupsInFlight());
+                groupCommit.groupsInFlight(),
+                groupCommit.listening());
     this.onClose = onClose;
   }
 
@@ -48,8 +49,10 @@ public final class PostgresEngine implements Engine {
    * @param maxGroupSize the most appends one statement and commit write
    * @param maxWait the longest an append waits for its group to start
    * @param groupsInFlight groups written at the same time, each on its own connection
+   * @param listening told of every group written
    */
-  public record GroupCommit(int maxGroupSize, Duration maxWait, int groupsInFlight) {}
+  public record GroupCommit(
+      int maxGroupSize, Duration maxWait, int groupsInFlight, Listening listening) {}
 
   /**
    * An engine on a pool, grouping concurrent appends as {@code groupCommit} says. {@code onClose}
@@ -88,7 +91,7 @@ public final class PostgresEngine implements Engine {
   @Override
   public List<StoredEvent> read(
       Query query, long cursor, boolean backwards, int limit, Cancellation cancellation) {
-    return connections.run(
+    return connections.read(
         connection ->
             ReadSql.read(connection, query, cursor, backwards, limit, timeouts.querySeconds()),
         cancellation);
@@ -96,7 +99,7 @@ public final class PostgresEngine implements Engine {
 
   @Override
   public long head() {
-    return connections.run(
+    return connections.read(
         connection -> {
           try (PreparedStatement statement = connection.prepareStatement(HEAD)) {
             statement.setQueryTimeout(timeouts.querySeconds());
@@ -105,7 +108,8 @@ public final class PostgresEngine implements Engine {
               return row.getLong(1);
             }
           }
-        });
+        },
+        Cancellation.NONE);
   }
 
   @Override

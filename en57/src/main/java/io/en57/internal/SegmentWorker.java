@@ -2,6 +2,7 @@ package io.en57.internal;
 
 import io.en57.EventStore;
 import io.en57.SequencedEvent;
+import io.en57.observation.ProjectionFailure;
 import io.en57.subscriptions.Batch;
 import io.en57.subscriptions.Projection;
 import io.en57.subscriptions.ResetHandler;
@@ -68,6 +69,7 @@ final class SegmentWorker {
   private final Duration renewInterval;
   private final Duration claimInterval;
   private final LogSignal progress;
+  private final Listening listening;
   private final String label;
   private final Thread thread;
   private final Object sleeper = new Object();
@@ -93,6 +95,7 @@ final class SegmentWorker {
     this.renewInterval = lease.dividedBy(3);
     this.claimInterval = lease.dividedBy(4);
     this.progress = progress;
+    this.listening = StoreAccess.listening(store);
     this.label =
         "projection "
             + projection.name()
@@ -270,6 +273,8 @@ final class SegmentWorker {
       } catch (HandlerFailed failed) {
         failures++;
         if (failures < projection.retry().attempts()) {
+          listening.projectionFailed(
+              projection.name(), segment, ProjectionFailure.Action.RETRY, failed.getCause());
           LOG.warn(
               "{}: the handler failed on the events after {} (attempt {}); retrying",
               label,
@@ -310,6 +315,13 @@ final class SegmentWorker {
   private Outcome giveUp(
       SequencedEvent event, long from, long to, boolean caughtUp, Throwable error) {
     String description = describe(event, error);
+    listening.projectionFailed(
+        projection.name(),
+        segment,
+        projection.deadLetters()
+            ? ProjectionFailure.Action.DEAD_LETTER
+            : ProjectionFailure.Action.FAILED,
+        error);
     if (projection.deadLetters()) {
       LOG.error(
           "{}: skipping the event at {} into the dead letters", label, event.position(), error);
@@ -334,6 +346,7 @@ final class SegmentWorker {
   private Outcome transact(
       List<SequencedEvent> events, long from, long to, boolean caughtUp, DeadLetterEntry dead)
       throws HandlerFailed, Transient {
+    long started = System.nanoTime();
     try (Connection connection = dataSource.getConnection()) {
       boolean autoCommit = connection.getAutoCommit();
       if (autoCommit) {
@@ -361,6 +374,13 @@ final class SegmentWorker {
         }
         ProjectionSql.advance(connection, projection.name(), segment, epoch, from, to, leaseMillis);
         connection.commit();
+        listening.projectionBatchApplied(
+            projection.name(),
+            segment,
+            events.size(),
+            started,
+            to,
+            () -> caughtUp ? to : store.head());
         return Outcome.DONE;
       } catch (SQLException e) {
         rollbackQuietly(connection);
@@ -445,7 +465,13 @@ final class SegmentWorker {
             throw ConnectionSource.translate(sql);
           }
           failures++;
-          if (failures >= projection.retry().attempts()) {
+          boolean givingUp = failures >= projection.retry().attempts();
+          listening.projectionFailed(
+              projection.name(),
+              segment,
+              givingUp ? ProjectionFailure.Action.FAILED : ProjectionFailure.Action.RETRY,
+              e);
+          if (givingUp) {
             LOG.error("{}: the reset handler failed; stopping in state FAILED", label, e);
             ProjectionSql.fail(
                 dataSource, projection.name(), segment, epoch, "reset handler: " + e);

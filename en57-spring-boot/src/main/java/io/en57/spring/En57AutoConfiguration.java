@@ -1,0 +1,136 @@
+package io.en57.spring;
+
+import io.en57.EventStore;
+import io.en57.EventStoreBuilder;
+import io.en57.Migrator;
+import io.en57.observation.StoreListener;
+import io.en57.subscriptions.ConnectionFactory;
+import io.en57.subscriptions.Projection;
+import io.en57.subscriptions.Projections;
+import io.en57.subscriptions.RunnerOptions;
+import javax.sql.DataSource;
+import org.postgresql.ds.PGSimpleDataSource;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnSingleCandidate;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.jdbc.autoconfigure.JdbcConnectionDetails;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/**
+ * Auto-configuration of an {@link EventStore} on the application's {@link DataSource}: the schema
+ * handled as {@code en57.schema} says, Spring-managed transactions joined, a {@link StoreListener}
+ * bean (such as the Micrometer one) told of the store's work, {@link EventStoreCustomizer} beans
+ * applied, and the {@link Projection} beans run with the context. Every bean backs off when the
+ * application declares its own.
+ */
+@AutoConfiguration(
+    afterName = {
+      "org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration",
+      "org.springframework.boot.jdbc.autoconfigure.DataSourceTransactionManagerAutoConfiguration"
+    })
+@ConditionalOnClass(EventStore.class)
+@ConditionalOnSingleCandidate(DataSource.class)
+@EnableConfigurationProperties(En57Properties.class)
+public class En57AutoConfiguration {
+
+  /** The store, closed with the context; the DataSource stays the application's. */
+  @Bean
+  @ConditionalOnMissingBean
+  public EventStore eventStore(
+      DataSource dataSource,
+      En57Properties properties,
+      ObjectProvider<StoreListener> listener,
+      ObjectProvider<ConnectionFactory> listenConnection,
+      ObjectProvider<EventStoreCustomizer> customizers) {
+    if (properties.getSchema() == En57Properties.Schema.MIGRATE) {
+      Migrator.forDataSource(dataSource).migrate();
+    }
+    EventStoreBuilder builder =
+        EventStore.builder()
+            .readBatchSize(properties.getReadBatchSize())
+            .lockTimeout(properties.getLockTimeout())
+            .queryTimeout(properties.getQueryTimeout())
+            .pollInterval(properties.getPollInterval())
+            .groupCommit(
+                properties.getGroupCommit().getMaxGroupSize(),
+                properties.getGroupCommit().getMaxWait())
+            .groupsInFlight(properties.getGroupCommit().getGroupsInFlight());
+    if (properties.getSchema() == En57Properties.Schema.NONE) {
+      builder.withoutSchemaCheck();
+    }
+    if (properties.isJoinTransactions()) {
+      builder.joinTransactions(new SpringTransactions(dataSource));
+    }
+    listener.ifUnique(builder::listener);
+    listenConnection.ifUnique(builder::listenConnection);
+    customizers.orderedStream().forEach(customizer -> customizer.customize(builder));
+    return builder.forDataSource(dataSource);
+  }
+
+  /** Inspects and resets the projections of the application's database. */
+  @Bean
+  @ConditionalOnMissingBean
+  public Projections en57Projections(DataSource dataSource) {
+    return Projections.forDataSource(dataSource);
+  }
+
+  /** Runs the {@link Projection} beans from the context's start to its stop. */
+  @Bean
+  @ConditionalOnMissingBean
+  @ConditionalOnBean(Projection.class)
+  @ConditionalOnProperty(
+      prefix = "en57.projections",
+      name = "enabled",
+      havingValue = "true",
+      matchIfMissing = true)
+  public ProjectionLifecycle en57ProjectionLifecycle(
+      EventStore store,
+      DataSource dataSource,
+      ObjectProvider<Projection> projections,
+      En57Properties properties) {
+    RunnerOptions options =
+        RunnerOptions.defaults().withLease(properties.getProjections().getLease());
+    if (properties.getProjections().getNodeName() != null) {
+      options = options.withNodeName(properties.getProjections().getNodeName());
+    }
+    return new ProjectionLifecycle(
+        store, dataSource, options, projections.orderedStream().toList());
+  }
+
+  /**
+   * With Spring Boot's JDBC support, the store LISTENs for other processes' appends on a dedicated
+   * connection to the DataSource's URL (never one of the pool's), so its subscriptions and
+   * projections see them at once rather than within the poll interval.
+   */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(JdbcConnectionDetails.class)
+  @ConditionalOnProperty(
+      prefix = "en57",
+      name = "listen",
+      havingValue = "true",
+      matchIfMissing = true)
+  static class ListenConnectionConfiguration {
+
+    /** Connections opened with the JDBC URL and credentials of the application's DataSource. */
+    @Bean
+    @ConditionalOnMissingBean
+    @ConditionalOnBean(JdbcConnectionDetails.class)
+    ConnectionFactory en57ListenConnection(JdbcConnectionDetails details) {
+      var direct = new PGSimpleDataSource();
+      direct.setURL(details.getJdbcUrl());
+      if (details.getUsername() != null) {
+        direct.setUser(details.getUsername());
+      }
+      if (details.getPassword() != null) {
+        direct.setPassword(details.getPassword());
+      }
+      return direct::getConnection;
+    }
+  }
+}
