@@ -44,13 +44,18 @@ final class DoctorCommand extends DatabaseCommand {
   /** The oldest PostgreSQL En57 supports. */
   static final int MIN_SERVER_VERSION = 14;
 
-  /** The append lock: {@code pg_advisory_xact_lock(1164850487, n)}, keys 1 and 2. */
+  /**
+   * The append lock, {@code pg_advisory_xact_lock(1164850487, n)} with keys 1 and 2, and the
+   * appends waiting for it: in the lock's own queue, or queued in {@code en57.append_queue} and
+   * waiting for the lock holder's tenure lock (1164850490) to be released.
+   */
   private static final String APPEND_LOCK =
       "SELECT l.pid, l.granted, a.usename, a.application_name, a.state,"
           + " extract(epoch FROM now() - a.xact_start), extract(epoch FROM now() - a.query_start)"
           + " FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid"
-          + " WHERE l.locktype = 'advisory' AND l.classid = 1164850487 AND l.objid IN (1, 2)"
-          + " AND l.objsubid = 2"
+          + " WHERE l.locktype = 'advisory' AND l.objsubid = 2"
+          + " AND (l.classid = 1164850487 AND l.objid IN (1, 2)"
+          + " OR l.classid = 1164850490 AND NOT l.granted)"
           + " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
           + " ORDER BY l.granted DESC, a.query_start";
 
