@@ -142,6 +142,31 @@ class AppendsAcrossNodesTest {
   }
 
   @Test
+  void aQueuedGroupWithAStoredIdFailsAloneAndTheOthersQueuedWithItAreWritten() throws Exception {
+    Event stored = Event.of("Stored");
+    nodes.get(0).append(List.of(stored));
+    var results = new ArrayList<Future<AppendResult>>();
+    try (Connection holder = AppendLock.hold(database.dataSource())) {
+      for (int i = 0; i < NODES; i++) {
+        EventStore node = nodes.get(i);
+        Event event = i == 1 ? Event.of("Again").withId(stored.id()) : Event.of("New");
+        results.add(threads.submit(() -> node.append(List.of(event))));
+      }
+      AppendLock.awaitWaiters(database.dataSource(), NODES);
+      holder.commit();
+    }
+    // The unique index refuses the combined write; each group is then written on its own.
+    assertThatThrownBy(() -> results.get(1).get())
+        .hasCauseInstanceOf(DuplicateEventIdException.class);
+    for (int i : new int[] {0, 2, 3}) {
+      assertThat(results.get(i).get()).isInstanceOf(Success.class);
+    }
+    assertThat(nodes.get(0).read().toList())
+        .extracting(Event::type)
+        .containsExactly("Stored", "HoldsTheLock", "New", "New", "New");
+  }
+
+  @Test
   void aQueuedGroupWhoseSessionDiedIsDroppedNotWrittenLater() throws Exception {
     try (Connection holder = AppendLock.hold(database.dataSource())) {
       Future<AppendResult> orphan =

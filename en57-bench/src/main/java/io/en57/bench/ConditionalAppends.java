@@ -162,7 +162,12 @@ final class ConditionalAppends implements Scenario {
     if (context.threads().isEmpty()) {
       return SETUPS;
     }
-    return context.threads().stream().map(threads -> new Setup(threads, 1)).toList();
+    // The fixed setups with those thread counts (every node count measured for them), else one
+    // store with each thread count asked for.
+    var chosen = SETUPS.stream().filter(setup -> context.threads().contains(setup.threads())).toList();
+    return chosen.isEmpty()
+        ? context.threads().stream().map(threads -> new Setup(threads, 1)).toList()
+        : chosen;
   }
 
   private static Target rateTarget(String setup, double ratio, double target) {

@@ -191,10 +191,11 @@ BEGIN
 END;
 $$;
 
--- The key of the lock a waiting session holds on its ticket.
+-- The key of the lock a waiting session holds on its ticket. Arithmetic on its argument only, so
+-- it needs no search_path of its own, and without one PostgreSQL inlines it into the caller's
+-- statements (a function call per ticket showed in the lock holder's profile).
 CREATE FUNCTION en57.ticket_key(p_ticket bigint) RETURNS int
 LANGUAGE sql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
 AS $$ SELECT (p_ticket % 2147483647)::int $$;
 
 -- Writes queued groups as one: their requests renumbered one after the other, each group's
@@ -270,9 +271,11 @@ BEGIN
     INTO v_dependencies
     FROM pairs CROSS JOIN LATERAL (VALUES (1, pairs.k), (2, pairs.j)) AS t(ord, v);
 
+  -- No look-up of the ids first: the unique index refuses a stored id, and the caller then writes
+  -- each group on its own, looking them up; that is rare, and the look-up costs every drain.
   SELECT * INTO v_written
     FROM en57.write_group(v_event_request, v_ids, v_types, v_data, v_meta, v_tag_bounds, v_tags,
-                          v_criteria, v_dependencies, v_requests, true);
+                          v_criteria, v_dependencies, v_requests, false);
 
   v_statuses := v_written.statuses;
   -- Each event's position (null when its request was not stored), as write_group assigned them.
