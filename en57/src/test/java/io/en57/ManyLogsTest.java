@@ -151,8 +151,10 @@ class ManyLogsTest {
         Connection holder = database.dataSource().getConnection()) {
       holder.setAutoCommit(false);
       try (Statement statement = holder.createStatement()) {
-        // The busy log's append lock, taken as its append function takes it.
-        statement.execute("SELECT pg_advisory_xact_lock(1164850487, busy.log_key())");
+        // The busy log's append lock, taken as its append function takes it, with the tenure a
+        // lock holder keeps for the sessions waiting.
+        statement.execute(
+            "SELECT pg_advisory_xact_lock(1164850487, busy.log_key()), busy.begin_tenure()");
       }
       Future<AppendResult> waiting = threads.submit(() -> busy.append(List.of(Event.of("Late"))));
       awaitWaitingSessions(1);

@@ -25,7 +25,7 @@ public record LogSchema(String name) {
   private static final Pattern NAMED =
       Pattern.compile(
           "(?<![\\w$])en57\\.(?!allow_history_rewrite\\b)"
-              + "|(?<=SCHEMA )en57\\b"
+              + "|(?<=SCHEMA (?:IF NOT EXISTS )?)en57\\b"
               + "|'en57'(?=::regnamespace)"
               + "|(?<=nspname = )'en57'");
 
