@@ -1,5 +1,6 @@
 package io.en57.history;
 
+import static io.en57.AppendCondition.failIf;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -9,6 +10,7 @@ import io.en57.EventStore;
 import io.en57.Migrator;
 import io.en57.routing.EventStoreRouter;
 import io.en57.routing.LogLocation;
+import io.en57.subscriptions.Projections;
 import io.en57.testing.TestDatabases;
 import io.en57.testing.TestDatabases.TestDatabase;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
@@ -85,6 +87,41 @@ class TwoServersRoutingTest {
           .hasMessageContaining("no route for key \"c\"")
           .hasMessageContaining("[a, also-a, b]");
     }
+  }
+
+  @Test
+  void theReadmeExamplesRun() throws Exception {
+    String databaseUrl = firstUrl;
+    Migrator.forUrl(databaseUrl).withSchema("billing").migrate();
+    EventStore billing = EventStore.builder().schema("billing").forUrl(databaseUrl);
+    Projections.forUrl(databaseUrl).withSchema("billing").list();
+    billing.close();
+
+    String serverOne = firstUrl;
+    String serverTwo = secondUrl;
+    Migrator.forUrl(serverOne).withSchema("acme").migrate();
+    Migrator.forUrl(serverTwo).withSchema("globex").migrate();
+    Migrator.forUrl(serverOne).migrate();
+    for (String tenant : List.of("acme", "globex", "initech")) {
+      int number = 1;
+      // serverOne = "postgres://app:...@db1:5432/shop", serverTwo =
+      // "postgres://app:...@db2:5432/shop"
+      try (EventStoreRouter logs =
+          EventStoreRouter.builder()
+              .route("acme", serverOne + "#acme")
+              .route("globex", serverTwo + "#globex")
+              .defaultRoute(serverOne) // optional: every other key, in schema en57
+              .build()) {
+        EventStore store = logs.store(tenant);
+        // The condition sees this tenant's log only: invoice numbers are unique per tenant.
+        store.append(
+            List.of(Event.of("InvoiceIssued").withTags("invoice:" + number)),
+            failIf(store.read().ofType("InvoiceIssued").withTag("invoice:" + number)));
+      }
+    }
+    assertThat(tags(first.dataSource(), "acme")).containsExactly("{invoice:1}");
+    assertThat(tags(second.getPostgresDatabase(), "globex")).containsExactly("{invoice:1}");
+    assertThat(tags(first.dataSource(), "en57")).containsExactly("{invoice:1}");
   }
 
   @Test
