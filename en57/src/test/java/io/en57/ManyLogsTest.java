@@ -146,6 +146,22 @@ class ManyLogsTest {
     migrator("busy").migrate();
     migrator("free").migrate();
     assertThat(logKey("busy")).isNotEqualTo(logKey("free"));
+    // Migration 0001's append function took (1164850487, 1), shared by every log; nothing does
+    // after 0004.
+    assertThat(
+            queryStrings(
+                database,
+                "SELECT p.proname::text FROM pg_proc p"
+                    + " WHERE p.pronamespace IN ('busy'::regnamespace, 'free'::regnamespace)"
+                    + " AND p.prosrc ~ '1164850487, *1\\)'"))
+        .isEmpty();
+    assertThat(
+            queryStrings(
+                database,
+                "SELECT p.proname::text FROM pg_proc p"
+                    + " WHERE p.pronamespace = 'busy'::regnamespace"
+                    + " AND p.prosrc LIKE '%1164850487, en57.log_key()%'"))
+        .isEmpty();
     try (EventStore busy = store("busy");
         EventStore free = store("free");
         Connection holder = database.dataSource().getConnection()) {

@@ -104,8 +104,7 @@ class TwoServersRoutingTest {
     Migrator.forUrl(serverOne).migrate();
     for (String tenant : List.of("acme", "globex", "initech")) {
       int number = 1;
-      // serverOne = "postgres://app:...@db1:5432/shop", serverTwo =
-      // "postgres://app:...@db2:5432/shop"
+      // serverOne: "postgres://app:...@db1:5432/shop", serverTwo: another server
       try (EventStoreRouter logs =
           EventStoreRouter.builder()
               .route("acme", serverOne + "#acme")
