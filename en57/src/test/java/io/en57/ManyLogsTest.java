@@ -268,6 +268,38 @@ class ManyLogsTest {
   }
 
   @Test
+  void theApplicationRoleGetsWhatAStoreNeedsInTheLogItIsGrantedAndNothingElsewhere() {
+    migrator("granted").migrate();
+    migrator("not_granted").migrate();
+    try (TestDatabases.ApplicationRole role = database.createApplicationRole()) {
+      Migrator granting = migrator("granted").withApplicationRole(role.name());
+      granting.migrate();
+      assertThat(granting.status().applicationRole())
+          .get()
+          .satisfies(status -> assertThat(status.missing()).isEmpty())
+          .satisfies(status -> assertThat(status.excess()).isEmpty());
+      assertThat(
+              migrator("not_granted").withApplicationRole(role.name()).status().applicationRole())
+          .get()
+          .satisfies(
+              status -> assertThat(status.missing()).contains("USAGE on schema not_granted"));
+      try (EventStore asApplication =
+          EventStore.builder().schema("granted").forDataSource(role.dataSource())) {
+        assertThat(asApplication.append(List.of(Event.of("AppendedByTheApplication"))))
+            .isEqualTo(new AppendResult.Success(1));
+      }
+      assertThatThrownBy(
+              () -> EventStore.builder().schema("not_granted").forDataSource(role.dataSource()))
+          .isInstanceOf(RuntimeException.class);
+      assertThatThrownBy(
+              () ->
+                  TestDatabases.execute(
+                      role.dataSource(), "DELETE FROM granted.events WHERE position = 1"))
+          .hasMessageContaining("permission denied");
+    }
+  }
+
+  @Test
   void aSchemaMustBeAPlainLowerCaseIdentifier() {
     for (String bad : List.of("", "Billing", "1st", "bill-ing", "bill ing", "en57.x", "pg_log")) {
       assertThatThrownBy(() -> EventStore.builder().schema(bad))
