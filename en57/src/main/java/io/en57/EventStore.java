@@ -8,6 +8,7 @@ import io.en57.internal.EventCodec;
 import io.en57.internal.Listening;
 import io.en57.internal.Listening.AppendObservation;
 import io.en57.internal.Listening.ReadObservation;
+import io.en57.internal.LogSchema;
 import io.en57.internal.LogWatch;
 import io.en57.internal.StoreAccess;
 import io.en57.internal.StoredEvent;
@@ -55,6 +56,7 @@ public final class EventStore implements AutoCloseable {
   private final LogWatch watch;
   private final Listening listening;
   private final TransactionJoin join;
+  private final LogSchema schema;
   private ExecutorService readAhead;
 
   static {
@@ -67,13 +69,15 @@ public final class EventStore implements AutoCloseable {
       int readBatchSize,
       LogWatch watch,
       Listening listening,
-      TransactionJoin join) {
+      TransactionJoin join,
+      LogSchema schema) {
     this.engine = engine;
     this.codec = codec;
     this.readBatchSize = readBatchSize;
     this.watch = watch;
     this.listening = listening;
     this.join = join;
+    this.schema = schema;
   }
 
   /**
@@ -170,6 +174,15 @@ public final class EventStore implements AutoCloseable {
     return watch.subscribe(engine, codec, scope.query(), after, options);
   }
 
+  /**
+   * The schema that holds this store's log: {@code en57} unless {@link EventStoreBuilder#schema}
+   * named another. Each schema is a log of its own: positions of different logs are unrelated, and
+   * a condition only ever sees the events of its own store's log.
+   */
+  public String schema() {
+    return schema.name();
+  }
+
   /** The position of the newest stored event, 0 for an empty store. */
   public long head() {
     return join.run(engine, (target, joined) -> target.head());
@@ -192,7 +205,8 @@ public final class EventStore implements AutoCloseable {
         readBatchSize,
         LogWatch.none(),
         listening,
-        TransactionJoin.NONE);
+        TransactionJoin.NONE,
+        schema);
   }
 
   /** Closes the store's subscriptions and the connection pool the store owns, if any. */

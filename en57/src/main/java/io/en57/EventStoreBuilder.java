@@ -10,6 +10,7 @@ import io.en57.internal.Engine;
 import io.en57.internal.EventCodec;
 import io.en57.internal.InMemoryEngine;
 import io.en57.internal.Listening;
+import io.en57.internal.LogSchema;
 import io.en57.internal.LogWatch;
 import io.en57.internal.PostgresEngine;
 import io.en57.internal.StorePool;
@@ -52,6 +53,7 @@ public final class EventStoreBuilder {
   private StoreListener listener;
   private ApplicationTransactions transactions;
   private boolean schemaCheck = true;
+  private LogSchema schema = LogSchema.DEFAULT;
 
   EventStoreBuilder() {}
 
@@ -94,6 +96,21 @@ public final class EventStoreBuilder {
       throw new IllegalArgumentException("readBatchSize must be positive, got " + readBatchSize);
     }
     this.readBatchSize = readBatchSize;
+    return this;
+  }
+
+  /**
+   * The schema that holds the store's log, {@code en57} by default. One database can hold several
+   * independent logs, each in its own schema, migrated with {@link Migrator#withSchema} and
+   * versioned on its own. Each keeps every guarantee on its own; a condition sees only the events
+   * of its own log, so a decision cannot span two logs, and positions of different logs are
+   * unrelated.
+   *
+   * @throws IllegalArgumentException if {@code schema} is not a plain lower-case SQL identifier
+   *     (letters, digits and {@code _}, not starting with a digit or {@code pg_})
+   */
+  public EventStoreBuilder schema(String schema) {
+    this.schema = LogSchema.of(schema);
     return this;
   }
 
@@ -287,19 +304,19 @@ public final class EventStoreBuilder {
   private EventStore postgres(
       DataSource dataSource, AutoCloseable onClose, ConnectionFactory listenOn) {
     if (schemaCheck) {
-      requireMigrated(Migrator.forDataSource(dataSource).status());
+      requireMigrated(Migrator.forDataSource(dataSource).withSchema(schema.name()).status());
     }
     var groupCommit =
         new PostgresEngine.GroupCommit(
             maxGroupSize, maxGroupWait, groupsInFlight, Listening.of(listener));
     var timeouts = new Timeouts(lockTimeout, queryTimeout);
     return build(
-        PostgresEngine.onPool(dataSource, timeouts, groupCommit, onClose),
-        LogWatch.onPool(pollInterval, dataSource, listenOn),
+        PostgresEngine.onPool(dataSource, schema, timeouts, groupCommit, onClose),
+        LogWatch.onPool(pollInterval, dataSource, listenOn, schema.channel()),
         TransactionJoin.of(transactions));
   }
 
-  private static void requireMigrated(MigrationStatus status) {
+  private void requireMigrated(MigrationStatus status) {
     switch (status.state()) {
       case UP_TO_DATE -> {}
       case AHEAD ->
@@ -307,11 +324,18 @@ public final class EventStoreBuilder {
               .warn("En57 schema is newer than this library: {}", status.warning().orElse(""));
       case FRESH ->
           throw new SchemaNotReadyException(
-              "this database has no En57 schema; run the migrator before first use: `en57 migrate`"
-                  + " with DATABASE_URL set, or Migrator.forDataSource(dataSource).migrate()");
+              "this database has no En57 schema "
+                  + schema.name()
+                  + "; run the migrator before first use: `en57 migrate`"
+                  + (schema.isDefault() ? "" : " --schema " + schema.name())
+                  + " with DATABASE_URL set, or Migrator.forDataSource(dataSource)"
+                  + (schema.isDefault() ? "" : ".withSchema(\"" + schema.name() + "\")")
+                  + ".migrate()");
       default ->
           throw new SchemaNotReadyException(
-              "the En57 schema is "
+              "the En57 schema "
+                  + schema.name()
+                  + " is "
                   + status.state()
                   + " (version "
                   + status.currentVersion()
@@ -333,7 +357,8 @@ public final class EventStoreBuilder {
         readBatchSize,
         watch,
         Listening.of(listener),
-        join);
+        join,
+        schema);
   }
 
   private ObjectMapper mapper() {

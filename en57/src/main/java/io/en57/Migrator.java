@@ -1,6 +1,7 @@
 package io.en57;
 
 import io.en57.internal.DatabaseUrl;
+import io.en57.internal.LogSchema;
 import io.en57.internal.Migration;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -17,35 +18,40 @@ import javax.sql.DataSource;
 import org.postgresql.ds.PGSimpleDataSource;
 
 /**
- * Creates and upgrades the En57 schema ({@code en57}) from the versioned SQL migrations shipped in
- * the jar. Run {@link #migrate()} before first use of a store, for example at deploy time with the
- * CLI ({@code en57 migrate}, reading {@code DATABASE_URL}); stores refuse to start on a database
- * that is not migrated.
+ * Creates and upgrades the En57 schema ({@code en57}, or the one {@link #withSchema} names) from
+ * the versioned SQL migrations shipped in the jar. Run {@link #migrate()} before first use of a
+ * store, for example at deploy time with the CLI ({@code en57 migrate}, reading {@code
+ * DATABASE_URL}); stores refuse to start on a database that is not migrated.
  *
- * <p>Each migration runs in its own transaction, announced beforehand in {@code
- * en57.schema_migrations}, so one that did not complete is reported as {@link
+ * <p>Each migration runs in its own transaction, announced beforehand in the schema's version table
+ * ({@code en57.schema_migrations}), so one that did not complete is reported as {@link
  * MigrationState#PARTIAL} and never silently continued. Concurrent migrators are safe: {@code
  * migrate} holds an advisory lock, and a second migrator waits, then finds nothing to do.
+ *
+ * <p>Each schema is a log of its own with a version table of its own, so several logs in one
+ * database are migrated and versioned independently.
  *
  * <p>Thread-safe; each call uses its own connection.
  */
 public final class Migrator {
 
   private static final long MIGRATION_LOCK_CLASS = 1164850487L;
-  private static final String VERSION_TABLE = "en57.schema_migrations";
 
   private final DataSource dataSource;
   private final List<Migration> migrations;
   private final String applicationRole;
+  private final LogSchema schema;
 
   Migrator(DataSource dataSource, List<Migration> migrations) {
-    this(dataSource, migrations, null);
+    this(dataSource, migrations, null, LogSchema.DEFAULT);
   }
 
-  private Migrator(DataSource dataSource, List<Migration> migrations, String applicationRole) {
+  private Migrator(
+      DataSource dataSource, List<Migration> migrations, String applicationRole, LogSchema schema) {
     this.dataSource = Objects.requireNonNull(dataSource, "dataSource must not be null");
     this.migrations = List.copyOf(migrations);
     this.applicationRole = applicationRole;
+    this.schema = schema;
   }
 
   /**
@@ -82,7 +88,24 @@ public final class Migrator {
     if (role.isBlank()) {
       throw new IllegalArgumentException("application role must not be blank");
     }
-    return new Migrator(dataSource, migrations, role);
+    return new Migrator(dataSource, migrations, role, schema);
+  }
+
+  /**
+   * This migrator, working on the log in schema {@code schema} instead of {@code en57}: it creates
+   * the schema, records its version in a table of its own ({@code <schema>.schema_migrations}) and
+   * reports its status alone, whatever other logs the database holds.
+   *
+   * @throws IllegalArgumentException if {@code schema} is not a plain lower-case SQL identifier
+   *     (letters, digits and {@code _}, not starting with a digit or {@code pg_})
+   */
+  public Migrator withSchema(String schema) {
+    return new Migrator(dataSource, migrations, applicationRole, LogSchema.of(schema));
+  }
+
+  /** The version table, {@code <schema>.schema_migrations}. */
+  private String versionTable() {
+    return schema.sql("en57.schema_migrations");
   }
 
   /** Reports the database's state without changing anything. */
@@ -92,7 +115,7 @@ public final class Migrator {
       if (applicationRole != null
           && status.state() != MigrationState.FRESH
           && status.state() != MigrationState.UNVERSIONED) {
-        return status.withApplicationRole(RoleCheck.check(connection, applicationRole));
+        return status.withApplicationRole(RoleCheck.check(connection, schema, applicationRole));
       }
       return status;
     } catch (SQLException e) {
@@ -141,11 +164,11 @@ public final class Migrator {
       grantToApplicationRole(connection);
       return applied;
     }
-    execute(connection, "CREATE SCHEMA IF NOT EXISTS en57");
+    execute(connection, schema.sql("CREATE SCHEMA IF NOT EXISTS en57"));
     execute(
         connection,
         "CREATE TABLE IF NOT EXISTS "
-            + VERSION_TABLE
+            + versionTable()
             + " (version int PRIMARY KEY,"
             + " name text NOT NULL, checksum text NOT NULL,"
             + " started_at timestamptz NOT NULL DEFAULT now(), completed_at timestamptz)");
@@ -166,7 +189,7 @@ public final class Migrator {
       return;
     }
     List<String> problems =
-        RoleCheck.identityProblems(RoleCheck.check(connection, applicationRole));
+        RoleCheck.identityProblems(RoleCheck.check(connection, schema, applicationRole));
     if (!problems.isEmpty()) {
       throw new MigrationException(
           "not granting to application role "
@@ -174,11 +197,12 @@ public final class Migrator {
               + ": it "
               + String.join(" and ", problems)
               + "; the application needs a role of its own, created by an administrator"
-              + " (CREATE ROLE ... LOGIN), that owns nothing in schema en57");
+              + " (CREATE ROLE ... LOGIN), that owns nothing in schema "
+              + schema.name());
     }
     connection.setAutoCommit(false);
     try {
-      for (String grant : RoleCheck.grants(connection, applicationRole)) {
+      for (String grant : RoleCheck.grants(connection, schema, applicationRole)) {
         execute(connection, grant);
       }
       connection.commit();
@@ -193,7 +217,7 @@ public final class Migrator {
   private void apply(Connection connection, Migration migration) throws SQLException {
     try (PreparedStatement start =
         connection.prepareStatement(
-            "INSERT INTO " + VERSION_TABLE + " (version, name, checksum) VALUES (?, ?, ?)")) {
+            "INSERT INTO " + versionTable() + " (version, name, checksum) VALUES (?, ?, ?)")) {
       start.setInt(1, migration.version());
       start.setString(2, migration.name());
       start.setString(3, migration.checksum());
@@ -201,11 +225,11 @@ public final class Migrator {
     }
     connection.setAutoCommit(false);
     try {
-      execute(connection, migration.sql());
+      execute(connection, schema.sql(migration.sql()));
       execute(
           connection,
           "UPDATE "
-              + VERSION_TABLE
+              + versionTable()
               + " SET completed_at = now() WHERE version = "
               + migration.version());
       connection.commit();
@@ -226,17 +250,21 @@ public final class Migrator {
 
   private MigrationStatus status(Connection connection) throws SQLException {
     int target = migrations.isEmpty() ? 0 : migrations.get(migrations.size() - 1).version();
-    boolean schemaExists = queryBoolean(connection, "SELECT to_regnamespace('en57') IS NOT NULL");
+    boolean schemaExists =
+        queryBoolean(
+            connection,
+            schema.sql("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'en57')"));
     boolean versioned =
         schemaExists
-            && queryBoolean(connection, "SELECT to_regclass('" + VERSION_TABLE + "') IS NOT NULL");
+            && queryBoolean(connection, "SELECT to_regclass('" + versionTable() + "') IS NOT NULL");
     if (!versioned) {
       boolean hasObjects =
           schemaExists
               && queryBoolean(
                   connection,
-                  "SELECT EXISTS (SELECT 1 FROM pg_class WHERE relnamespace = 'en57'::regnamespace)"
-                      + " OR EXISTS (SELECT 1 FROM pg_proc WHERE pronamespace = 'en57'::regnamespace)");
+                  schema.sql(
+                      "SELECT EXISTS (SELECT 1 FROM pg_class WHERE relnamespace = 'en57'::regnamespace)"
+                          + " OR EXISTS (SELECT 1 FROM pg_proc WHERE pronamespace = 'en57'::regnamespace)"));
       if (hasObjects) {
         return new MigrationStatus(
             MigrationState.UNVERSIONED,
@@ -244,10 +272,15 @@ public final class Migrator {
             target,
             List.of(),
             Optional.of(
-                "schema en57 holds tables or functions but no version table "
-                    + VERSION_TABLE
-                    + ", so it was not created by this migrator. Repair: move it away (ALTER SCHEMA en57 RENAME TO ...)"
-                    + " or drop it if it holds nothing you need (DROP SCHEMA en57 CASCADE), then migrate"));
+                "schema "
+                    + schema.name()
+                    + " holds tables or functions but no version table "
+                    + versionTable()
+                    + ", so it was not created by this migrator. Repair: move it away (ALTER SCHEMA "
+                    + schema.name()
+                    + " RENAME TO ...) or drop it if it holds nothing you need (DROP SCHEMA "
+                    + schema.name()
+                    + " CASCADE), then migrate"));
       }
       return new MigrationStatus(MigrationState.FRESH, 0, target, names(0), Optional.empty());
     }
@@ -257,7 +290,7 @@ public final class Migrator {
         ResultSet rows =
             statement.executeQuery(
                 "SELECT version, name, checksum, completed_at IS NOT NULL FROM "
-                    + VERSION_TABLE
+                    + versionTable()
                     + " ORDER BY version")) {
       while (rows.next()) {
         applied.put(
@@ -310,7 +343,7 @@ public final class Migrator {
                     + row.checksum()
                     + " in the database). Repair: find out who changed it; if the"
                     + " shipped file is right, make the schema match it and update the checksum in "
-                    + VERSION_TABLE));
+                    + versionTable()));
       }
     }
     return new MigrationStatus(state, current, target, names(current), Optional.empty());
@@ -319,13 +352,15 @@ public final class Migrator {
   /** A row of the version table. */
   private record Applied(String name, String checksum, boolean completed) {}
 
-  private static String repairStep(int version, String name) {
+  private String repairStep(int version, String name) {
     return "Repair: check what of "
         + name
-        + " is in schema en57 (PostgreSQL rolls a failed migration"
+        + " is in schema "
+        + schema.name()
+        + " (PostgreSQL rolls a failed migration"
         + " back, but not statements that ran outside its transaction), undo what is there, then"
         + " run `DELETE FROM "
-        + VERSION_TABLE
+        + versionTable()
         + " WHERE version = "
         + version
         + "` and migrate again";

@@ -1,5 +1,6 @@
 package io.en57;
 
+import io.en57.internal.LogSchema;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -14,7 +15,7 @@ import java.util.List;
 final class RoleCheck {
 
   private static final String DOES_NOT_EXIST = "does not exist";
-  private static final String OWNER = "owns schema en57 (or is a member of its owner)";
+  private static final String OWNER = "owns schema %s (or is a member of its owner)";
   private static final String SUPERUSER = "is a superuser";
 
   /** Per table: a missing SELECT, and any privilege beyond it. */
@@ -45,8 +46,13 @@ final class RoleCheck {
    */
   static List<String> identityProblems(ApplicationRoleStatus status) {
     var problems = new ArrayList<String>();
-    for (String problem : List.of(DOES_NOT_EXIST, OWNER, SUPERUSER)) {
-      if (status.missing().contains(problem) || status.excess().contains(problem)) {
+    for (String problem : status.missing()) {
+      if (problem.equals(DOES_NOT_EXIST)) {
+        problems.add(problem);
+      }
+    }
+    for (String problem : status.excess()) {
+      if (problem.equals(SUPERUSER) || problem.startsWith("owns schema ")) {
         problems.add(problem);
       }
     }
@@ -54,15 +60,17 @@ final class RoleCheck {
   }
 
   /** What {@code role} lacks and holds beyond what it needs; the schema must exist. */
-  static ApplicationRoleStatus check(Connection connection, String role) throws SQLException {
+  static ApplicationRoleStatus check(Connection connection, LogSchema schema, String role)
+      throws SQLException {
     var missing = new ArrayList<String>();
     var excess = new ArrayList<String>();
     try (PreparedStatement query =
         connection.prepareStatement(
-            "SELECT r.rolsuper, pg_has_role(r.oid, n.nspowner, 'USAGE'),"
-                + " has_schema_privilege(r.oid, n.oid, 'USAGE'),"
-                + " has_schema_privilege(r.oid, n.oid, 'CREATE')"
-                + " FROM pg_roles r, pg_namespace n WHERE r.rolname = ? AND n.nspname = 'en57'")) {
+            schema.sql(
+                "SELECT r.rolsuper, pg_has_role(r.oid, n.nspowner, 'USAGE'),"
+                    + " has_schema_privilege(r.oid, n.oid, 'USAGE'),"
+                    + " has_schema_privilege(r.oid, n.oid, 'CREATE')"
+                    + " FROM pg_roles r, pg_namespace n WHERE r.rolname = ? AND n.nspname = 'en57'"))) {
       query.setString(1, role);
       try (ResultSet row = query.executeQuery()) {
         if (!row.next()) {
@@ -72,17 +80,17 @@ final class RoleCheck {
           excess.add(SUPERUSER);
         }
         if (row.getBoolean(2)) {
-          excess.add(OWNER);
+          excess.add(OWNER.formatted(schema.name()));
         }
         if (!row.getBoolean(3)) {
-          missing.add("USAGE on schema en57");
+          missing.add("USAGE on schema " + schema.name());
         }
         if (row.getBoolean(4)) {
-          excess.add("CREATE on schema en57");
+          excess.add("CREATE on schema " + schema.name());
         }
       }
     }
-    try (PreparedStatement query = connection.prepareStatement(TABLES)) {
+    try (PreparedStatement query = connection.prepareStatement(schema.sql(TABLES))) {
       query.setString(1, role);
       query.setString(2, role);
       try (ResultSet rows = query.executeQuery()) {
@@ -97,7 +105,7 @@ final class RoleCheck {
         }
       }
     }
-    try (PreparedStatement query = connection.prepareStatement(FUNCTIONS)) {
+    try (PreparedStatement query = connection.prepareStatement(schema.sql(FUNCTIONS))) {
       query.setString(1, role);
       try (ResultSet rows = query.executeQuery()) {
         while (rows.next()) {
@@ -117,20 +125,22 @@ final class RoleCheck {
    * The statements that give {@code role} what a store needs and take away the rest, with the role
    * name quoted by the server.
    */
-  static List<String> grants(Connection connection, String role) throws SQLException {
+  static List<String> grants(Connection connection, LogSchema schema, String role)
+      throws SQLException {
     var grants = new ArrayList<String>();
     try (PreparedStatement query =
         connection.prepareStatement(
-            "SELECT format('GRANT USAGE ON SCHEMA en57 TO %I', ?)"
-                + " UNION ALL SELECT format('REVOKE CREATE ON SCHEMA en57 FROM %I', ?)"
-                + " UNION ALL SELECT format('GRANT SELECT ON ALL TABLES IN SCHEMA en57 TO %I', ?)"
-                + " UNION ALL SELECT format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES,"
-                + " TRIGGER ON ALL TABLES IN SCHEMA en57 FROM %I', ?)"
-                + " UNION ALL SELECT format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC;"
-                + " GRANT EXECUTE ON FUNCTION %s TO %I',"
-                + " p.oid::regprocedure, p.oid::regprocedure, ?) FROM pg_proc p"
-                + " WHERE p.pronamespace = 'en57'::regnamespace AND p.prokind = 'f'"
-                + " AND p.prorettype <> 'trigger'::regtype")) {
+            schema.sql(
+                "SELECT format('GRANT USAGE ON SCHEMA en57 TO %I', ?)"
+                    + " UNION ALL SELECT format('REVOKE CREATE ON SCHEMA en57 FROM %I', ?)"
+                    + " UNION ALL SELECT format('GRANT SELECT ON ALL TABLES IN SCHEMA en57 TO %I', ?)"
+                    + " UNION ALL SELECT format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES,"
+                    + " TRIGGER ON ALL TABLES IN SCHEMA en57 FROM %I', ?)"
+                    + " UNION ALL SELECT format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC;"
+                    + " GRANT EXECUTE ON FUNCTION %s TO %I',"
+                    + " p.oid::regprocedure, p.oid::regprocedure, ?) FROM pg_proc p"
+                    + " WHERE p.pronamespace = 'en57'::regnamespace AND p.prokind = 'f'"
+                    + " AND p.prorettype <> 'trigger'::regtype"))) {
       for (int i = 1; i <= 5; i++) {
         query.setString(i, role);
       }

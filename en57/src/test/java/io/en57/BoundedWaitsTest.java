@@ -304,7 +304,7 @@ class BoundedWaitsTest {
                 try (Statement statement = holder.createStatement()) {
                   // The append lock, with the tenure a holder keeps for the sessions waiting.
                   statement.execute(
-                      "SELECT pg_advisory_xact_lock(1164850487, 1), en57.begin_tenure()");
+                      "SELECT pg_advisory_xact_lock(1164850487, en57.log_key()), en57.begin_tenure()");
                 }
                 return null;
               });

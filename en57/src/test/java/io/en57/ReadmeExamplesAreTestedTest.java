@@ -20,6 +20,7 @@ class ReadmeExamplesAreTestedTest {
           Path.of("en57/src/test/java/io/en57/ReadmeExamplesTest.java"),
           Path.of("en57/src/test/java/io/en57/decisions/DecisionsReadmeExamplesTest.java"),
           Path.of("en57/src/test/java/io/en57/subscriptions/FollowingTheLogExamplesTest.java"),
+          Path.of("en57/src/test/java/io/en57/history/TwoServersRoutingTest.java"),
           Path.of("en57-nats/src/test/java/io/en57/nats/RelayReadmeExamplesTest.java"),
           Path.of("en57-micrometer/src/test/java/io/en57/micrometer/MicrometerListenerTest.java"),
           Path.of("en57-spring-boot/src/test/java/io/en57/spring/En57AutoConfigurationTest.java"),

@@ -44,6 +44,17 @@ abstract class DatabaseCommand implements Callable<Integer> {
       })
   String applicationRole;
 
+  @Option(
+      names = "--schema",
+      paramLabel = "SCHEMA",
+      defaultValue = "${env:EN57_SCHEMA:-en57}",
+      description = {
+        "The schema that holds the log (one database can hold several independent logs, each"
+            + " migrated and versioned on its own). Defaults to the environment variable"
+            + " EN57_SCHEMA, or en57 when unset."
+      })
+  String schema;
+
   /** Does the work with a migrator for the database and returns the exit code. */
   abstract int run(Migrator migrator, PrintWriter out);
 
@@ -55,7 +66,7 @@ abstract class DatabaseCommand implements Callable<Integer> {
           "No database URL: set the environment variable DATABASE_URL or pass --url.");
     }
     try {
-      Migrator migrator = Migrator.forUrl(url);
+      Migrator migrator = Migrator.forUrl(url).withSchema(schema);
       if (applicationRole != null && !applicationRole.isBlank()) {
         migrator = migrator.withApplicationRole(applicationRole);
       }

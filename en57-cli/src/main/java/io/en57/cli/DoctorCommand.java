@@ -45,24 +45,25 @@ final class DoctorCommand extends DatabaseCommand {
   static final int MIN_SERVER_VERSION = 14;
 
   /**
-   * The append lock, {@code pg_advisory_xact_lock(1164850487, n)} with keys 1 and 2, and the
-   * appends waiting for it: in the lock's own queue, or queued in {@code en57.append_queue} and
-   * waiting for the lock holder's tenure lock (1164850490) to be released.
+   * The log's append lock, {@code (1164850487, oid of its schema)}, held or awaited; and the
+   * appends queued for it, whose sessions hold a lock on their ticket, {@code (oid of the schema,
+   * ticket)}, while they wait (granted = false for both kinds of waiting).
    */
   private static final String APPEND_LOCK =
-      "SELECT l.pid, l.granted, a.usename, a.application_name, a.state,"
+      "SELECT l.pid, l.granted AND l.classid = 1164850487, a.usename, a.application_name, a.state,"
           + " extract(epoch FROM now() - a.xact_start), extract(epoch FROM now() - a.query_start)"
-          + " FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid"
+          + " FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid,"
+          + " (SELECT n.oid FROM pg_namespace n WHERE n.nspname = ?) log"
           + " WHERE l.locktype = 'advisory' AND l.objsubid = 2"
-          + " AND (l.classid = 1164850487 AND l.objid IN (1, 2)"
-          + " OR l.classid = 1164850490 AND NOT l.granted)"
+          + " AND ((l.classid = 1164850487 AND l.objid = log.oid)"
+          + " OR (l.classid = log.oid AND l.granted))"
           + " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
           + " ORDER BY l.granted DESC, a.query_start";
 
   private static final String SIZES =
       "SELECT c.relname, c.reltuples::bigint, pg_size_pretty(pg_total_relation_size(c.oid))"
           + " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-          + " WHERE n.nspname = 'en57' AND c.relname IN ('events', 'event_tags')"
+          + " WHERE n.nspname = ? AND c.relname IN ('events', 'event_tags')"
           + " ORDER BY c.relname DESC";
 
   @Option(
@@ -103,7 +104,7 @@ final class DoctorCommand extends DatabaseCommand {
       problems.add("cannot read the schema's state: " + e.getMessage());
       return report(problems, out);
     }
-    StatusReport.print(status, out);
+    StatusReport.print(schema, status, out);
     if (StatusReport.exitCode(status) != 0 || status.state() != MigrationState.UP_TO_DATE) {
       problems.add(schemaProblem(status));
     }
@@ -169,12 +170,15 @@ final class DoctorCommand extends DatabaseCommand {
     }
   }
 
-  private static String schemaProblem(MigrationStatus status) {
+  private String schemaProblem(MigrationStatus status) {
     return switch (status.state()) {
       case FRESH, PENDING ->
-          "schema en57 is "
+          "schema "
+              + schema
+              + " is "
               + StatusReport.describe(status.state())
               + ": run en57 migrate"
+              + (schema.equals("en57") ? "" : " --schema " + schema)
               + status.applicationRole().map(role -> " --app-role " + role.role()).orElse("");
       case UP_TO_DATE ->
           status
@@ -186,7 +190,9 @@ final class DoctorCommand extends DatabaseCommand {
                           .map(role -> " --app-role " + role.role())
                           .orElse(""));
       default ->
-          "schema en57 is "
+          "schema "
+              + schema
+              + " is "
               + StatusReport.describe(status.state())
               + status.warning().map(warning -> ": " + warning).orElse("");
     };
@@ -199,7 +205,7 @@ final class DoctorCommand extends DatabaseCommand {
     double longestWait = 0;
     double holdSeconds = 0;
     int oldestHolder = 0;
-    try (PreparedStatement statement = connection.prepareStatement(APPEND_LOCK);
+    try (PreparedStatement statement = prepared(connection, APPEND_LOCK);
         ResultSet rows = statement.executeQuery()) {
       while (rows.next()) {
         if (rows.getBoolean(2)) {
@@ -257,13 +263,15 @@ final class DoctorCommand extends DatabaseCommand {
             : String.format(Locale.ROOT, ", its transaction open for %.1f s", row.getDouble(6)));
   }
 
-  private static void sizes(Connection connection, PrintWriter out) throws SQLException {
-    try (PreparedStatement statement = connection.prepareStatement(SIZES);
+  private void sizes(Connection connection, PrintWriter out) throws SQLException {
+    try (PreparedStatement statement = prepared(connection, SIZES);
         ResultSet rows = statement.executeQuery()) {
       while (rows.next()) {
         long estimate = rows.getLong(2); // -1 until the table is first vacuumed or analyzed
         out.println(
-            "Table en57."
+            "Table "
+                + schema
+                + "."
                 + rows.getString(1)
                 + ": "
                 + rows.getString(3)
@@ -277,7 +285,7 @@ final class DoctorCommand extends DatabaseCommand {
   private void projections(DataSource dataSource, PrintWriter out, List<String> problems) {
     List<ProjectionStatus> segments;
     try {
-      segments = Projections.forDataSource(dataSource).list();
+      segments = Projections.forDataSource(dataSource).withSchema(schema).list();
     } catch (En57Exception e) {
       problems.add("cannot read the projections: " + e.getMessage());
       return;
@@ -329,5 +337,12 @@ final class DoctorCommand extends DatabaseCommand {
     out.println("Problems:");
     problems.forEach(problem -> out.println("  - " + problem));
     return FAILURE;
+  }
+
+  /** {@code sql} prepared, with the schema's name bound to its one parameter. */
+  private PreparedStatement prepared(Connection connection, String sql) throws SQLException {
+    PreparedStatement statement = connection.prepareStatement(sql);
+    statement.setString(1, schema);
+    return statement;
   }
 }

@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Version.class,
     description = {
-      "Creates or upgrades schema en57 by applying the pending migrations, each in its own"
+      "Creates or upgrades schema en57 (or the one --schema names) by applying the pending migrations, each in its own"
           + " transaction. Safe to run concurrently and repeatedly.",
       "Refuses, with exit code 1 and the repair step, when the database is partial,"
           + " unversioned, ahead or holds a changed migration."
@@ -30,10 +30,14 @@ final class MigrateCommand extends DatabaseCommand {
         && status.warning().isEmpty()
         && status.applicationRole().isEmpty()) {
       out.println(
-          "Schema en57 is up to date (version " + status.currentVersion() + "); nothing to do.");
+          "Schema "
+              + schema
+              + " is up to date (version "
+              + status.currentVersion()
+              + "); nothing to do.");
       return 0;
     }
-    StatusReport.print(status, out);
+    StatusReport.print(schema, status, out);
     return StatusReport.exitCode(status);
   }
 }

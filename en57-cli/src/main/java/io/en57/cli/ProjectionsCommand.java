@@ -35,7 +35,7 @@ final class ProjectionsCommand extends DatabaseCommand {
   int run(Migrator migrator, PrintWriter out) {
     List<ProjectionStatus> segments;
     try {
-      segments = Projections.forUrl(url).list();
+      segments = Projections.forUrl(url).withSchema(schema).list();
     } catch (En57Exception e) {
       return failure(this, e);
     }
@@ -143,7 +143,7 @@ final class ProjectionsCommand extends DatabaseCommand {
     @Override
     int run(Migrator migrator, PrintWriter out) {
       try {
-        Projections.forUrl(url).reset(name, position);
+        Projections.forUrl(url).withSchema(schema).reset(name, position);
       } catch (En57Exception e) {
         return failure(this, e);
       }

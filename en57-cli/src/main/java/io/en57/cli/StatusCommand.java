@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Version.class,
     description = {
-      "Reports the state of schema en57, its current and target versions, the pending"
+      "Reports the state of schema en57 (or the one --schema names), its current and target versions, the pending"
           + " migrations, and what is wrong with the repair step when something is.",
       "Exit code 0 when fresh, pending or up to date; 1 when partial, unversioned, ahead or"
           + " holding a changed migration."
@@ -21,7 +21,7 @@ final class StatusCommand extends DatabaseCommand {
   @Override
   int run(Migrator migrator, PrintWriter out) {
     MigrationStatus status = migrator.status();
-    StatusReport.print(status, out);
+    StatusReport.print(schema, status, out);
     return StatusReport.exitCode(status);
   }
 }

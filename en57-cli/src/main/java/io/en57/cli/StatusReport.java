@@ -11,8 +11,8 @@ final class StatusReport {
   private StatusReport() {}
 
   /** Prints state, versions, pending migrations and the warning, if any. */
-  static void print(MigrationStatus status, PrintWriter out) {
-    out.println("Schema en57: " + describe(status.state()));
+  static void print(String schema, MigrationStatus status, PrintWriter out) {
+    out.println("Schema " + schema + ": " + describe(status.state()));
     out.println("Current version: " + status.currentVersion());
     out.println("Target version: " + status.targetVersion());
     if (status.pendingMigrations().isEmpty()) {

@@ -66,6 +66,29 @@ class CommandsOnPostgresTest {
   }
 
   @Test
+  void schemaChoosesTheLogThatIsMigratedAndReported() {
+    Result billing = Cli.run("migrate", "--url", database.postgresUrl(), "--schema", "billing");
+
+    assertThat(billing.exitCode()).isZero();
+    assertThat(billing.out()).contains("Schema billing: up to date");
+    assertThat(Cli.run("status", "--url", database.postgresUrl()).out())
+        .contains("Schema en57: fresh");
+    Result fromEnvironment =
+        Cli.runInNewJvm(
+            Map.of("DATABASE_URL", database.postgresUrl(), "EN57_SCHEMA", "billing"), "status");
+    assertThat(fromEnvironment.exitCode()).isZero();
+    assertThat(fromEnvironment.out()).contains("Schema billing: up to date");
+    Result doctor = Cli.run("doctor", "--url", database.postgresUrl(), "--schema", "billing");
+    assertThat(doctor.out())
+        .contains("Schema billing: up to date")
+        .contains("Table billing.events");
+
+    Result invalid = Cli.run("status", "--url", database.postgresUrl(), "--schema", "Bad-Name");
+    assertThat(invalid.exitCode()).isEqualTo(1);
+    assertThat(invalid.err()).contains("schema must be a plain lower-case SQL identifier");
+  }
+
+  @Test
   void migrateAcceptsAJdbcUrl() {
     Result result = Cli.run("migrate", "--url", database.jdbcUrl());
 

@@ -46,7 +46,7 @@ class StatusReportTest {
             MigrationState.PENDING, 1, 3, List.of("0002_b", "0003_c"), Optional.empty());
     var out = new StringWriter();
 
-    StatusReport.print(status, new PrintWriter(out, true));
+    StatusReport.print("en57", status, new PrintWriter(out, true));
 
     assertThat(out.toString().lines())
         .containsExactly(

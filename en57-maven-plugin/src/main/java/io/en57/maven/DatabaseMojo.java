@@ -33,6 +33,14 @@ abstract class DatabaseMojo extends AbstractMojo {
   @Parameter(property = "en57.appRole")
   String appRole;
 
+  /**
+   * The schema that holds the log, {@code en57} by default: one database can hold several
+   * independent logs, each migrated and versioned on its own. Defaults to the environment variable
+   * {@code EN57_SCHEMA}.
+   */
+  @Parameter(property = "en57.schema")
+  String schema;
+
   /** Skips the goal. */
   @Parameter(property = "en57.skip", defaultValue = "false")
   boolean skip;
@@ -52,7 +60,7 @@ abstract class DatabaseMojo extends AbstractMojo {
           "No database URL: set the environment variable DATABASE_URL or the parameter en57.url");
     }
     try {
-      Migrator migrator = Migrator.forUrl(database);
+      Migrator migrator = Migrator.forUrl(database).withSchema(schemaName());
       String role = firstSet(appRole, System.getenv("EN57_APP_ROLE"));
       if (role != null) {
         migrator = migrator.withApplicationRole(role);
@@ -63,10 +71,20 @@ abstract class DatabaseMojo extends AbstractMojo {
     }
   }
 
+  /** The schema of the log: the parameter, or {@code EN57_SCHEMA}, or {@code en57}. */
+  String schemaName() {
+    String name = firstSet(schema, System.getenv("EN57_SCHEMA"));
+    return name == null ? "en57" : name;
+  }
+
   /** Logs state, versions, pending migrations, the warning and the application role. */
   void log(MigrationStatus status) {
     getLog()
-        .info("Schema en57: " + status.state().name().toLowerCase(Locale.ROOT).replace('_', ' '));
+        .info(
+            "Schema "
+                + schemaName()
+                + ": "
+                + status.state().name().toLowerCase(Locale.ROOT).replace('_', ' '));
     getLog().info("Current version: " + status.currentVersion());
     getLog().info("Target version: " + status.targetVersion());
     getLog()

@@ -20,7 +20,7 @@ public class MigrateMojo extends DatabaseMojo {
   void run(Migrator migrator) throws MojoFailureException {
     List<String> applied = migrator.migrate();
     if (applied.isEmpty()) {
-      getLog().info("Schema en57 is up to date; nothing to do.");
+      getLog().info("Schema " + schemaName() + " is up to date; nothing to do.");
     } else {
       applied.forEach(migration -> getLog().info("Applied " + migration));
     }

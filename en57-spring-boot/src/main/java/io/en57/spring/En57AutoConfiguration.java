@@ -49,10 +49,11 @@ public class En57AutoConfiguration {
       ObjectProvider<ConnectionFactory> listenConnection,
       ObjectProvider<EventStoreCustomizer> customizers) {
     if (properties.getSchema() == En57Properties.Schema.MIGRATE) {
-      Migrator.forDataSource(dataSource).migrate();
+      Migrator.forDataSource(dataSource).withSchema(properties.getSchemaName()).migrate();
     }
     EventStoreBuilder builder =
         EventStore.builder()
+            .schema(properties.getSchemaName())
             .readBatchSize(properties.getReadBatchSize())
             .lockTimeout(properties.getLockTimeout())
             .queryTimeout(properties.getQueryTimeout())
@@ -76,8 +77,8 @@ public class En57AutoConfiguration {
   /** Inspects and resets the projections of the application's database. */
   @Bean
   @ConditionalOnMissingBean
-  public Projections en57Projections(DataSource dataSource) {
-    return Projections.forDataSource(dataSource);
+  public Projections en57Projections(DataSource dataSource, En57Properties properties) {
+    return Projections.forDataSource(dataSource).withSchema(properties.getSchemaName());
   }
 
   /** Runs the {@link Projection} beans from the context's start to its stop. */

@@ -24,6 +24,7 @@ public class En57HealthContributorAutoConfiguration {
   @Bean
   @ConditionalOnMissingBean(name = "en57HealthIndicator")
   public En57HealthIndicator en57HealthIndicator(DataSource dataSource, En57Properties properties) {
-    return new En57HealthIndicator(dataSource, properties.getProjections().getLagThreshold());
+    return new En57HealthIndicator(
+        dataSource, properties.getSchemaName(), properties.getProjections().getLagThreshold());
   }
 }

@@ -30,12 +30,19 @@ public class En57HealthIndicator extends AbstractHealthIndicator {
       "SELECT current_user, current_setting('server_version'), current_database()";
 
   private final DataSource dataSource;
+  private final String schemaName;
   private final long lagThreshold;
 
   /** Health of the En57 schema and projections of {@code dataSource}'s database. */
   public En57HealthIndicator(DataSource dataSource, long lagThreshold) {
+    this(dataSource, "en57", lagThreshold);
+  }
+
+  /** Health of the log in schema {@code schemaName} and its projections. */
+  public En57HealthIndicator(DataSource dataSource, String schemaName, long lagThreshold) {
     super("En57 health check failed");
     this.dataSource = dataSource;
+    this.schemaName = schemaName;
     this.lagThreshold = lagThreshold;
   }
 
@@ -49,7 +56,7 @@ public class En57HealthIndicator extends AbstractHealthIndicator {
           "database",
           Map.of("role", row.getString(1), "version", row.getString(2), "name", row.getString(3)));
     }
-    MigrationStatus schema = Migrator.forDataSource(dataSource).status();
+    MigrationStatus schema = Migrator.forDataSource(dataSource).withSchema(schemaName).status();
     var schemaDetail = new LinkedHashMap<String, Object>();
     schemaDetail.put("state", schema.state().name());
     schemaDetail.put("version", schema.currentVersion());
@@ -59,7 +66,8 @@ public class En57HealthIndicator extends AbstractHealthIndicator {
     boolean healthy =
         schema.state() == MigrationState.UP_TO_DATE || schema.state() == MigrationState.AHEAD;
     if (healthy) {
-      List<ProjectionStatus> segments = Projections.forDataSource(dataSource).list();
+      List<ProjectionStatus> segments =
+          Projections.forDataSource(dataSource).withSchema(schemaName).list();
       List<String> failed = new ArrayList<>();
       List<String> lagging = new ArrayList<>();
       for (ProjectionStatus segment : segments) {

@@ -24,6 +24,13 @@ public class En57Properties {
   private Schema schema = Schema.VALIDATE;
 
   /**
+   * The schema that holds the store's log, {@code en57} by default: one database can hold several
+   * independent logs, each in a schema of its own (a plain lower-case SQL identifier). A decision
+   * cannot span two logs.
+   */
+  private String schemaName = "en57";
+
+  /**
    * Whether appends and reads inside a Spring-managed transaction run in it (events commit or roll
    * back with the application's writes). Outside one, appends use group commit.
    */
@@ -184,6 +191,16 @@ public class En57Properties {
   /** Sets whether the store listens for other processes' appends. */
   public void setListen(boolean listen) {
     this.listen = listen;
+  }
+
+  /** The schema that holds the store's log. */
+  public String getSchemaName() {
+    return schemaName;
+  }
+
+  /** Sets the schema that holds the store's log. */
+  public void setSchemaName(String schemaName) {
+    this.schemaName = schemaName;
   }
 
   /** Events fetched per round trip. */

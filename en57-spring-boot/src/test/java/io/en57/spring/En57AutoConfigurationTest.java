@@ -133,6 +133,31 @@ class En57AutoConfigurationTest {
   }
 
   @Test
+  void schemaNameChoosesTheLogAndMigrateMigratesThatOneAlone() {
+    try (TestDatabase fresh = TestDatabases.create()) {
+      on(fresh)
+          .withPropertyValues("en57.schema=migrate", "en57.schema-name=billing")
+          .run(
+              context -> {
+                assertThat(context).hasNotFailed();
+                EventStore store = context.getBean(EventStore.class);
+                assertThat(store.schema()).isEqualTo("billing");
+                store.append(List.of(Event.of("Billed")));
+                assertThat(
+                        Migrator.forDataSource(fresh.dataSource())
+                            .withSchema("billing")
+                            .status()
+                            .state())
+                    .isEqualTo(MigrationState.UP_TO_DATE);
+                assertThat(Migrator.forDataSource(fresh.dataSource()).status().state())
+                    .isEqualTo(MigrationState.FRESH);
+                Health health = context.getBean(En57HealthIndicator.class).health(true);
+                assertThat(health.getStatus()).isEqualTo(Status.UP);
+              });
+    }
+  }
+
+  @Test
   void schemaNoneStartsOnAnUnmigratedDatabaseAndHealthSaysSo() {
     try (TestDatabase fresh = TestDatabases.create()) {
       on(fresh)

@@ -63,28 +63,32 @@ final class AppendSql {
    * alone refused for a stored id is judged as a possible retry.
    */
   static List<Completion> write(
-      ConnectionSource connections, List<AppendRequest> group, Timeouts timeouts) {
+      ConnectionSource connections,
+      LogSchema schema,
+      List<AppendRequest> group,
+      Timeouts timeouts) {
     GroupDecision decision;
     try {
       boolean mayQueue = !connections.isCallersTransaction();
-      decision = connections.runRaw(connection -> decide(connection, group, timeouts, mayQueue));
+      decision =
+          connections.runRaw(connection -> decide(connection, schema, group, timeouts, mayQueue));
     } catch (SQLException e) {
       if (group.size() > 1 && rolledBackByData(e)) {
         var completions = new ArrayList<Completion>(group.size());
         for (AppendRequest request : group) {
-          completions.addAll(write(connections, List.of(request), timeouts));
+          completions.addAll(write(connections, schema, List.of(request), timeouts));
         }
         return completions;
       }
       if (rolledBackByData(e) && UNIQUE_VIOLATION.equals(e.getSQLState())) {
-        return List.of(replay(connections, group.get(0), timeouts));
+        return List.of(replay(connections, schema, group.get(0), timeouts));
       }
       return Collections.nCopies(
           group.size(), new Completion.Failed(ConnectionSource.translate(e)));
     }
     // The group is committed (or, on the caller's connection, part of the caller's transaction):
     // whatever happens from here, the stored appends are stored and are told so.
-    return complete(connections, group, decision, timeouts);
+    return complete(connections, schema, group, decision, timeouts);
   }
 
   /**
@@ -109,11 +113,15 @@ final class AppendSql {
    * the caller's transaction the group waits for the lock itself.
    */
   private static GroupDecision decide(
-      Connection connection, List<AppendRequest> requests, Timeouts timeouts, boolean mayQueue)
+      Connection connection,
+      LogSchema schema,
+      List<AppendRequest> requests,
+      Timeouts timeouts,
+      boolean mayQueue)
       throws SQLException {
     Arguments arguments = Arguments.of(requests);
     long ticket;
-    try (PreparedStatement call = connection.prepareStatement(APPEND)) {
+    try (PreparedStatement call = connection.prepareStatement(schema.sql(APPEND))) {
       call.setQueryTimeout(timeouts.appendSeconds());
       arguments.bind(connection, call);
       call.setString(11, Long.toString(timeouts.lock().toMillis()));
@@ -130,7 +138,7 @@ final class AppendSql {
     if (!connection.getAutoCommit()) {
       connection.commit();
     }
-    try (PreparedStatement await = connection.prepareStatement(AWAIT)) {
+    try (PreparedStatement await = connection.prepareStatement(schema.sql(AWAIT))) {
       await.setQueryTimeout(timeouts.appendSeconds());
       await.setLong(1, ticket);
       await.setLong(2, timeouts.lock().toMillis());
@@ -145,7 +153,7 @@ final class AppendSql {
             row.getLong(2), toInts(row.getArray(3)), (Long[]) row.getArray(4).getArray());
       }
     } catch (SQLException | RuntimeException e) {
-      releaseTicket(connection, ticket, e);
+      releaseTicket(connection, schema, ticket, e);
       throw e;
     }
   }
@@ -155,7 +163,8 @@ final class AppendSql {
    * writing it for nobody; the connection may live on in a pool. Best effort: a broken connection
    * has let go already.
    */
-  private static void releaseTicket(Connection connection, long ticket, Exception failure) {
+  private static void releaseTicket(
+      Connection connection, LogSchema schema, long ticket, Exception failure) {
     try {
       if (connection.isClosed()) {
         return;
@@ -163,7 +172,7 @@ final class AppendSql {
       if (!connection.getAutoCommit()) {
         connection.rollback();
       }
-      try (PreparedStatement release = connection.prepareStatement(RELEASE_TICKET)) {
+      try (PreparedStatement release = connection.prepareStatement(schema.sql(RELEASE_TICKET))) {
         release.setLong(1, ticket);
         release.execute();
       }
@@ -285,13 +294,15 @@ final class AppendSql {
    */
   private static List<Completion> complete(
       ConnectionSource connections,
+      LogSchema schema,
       List<AppendRequest> requests,
       GroupDecision decision,
       Timeouts timeouts) {
     try {
       return decision.needsDetails()
-          ? connections.runRaw(connection -> completeWith(connection, requests, decision, timeouts))
-          : completeWith(null, requests, decision, timeouts);
+          ? connections.runRaw(
+              connection -> completeWith(connection, schema, requests, decision, timeouts))
+          : completeWith(null, schema, requests, decision, timeouts);
     } catch (SQLException | RuntimeException e) {
       RuntimeException cause =
           e instanceof SQLException sql ? ConnectionSource.translate(sql) : (RuntimeException) e;
@@ -302,6 +313,7 @@ final class AppendSql {
   /** The completions, reading the details of conflicts and duplicates on {@code connection}. */
   private static List<Completion> completeWith(
       Connection connection,
+      LogSchema schema,
       List<AppendRequest> requests,
       GroupDecision decision,
       Timeouts timeouts)
@@ -319,18 +331,19 @@ final class AppendSql {
             // A retry of a stored conditional append matches its own condition: stored ids come
             // first, as they do where the database looks for them before the condition.
             case CONFLICTED ->
-                anyIdStored(connection, request, timeouts)
-                    ? replay(connection, request, timeouts)
+                anyIdStored(connection, schema, request, timeouts)
+                    ? replay(connection, schema, request, timeouts)
                     : new Completion.Decided(
                         conflict(
                             connection,
+                            schema,
                             requests,
                             completions,
                             k,
                             decision.base(),
                             decision.conflictPositions()[k],
                             timeouts));
-            case DUPLICATE_ID -> replay(connection, request, timeouts);
+            case DUPLICATE_ID -> replay(connection, schema, request, timeouts);
             case AFTER_BEYOND_HEAD ->
                 new Completion.Failed(
                     Conditions.afterBeyondHead(maxAfter(request.condition()), decision.base()));
@@ -378,6 +391,7 @@ final class AppendSql {
    */
   private static AppendOutcome conflict(
       Connection connection,
+      LogSchema schema,
       List<AppendRequest> requests,
       List<Completion> earlier,
       int k,
@@ -391,6 +405,7 @@ final class AppendSql {
       List<StoredEvent> stored =
           ReadSql.read(
               connection,
+              schema,
               condition,
               storedConflict + 1,
               true,
@@ -421,8 +436,9 @@ final class AppendSql {
   }
 
   private static boolean anyIdStored(
-      Connection connection, AppendRequest request, Timeouts timeouts) throws SQLException {
-    try (PreparedStatement query = connection.prepareStatement(ANY_ID_STORED)) {
+      Connection connection, LogSchema schema, AppendRequest request, Timeouts timeouts)
+      throws SQLException {
+    try (PreparedStatement query = connection.prepareStatement(schema.sql(ANY_ID_STORED))) {
       query.setQueryTimeout(timeouts.querySeconds());
       query.setArray(
           1,
@@ -436,9 +452,9 @@ final class AppendSql {
 
   /** Judges an append refused for a stored id, on a connection of its own. */
   private static Completion replay(
-      ConnectionSource connections, AppendRequest request, Timeouts timeouts) {
+      ConnectionSource connections, LogSchema schema, AppendRequest request, Timeouts timeouts) {
     try {
-      return connections.runRaw(connection -> replay(connection, request, timeouts));
+      return connections.runRaw(connection -> replay(connection, schema, request, timeouts));
     } catch (SQLException e) {
       return new Completion.Failed(
           new En57StorageException(
@@ -453,7 +469,8 @@ final class AppendSql {
    * Judges an append refused for a stored id (see {@link Replays}), comparing its events with the
    * stored ones in the database, where JSON documents compare by value.
    */
-  private static Completion replay(Connection connection, AppendRequest request, Timeouts timeouts)
+  private static Completion replay(
+      Connection connection, LogSchema schema, AppendRequest request, Timeouts timeouts)
       throws SQLException {
     List<EncodedEvent> events = request.events();
     var data = new ArrayList<String>();
@@ -464,7 +481,7 @@ final class AppendSql {
       meta.add(event.meta() == null ? "null" : event.meta());
       tags.add(toJson(event.tags()));
     }
-    try (PreparedStatement query = connection.prepareStatement(STORED_COPIES)) {
+    try (PreparedStatement query = connection.prepareStatement(schema.sql(STORED_COPIES))) {
       query.setQueryTimeout(timeouts.querySeconds());
       query.setString(1, "[" + String.join(",", data) + "]");
       query.setString(2, "[" + String.join(",", meta) + "]");

@@ -25,12 +25,15 @@ final class LogListener {
   private static final Duration FIRST_PAUSE = Duration.ofMillis(100);
 
   private final ConnectionFactory connections;
+  private final String channel;
   private final LogSignal signal;
   private final Duration maxPause;
   private final Thread thread;
   private volatile boolean closed;
 
-  LogListener(ConnectionFactory connections, LogSignal signal, Duration pollInterval) {
+  LogListener(
+      ConnectionFactory connections, String channel, LogSignal signal, Duration pollInterval) {
+    this.channel = channel;
     this.connections = connections;
     this.signal = signal;
     this.maxPause = pollInterval.compareTo(FIRST_PAUSE) < 0 ? FIRST_PAUSE : pollInterval;
@@ -84,7 +87,7 @@ final class LogListener {
   private void listen(Connection connection, boolean reconnected) throws SQLException {
     connection.setAutoCommit(true);
     try (Statement statement = connection.createStatement()) {
-      statement.execute("LISTEN " + LogWatch.CHANNEL);
+      statement.execute("LISTEN \"" + channel + '"');
     }
     if (reconnected) {
       LOG.info("En57 listens for appends again");

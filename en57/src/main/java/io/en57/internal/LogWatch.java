@@ -24,13 +24,11 @@ import javax.sql.DataSource;
  */
 public final class LogWatch implements AutoCloseable {
 
-  /** The notification channel. */
-  static final String CHANNEL = "en57_appended";
-
   private final LogSignal signal = new LogSignal();
   private final Duration pollInterval;
   private final NotifySender notifier;
   private final ConnectionFactory listenConnection;
+  private final String channel;
   private final boolean subscribable;
   private final Set<LogSubscription> open = ConcurrentHashMap.newKeySet();
   private final AtomicInteger subscriptions = new AtomicInteger();
@@ -42,8 +40,10 @@ public final class LogWatch implements AutoCloseable {
       Duration pollInterval,
       NotifySender notifier,
       ConnectionFactory listenConnection,
+      String channel,
       boolean subscribable) {
     this.pollInterval = pollInterval;
+    this.channel = channel;
     this.notifier = notifier;
     this.listenConnection = listenConnection;
     this.subscribable = subscribable;
@@ -51,22 +51,23 @@ public final class LogWatch implements AutoCloseable {
 
   /** For a store in memory: appends wake this store's subscriptions, reads poll otherwise. */
   public static LogWatch inMemory(Duration pollInterval) {
-    return new LogWatch(pollInterval, null, null, true);
+    return new LogWatch(pollInterval, null, null, null, true);
   }
 
   /**
    * For a store on a pool: appends wake this store's subscriptions and notify other processes
    * through {@code pool}; {@code listenConnection} (null for none) opens the connection to hear
-   * theirs on.
+   * theirs on; {@code channel} is the log's notification channel ({@link LogSchema#channel()}).
    */
   public static LogWatch onPool(
-      Duration pollInterval, DataSource pool, ConnectionFactory listenConnection) {
-    return new LogWatch(pollInterval, new NotifySender(pool), listenConnection, true);
+      Duration pollInterval, DataSource pool, ConnectionFactory listenConnection, String channel) {
+    return new LogWatch(
+        pollInterval, new NotifySender(pool, channel), listenConnection, channel, true);
   }
 
   /** For a store on the caller's connection, which commits when the caller says: no wake-ups. */
   public static LogWatch none() {
-    return new LogWatch(Duration.ofSeconds(1), null, null, false);
+    return new LogWatch(Duration.ofSeconds(1), null, null, null, false);
   }
 
   /** Called after an append through the store committed up to {@code position}. */
@@ -90,7 +91,7 @@ public final class LogWatch implements AutoCloseable {
         throw new IllegalStateException("the store is closed");
       }
       if (listenConnection != null && listener == null) {
-        listener = new LogListener(listenConnection, signal, pollInterval);
+        listener = new LogListener(listenConnection, channel, signal, pollInterval);
         listener.start();
       }
       var subscription =

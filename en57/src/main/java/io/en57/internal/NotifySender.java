@@ -22,19 +22,19 @@ final class NotifySender {
   private static final Logger LOG = LoggerFactory.getLogger(NotifySender.class);
   static final long MIN_INTERVAL_MILLIS = 10;
   private static final String NOTIFY =
-      "SELECT set_config('synchronous_commit', 'off', true), pg_notify('"
-          + LogWatch.CHANNEL
-          + "', ?)";
+      "SELECT set_config('synchronous_commit', 'off', true), pg_notify(?, ?)";
 
   private final DataSource pool;
+  private final String channel;
   private boolean requested;
   private long position;
   private boolean closed;
   private boolean failing;
   private Thread thread;
 
-  NotifySender(DataSource pool) {
+  NotifySender(DataSource pool, String channel) {
     this.pool = pool;
+    this.channel = channel;
   }
 
   /** Asks for a notification that the log reached {@code appended}. */
@@ -94,7 +94,8 @@ final class NotifySender {
   private void send(long head) {
     try (Connection connection = pool.getConnection();
         PreparedStatement notify = connection.prepareStatement(NOTIFY)) {
-      notify.setString(1, Long.toString(head));
+      notify.setString(1, channel);
+      notify.setString(2, Long.toString(head));
       notify.execute();
       if (!connection.getAutoCommit()) {
         connection.commit();

@@ -10,32 +10,36 @@ import java.util.Objects;
 import javax.sql.DataSource;
 
 /**
- * The PostgreSQL engine. Every append runs {@code en57.append}, which takes one transaction-scoped
- * advisory lock, checks the condition under it, inserts and commits, so positions follow commit
- * order. On a pool, concurrent appends are grouped ({@link GroupCommitter}); on the caller's
- * connection each append runs alone inside the caller's transaction. Thread-safe.
+ * The PostgreSQL engine on the log in one schema. Every append runs {@code en57.append}, which
+ * takes one transaction-scoped advisory lock, checks the condition under it, inserts and commits,
+ * so positions follow commit order. On a pool, concurrent appends are grouped ({@link
+ * GroupCommitter}); on the caller's connection each append runs alone inside the caller's
+ * transaction. Thread-safe.
  */
 public final class PostgresEngine implements Engine {
 
   private static final String HEAD = "SELECT coalesce(max(position), 0) FROM en57.events";
 
   private final ConnectionSource connections;
+  private final LogSchema schema;
   private final Timeouts timeouts;
   private final GroupCommitter groups;
   private final AutoCloseable onClose;
 
   private PostgresEngine(
       ConnectionSource connections,
+      LogSchema schema,
       Timeouts timeouts,
       GroupCommit groupCommit,
       AutoCloseable onClose) {
     this.connections = connections;
+    this.schema = schema;
     this.timeouts = timeouts;
     this.groups =
         groupCommit == null
             ? null
             : new GroupCommitter(
-                group -> AppendSql.write(connections, group, timeouts),
+                group -> AppendSql.write(connections, schema, group, timeouts),
                 groupCommit.maxGroupSize(),
                 groupCommit.maxWait(),
                 groupCommit.groupsInFlight(),
@@ -59,9 +63,14 @@ public final class PostgresEngine implements Engine {
    * runs on {@link #close()}: it closes a pool the store owns, and is a no-op for a borrowed one.
    */
   public static PostgresEngine onPool(
-      DataSource dataSource, Timeouts timeouts, GroupCommit groupCommit, AutoCloseable onClose) {
+      DataSource dataSource,
+      LogSchema schema,
+      Timeouts timeouts,
+      GroupCommit groupCommit,
+      AutoCloseable onClose) {
     return new PostgresEngine(
         ConnectionSource.pool(dataSource, timeouts.networkMillis()),
+        schema,
         timeouts,
         groupCommit,
         onClose);
@@ -74,7 +83,7 @@ public final class PostgresEngine implements Engine {
       return groups.append(request);
     }
     // On the caller's connection the caller's transaction is the group; no one else may join it.
-    return AppendSql.write(connections, List.of(request), timeouts).get(0).outcome();
+    return AppendSql.write(connections, schema, List.of(request), timeouts).get(0).outcome();
   }
 
   @Override
@@ -93,7 +102,8 @@ public final class PostgresEngine implements Engine {
       Query query, long cursor, boolean backwards, int limit, Cancellation cancellation) {
     return connections.read(
         connection ->
-            ReadSql.read(connection, query, cursor, backwards, limit, timeouts.querySeconds()),
+            ReadSql.read(
+                connection, schema, query, cursor, backwards, limit, timeouts.querySeconds()),
         cancellation);
   }
 
@@ -101,7 +111,7 @@ public final class PostgresEngine implements Engine {
   public long head() {
     return connections.read(
         connection -> {
-          try (PreparedStatement statement = connection.prepareStatement(HEAD)) {
+          try (PreparedStatement statement = connection.prepareStatement(schema.sql(HEAD))) {
             statement.setQueryTimeout(timeouts.querySeconds());
             try (ResultSet row = statement.executeQuery()) {
               row.next();
@@ -115,7 +125,8 @@ public final class PostgresEngine implements Engine {
   @Override
   public Engine onConnection(Connection connection) {
     Objects.requireNonNull(connection, "connection must not be null");
-    return new PostgresEngine(ConnectionSource.caller(connection), timeouts, null, () -> {});
+    return new PostgresEngine(
+        ConnectionSource.caller(connection), schema, timeouts, null, () -> {});
   }
 
   @Override

@@ -21,10 +21,12 @@ public final class ProjectionRuntime implements ProjectionRunner {
   private final String node;
   private final List<SegmentWorker> workers = new ArrayList<>();
   private final DataSource dataSource;
+  private final LogSchema schema;
   private final LogSignal progress = new LogSignal();
 
-  private ProjectionRuntime(DataSource dataSource, RunnerOptions options) {
+  private ProjectionRuntime(DataSource dataSource, LogSchema schema, RunnerOptions options) {
     this.dataSource = dataSource;
+    this.schema = schema;
     this.node = options.nodeName() + "#" + UUID.randomUUID().toString().substring(0, 8);
   }
 
@@ -43,10 +45,12 @@ public final class ProjectionRuntime implements ProjectionRunner {
             "projections[" + i + "] repeats the name " + projection.name());
       }
     }
+    // The checkpoints live next to the log the projection reads.
+    LogSchema schema = LogSchema.of(store.schema());
     for (Projection projection : projections) {
-      ProjectionSql.register(dataSource, projection.name(), projection.segments());
+      ProjectionSql.register(schema, dataSource, projection.name(), projection.segments());
     }
-    var runtime = new ProjectionRuntime(dataSource, options);
+    var runtime = new ProjectionRuntime(dataSource, schema, options);
     for (Projection projection : projections) {
       for (int segment = 0; segment < projection.segments(); segment++) {
         runtime.workers.add(
@@ -67,7 +71,7 @@ public final class ProjectionRuntime implements ProjectionRunner {
   @Override
   public boolean await(String name, long position, Duration timeout) throws InterruptedException {
     Objects.requireNonNull(name, "name must not be null");
-    return ProjectionSql.await(dataSource, name, position, timeout, progress);
+    return ProjectionSql.await(schema, dataSource, name, position, timeout, progress);
   }
 
   @Override

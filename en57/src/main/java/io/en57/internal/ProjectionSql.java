@@ -66,11 +66,11 @@ public final class ProjectionSql {
   /** What {@code en57.projection_begin} answered. */
   record Begin(String status, long position) {}
 
-  static void register(DataSource dataSource, String name, int segments) {
+  static void register(LogSchema schema, DataSource dataSource, String name, int segments) {
     run(
         dataSource,
         connection -> {
-          try (PreparedStatement statement = connection.prepareStatement(REGISTER)) {
+          try (PreparedStatement statement = connection.prepareStatement(schema.sql(REGISTER))) {
             statement.setString(1, name);
             statement.setInt(2, segments);
             statement.execute();
@@ -80,11 +80,17 @@ public final class ProjectionSql {
   }
 
   static Claim claim(
-      DataSource dataSource, String name, int segment, int segments, String owner, long leaseMs) {
+      LogSchema schema,
+      DataSource dataSource,
+      String name,
+      int segment,
+      int segments,
+      String owner,
+      long leaseMs) {
     return run(
         dataSource,
         connection -> {
-          try (PreparedStatement statement = connection.prepareStatement(CLAIM)) {
+          try (PreparedStatement statement = connection.prepareStatement(schema.sql(CLAIM))) {
             statement.setString(1, name);
             statement.setInt(2, segment);
             statement.setInt(3, segments);
@@ -103,11 +109,12 @@ public final class ProjectionSql {
         });
   }
 
-  static void release(DataSource dataSource, String name, int segment, String owner, long epoch) {
+  static void release(
+      LogSchema schema, DataSource dataSource, String name, int segment, String owner, long epoch) {
     run(
         dataSource,
         connection -> {
-          try (PreparedStatement statement = connection.prepareStatement(RELEASE)) {
+          try (PreparedStatement statement = connection.prepareStatement(schema.sql(RELEASE))) {
             statement.setString(1, name);
             statement.setInt(2, segment);
             statement.setString(3, owner);
@@ -118,11 +125,12 @@ public final class ProjectionSql {
         });
   }
 
-  static void fail(DataSource dataSource, String name, int segment, long epoch, String error) {
+  static void fail(
+      LogSchema schema, DataSource dataSource, String name, int segment, long epoch, String error) {
     run(
         dataSource,
         connection -> {
-          try (PreparedStatement statement = connection.prepareStatement(FAIL)) {
+          try (PreparedStatement statement = connection.prepareStatement(schema.sql(FAIL))) {
             statement.setString(1, name);
             statement.setInt(2, segment);
             statement.setLong(3, epoch);
@@ -134,9 +142,10 @@ public final class ProjectionSql {
   }
 
   /** In the caller's transaction: locks the segment's row and checks the epoch. */
-  static Begin begin(Connection connection, String name, int segment, long epoch, long leaseMs)
+  static Begin begin(
+      LogSchema schema, Connection connection, String name, int segment, long epoch, long leaseMs)
       throws SQLException {
-    try (PreparedStatement statement = connection.prepareStatement(BEGIN)) {
+    try (PreparedStatement statement = connection.prepareStatement(schema.sql(BEGIN))) {
       statement.setString(1, name);
       statement.setInt(2, segment);
       statement.setLong(3, epoch);
@@ -150,9 +159,16 @@ public final class ProjectionSql {
 
   /** In the caller's transaction: moves the checkpoint, or raises {@link #FENCED}. */
   static void advance(
-      Connection connection, String name, int segment, long epoch, long from, long to, long leaseMs)
+      LogSchema schema,
+      Connection connection,
+      String name,
+      int segment,
+      long epoch,
+      long from,
+      long to,
+      long leaseMs)
       throws SQLException {
-    try (PreparedStatement statement = connection.prepareStatement(ADVANCE)) {
+    try (PreparedStatement statement = connection.prepareStatement(schema.sql(ADVANCE))) {
       statement.setString(1, name);
       statement.setInt(2, segment);
       statement.setLong(3, epoch);
@@ -165,6 +181,7 @@ public final class ProjectionSql {
 
   /** In the caller's transaction: records an event the handler kept failing on. */
   static void deadLetter(
+      LogSchema schema,
       Connection connection,
       String name,
       int segment,
@@ -173,7 +190,7 @@ public final class ProjectionSql {
       UUID eventId,
       String error)
       throws SQLException {
-    try (PreparedStatement statement = connection.prepareStatement(DEAD_LETTER)) {
+    try (PreparedStatement statement = connection.prepareStatement(schema.sql(DEAD_LETTER))) {
       statement.setString(1, name);
       statement.setInt(2, segment);
       statement.setLong(3, epoch);
@@ -189,9 +206,10 @@ public final class ProjectionSql {
    *
    * @return the position reset to, or null when no reset was pending
    */
-  static Long applyReset(Connection connection, String name, int segment, long epoch)
+  static Long applyReset(
+      LogSchema schema, Connection connection, String name, int segment, long epoch)
       throws SQLException {
-    try (PreparedStatement statement = connection.prepareStatement(RESET_APPLY)) {
+    try (PreparedStatement statement = connection.prepareStatement(schema.sql(RESET_APPLY))) {
       statement.setString(1, name);
       statement.setInt(2, segment);
       statement.setLong(3, epoch);
@@ -204,11 +222,11 @@ public final class ProjectionSql {
   }
 
   /** Resets every segment of a projection to {@code position}. */
-  public static void reset(DataSource dataSource, String name, long position) {
+  public static void reset(LogSchema schema, DataSource dataSource, String name, long position) {
     run(
         dataSource,
         connection -> {
-          try (PreparedStatement statement = connection.prepareStatement(RESET)) {
+          try (PreparedStatement statement = connection.prepareStatement(schema.sql(RESET))) {
             statement.setString(1, name);
             statement.setLong(2, position);
             statement.execute();
@@ -218,11 +236,12 @@ public final class ProjectionSql {
   }
 
   /** The segments of projection {@code name}, or of all projections when it is null. */
-  public static List<ProjectionStatus> status(DataSource dataSource, String name) {
+  public static List<ProjectionStatus> status(
+      LogSchema schema, DataSource dataSource, String name) {
     return run(
         dataSource,
         connection -> {
-          try (PreparedStatement statement = connection.prepareStatement(STATUS)) {
+          try (PreparedStatement statement = connection.prepareStatement(schema.sql(STATUS))) {
             statement.setString(1, name);
             var segments = new ArrayList<ProjectionStatus>();
             try (ResultSet rows = statement.executeQuery()) {
@@ -250,11 +269,12 @@ public final class ProjectionSql {
   }
 
   /** The dead letters of projection {@code name}, by position. */
-  public static List<DeadLetter> deadLetters(DataSource dataSource, String name) {
+  public static List<DeadLetter> deadLetters(LogSchema schema, DataSource dataSource, String name) {
     return run(
         dataSource,
         connection -> {
-          try (PreparedStatement statement = connection.prepareStatement(DEAD_LETTERS)) {
+          try (PreparedStatement statement =
+              connection.prepareStatement(schema.sql(DEAD_LETTERS))) {
             statement.setString(1, name);
             var letters = new ArrayList<DeadLetter>();
             try (ResultSet rows = statement.executeQuery()) {
@@ -276,9 +296,10 @@ public final class ProjectionSql {
   }
 
   /** Waits, polling the checkpoints, until projection {@code name} reached {@code position}. */
-  public static boolean await(DataSource dataSource, String name, long position, Duration timeout)
+  public static boolean await(
+      LogSchema schema, DataSource dataSource, String name, long position, Duration timeout)
       throws InterruptedException {
-    return await(dataSource, name, position, timeout, null);
+    return await(schema, dataSource, name, position, timeout, null);
   }
 
   /**
@@ -286,14 +307,19 @@ public final class ProjectionSql {
    * {@code progress} signals (a local runner committed) and at least every 50 ms.
    */
   static boolean await(
-      DataSource dataSource, String name, long position, Duration timeout, LogSignal progress)
+      LogSchema schema,
+      DataSource dataSource,
+      String name,
+      long position,
+      Duration timeout,
+      LogSignal progress)
       throws InterruptedException {
     java.util.Objects.requireNonNull(timeout, "timeout must not be null");
     long deadline = System.nanoTime() + timeout.toNanos();
     long pollMillis = 1;
     while (true) {
       long generation = progress == null ? 0 : progress.generation();
-      if (reached(dataSource, name, position)) {
+      if (reached(schema, dataSource, name, position)) {
         return true;
       }
       long remaining = deadline - System.nanoTime();
@@ -310,11 +336,12 @@ public final class ProjectionSql {
     }
   }
 
-  private static boolean reached(DataSource dataSource, String name, long position) {
+  private static boolean reached(
+      LogSchema schema, DataSource dataSource, String name, long position) {
     return run(
         dataSource,
         connection -> {
-          try (PreparedStatement statement = connection.prepareStatement(PROGRESS)) {
+          try (PreparedStatement statement = connection.prepareStatement(schema.sql(PROGRESS))) {
             statement.setString(1, name);
             try (ResultSet row = statement.executeQuery()) {
               row.next();

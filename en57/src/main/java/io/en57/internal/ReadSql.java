@@ -63,13 +63,14 @@ final class ReadSql {
   /** One page of a read; the server cancels it after {@code timeoutSeconds}. */
   static List<StoredEvent> read(
       Connection connection,
+      LogSchema schema,
       Query query,
       long cursor,
       boolean backwards,
       int limit,
       int timeoutSeconds)
       throws SQLException {
-    return of(query, cursor, backwards, limit).run(connection, timeoutSeconds);
+    return of(query, cursor, backwards, limit).run(connection, schema, timeoutSeconds);
   }
 
   /** The statement for one page of a read. */
@@ -325,8 +326,9 @@ final class ReadSql {
     return backwards ? " DESC" : "";
   }
 
-  private List<StoredEvent> run(Connection connection, int timeoutSeconds) throws SQLException {
-    try (PreparedStatement statement = connection.prepareStatement(sql.toString())) {
+  private List<StoredEvent> run(Connection connection, LogSchema schema, int timeoutSeconds)
+      throws SQLException {
+    try (PreparedStatement statement = connection.prepareStatement(schema.sql(sql.toString()))) {
       statement.setQueryTimeout(timeoutSeconds);
       bind(connection, statement);
       var events = new ArrayList<StoredEvent>(Math.min(limit, 1024));

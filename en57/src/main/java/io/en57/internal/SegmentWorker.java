@@ -62,6 +62,7 @@ final class SegmentWorker {
 
   private final EventStore store;
   private final DataSource dataSource;
+  private final LogSchema schema;
   private final Projection projection;
   private final int segment;
   private final String node;
@@ -96,6 +97,7 @@ final class SegmentWorker {
     this.claimInterval = lease.dividedBy(4);
     this.progress = progress;
     this.listening = StoreAccess.listening(store);
+    this.schema = LogSchema.of(store.schema());
     this.label =
         "projection "
             + projection.name()
@@ -162,7 +164,13 @@ final class SegmentWorker {
   private void step() {
     ProjectionSql.Claim claim =
         ProjectionSql.claim(
-            dataSource, projection.name(), segment, projection.segments(), node, leaseMillis);
+            schema,
+            dataSource,
+            projection.name(),
+            segment,
+            projection.segments(),
+            node,
+            leaseMillis);
     if (claim.status().equals("mismatch")) {
       LOG.error(
           "{}: the projection was re-partitioned by another runner; stopping this one", label);
@@ -224,7 +232,13 @@ final class SegmentWorker {
         if (System.nanoTime() - renewed >= renewInterval.toNanos()) {
           ProjectionSql.Claim renewal =
               ProjectionSql.claim(
-                  dataSource, projection.name(), segment, projection.segments(), node, leaseMillis);
+                  schema,
+                  dataSource,
+                  projection.name(),
+                  segment,
+                  projection.segments(),
+                  node,
+                  leaseMillis);
           renewed = System.nanoTime();
           boolean stillOwner =
               renewal.status().equals("busy")
@@ -333,7 +347,7 @@ final class SegmentWorker {
       }
     }
     LOG.error("{}: stopping in state FAILED at the event at {}", label, event.position(), error);
-    ProjectionSql.fail(dataSource, projection.name(), segment, epoch, description);
+    ProjectionSql.fail(schema, dataSource, projection.name(), segment, epoch, description);
     return Outcome.RESYNC;
   }
 
@@ -354,13 +368,14 @@ final class SegmentWorker {
       }
       try {
         ProjectionSql.Begin begin =
-            ProjectionSql.begin(connection, projection.name(), segment, epoch, leaseMillis);
+            ProjectionSql.begin(schema, connection, projection.name(), segment, epoch, leaseMillis);
         if (!begin.status().equals("ok") || begin.position() != from) {
           connection.rollback();
           return Outcome.RESYNC;
         }
         if (dead != null) {
           ProjectionSql.deadLetter(
+              schema,
               connection,
               projection.name(),
               segment,
@@ -372,7 +387,8 @@ final class SegmentWorker {
           handle(connection, new Batch(events, to, caughtUp));
           saveExternalCheckpoint(projection.name(), segment, to);
         }
-        ProjectionSql.advance(connection, projection.name(), segment, epoch, from, to, leaseMillis);
+        ProjectionSql.advance(
+            schema, connection, projection.name(), segment, epoch, from, to, leaseMillis);
         connection.commit();
         listening.projectionBatchApplied(
             projection.name(),
@@ -444,7 +460,8 @@ final class SegmentWorker {
         boolean autoCommit = connection.getAutoCommit();
         connection.setAutoCommit(false);
         try {
-          Long position = ProjectionSql.applyReset(connection, projection.name(), segment, epoch);
+          Long position =
+              ProjectionSql.applyReset(schema, connection, projection.name(), segment, epoch);
           if (position != null && handler.isPresent()) {
             handler.get().reset(HandlerConnection.guard(connection), position);
           }
@@ -474,7 +491,7 @@ final class SegmentWorker {
           if (givingUp) {
             LOG.error("{}: the reset handler failed; stopping in state FAILED", label, e);
             ProjectionSql.fail(
-                dataSource, projection.name(), segment, epoch, "reset handler: " + e);
+                schema, dataSource, projection.name(), segment, epoch, "reset handler: " + e);
             return;
           }
           LOG.warn("{}: the reset handler failed (attempt {}); retrying", label, failures, e);
@@ -496,7 +513,7 @@ final class SegmentWorker {
       return;
     }
     try {
-      ProjectionSql.release(dataSource, projection.name(), segment, node, epoch);
+      ProjectionSql.release(schema, dataSource, projection.name(), segment, node, epoch);
     } catch (RuntimeException e) {
       LOG.warn("{}: could not give the segment up ({}); its lease will expire", label, e);
     }

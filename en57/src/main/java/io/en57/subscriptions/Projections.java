@@ -1,6 +1,7 @@
 package io.en57.subscriptions;
 
 import io.en57.internal.DatabaseUrl;
+import io.en57.internal.LogSchema;
 import io.en57.internal.ProjectionSql;
 import java.time.Duration;
 import java.util.List;
@@ -16,14 +17,17 @@ import org.postgresql.ds.PGSimpleDataSource;
 public final class Projections {
 
   private final DataSource dataSource;
+  private final LogSchema schema;
 
-  private Projections(DataSource dataSource) {
+  private Projections(DataSource dataSource, LogSchema schema) {
     this.dataSource = dataSource;
+    this.schema = schema;
   }
 
   /** Projections of the database {@code dataSource} reaches. */
   public static Projections forDataSource(DataSource dataSource) {
-    return new Projections(Objects.requireNonNull(dataSource, "dataSource must not be null"));
+    return new Projections(
+        Objects.requireNonNull(dataSource, "dataSource must not be null"), LogSchema.DEFAULT);
   }
 
   /**
@@ -39,12 +43,22 @@ public final class Projections {
     if (parsed.password() != null) {
       dataSource.setPassword(parsed.password());
     }
-    return new Projections(dataSource);
+    return new Projections(dataSource, LogSchema.DEFAULT);
+  }
+
+  /**
+   * These projections' counterparts in the log in schema {@code schema} instead of {@code en57}:
+   * each log keeps the checkpoints of the projections that read it.
+   *
+   * @throws IllegalArgumentException if {@code schema} is not a plain lower-case SQL identifier
+   */
+  public Projections withSchema(String schema) {
+    return new Projections(dataSource, LogSchema.of(schema));
   }
 
   /** Every segment of every projection, by name and segment. */
   public List<ProjectionStatus> list() {
-    return ProjectionSql.status(dataSource, null);
+    return ProjectionSql.status(schema, dataSource, null);
   }
 
   /**
@@ -53,7 +67,7 @@ public final class Projections {
    * @throws IllegalArgumentException if there is none
    */
   public List<ProjectionStatus> status(String name) {
-    List<ProjectionStatus> segments = ProjectionSql.status(dataSource, requireName(name));
+    List<ProjectionStatus> segments = ProjectionSql.status(schema, dataSource, requireName(name));
     if (segments.isEmpty()) {
       throw new IllegalArgumentException("there is no projection named " + name);
     }
@@ -70,7 +84,7 @@ public final class Projections {
    *     beyond the head
    */
   public void reset(String name, long position) {
-    ProjectionSql.reset(dataSource, requireName(name), position);
+    ProjectionSql.reset(schema, dataSource, requireName(name), position);
   }
 
   /** Resets projection {@code name} to position 0: it applies the whole log again. */
@@ -80,7 +94,7 @@ public final class Projections {
 
   /** The events projection {@code name} skipped, in position order. */
   public List<DeadLetter> deadLetters(String name) {
-    return ProjectionSql.deadLetters(dataSource, requireName(name));
+    return ProjectionSql.deadLetters(schema, dataSource, requireName(name));
   }
 
   /**
@@ -92,7 +106,7 @@ public final class Projections {
    * @throws IllegalArgumentException if there is no projection of that name
    */
   public boolean await(String name, long position, Duration timeout) throws InterruptedException {
-    return ProjectionSql.await(dataSource, requireName(name), position, timeout);
+    return ProjectionSql.await(schema, dataSource, requireName(name), position, timeout);
   }
 
   private static String requireName(String name) {

@@ -9,17 +9,36 @@
 -- transaction, with one flush for all, and leaves each group's outcome for its session to collect.
 -- A session whose group was not taken by then takes the lock itself and writes what is queued.
 --
+-- One database may hold several logs, each in a schema of its own, and their locks must not meet:
+-- a shared append lock would make independent logs wait for each other, and a shared ticket lock
+-- would make one log's lock holder take another log's waiting session for its own. So each log's
+-- advisory locks carry its key, the oid of its schema (en57.log_key()): the append lock is
+-- (1164850487, log key), replacing the (1164850487, 1) of migration 0001 that every log shared.
+--
 -- Waiting sessions must wake when the lock holder commits without standing in the way of the next
--- one: each tenure of the append lock (1164850487, 1) also takes a lock of its own, (1164850490,
--- key), and publishes its key in the unlogged sequence en57.append_tenure (sequences are not
--- transactional, so it is visible at once); a waiting session reads the key and waits for that
--- lock in shared mode. The next lock holder takes another key, so it never waits for the sessions
--- that are waking up.
+-- one: each tenure of the append lock also takes a lock of its own, (1164850490, key), and
+-- publishes its key in the unlogged sequence en57.append_tenure (sequences are not transactional,
+-- so it is visible at once); a waiting session reads the key and waits for that lock in shared
+-- mode. The next lock holder takes another key, so it never waits for the sessions that are waking
+-- up. The key is the tenure's transaction id, which no other transaction has, so other logs' tenures
+-- never share it (one transaction holding the append locks of two logs is one tenure of both).
 -- The queue and the outcomes are unlogged tables: a queued group is worth nothing after a crash
 -- (its session is gone too), so queuing costs no WAL flush. A session keeps a lock on its ticket
--- (advisory lock 1164850488, ticket) while it waits; a group whose session is gone (killed, its
+-- (advisory lock (log key, ticket)) while it waits; a group whose session is gone (killed, its
 -- caller told that the outcome is unknown) is dropped, not written later.
 CREATE UNLOGGED SEQUENCE en57.append_tenure;
+
+-- This log's key in its advisory locks: the oid of its schema, unique in the database, as an int
+-- with the same bits (pg_locks shows it as the oid again). Without a SET clause, and with every
+-- name qualified, so that it is inlined where it is called: a catalog probe in the caller's plan,
+-- not a function call.
+CREATE FUNCTION en57.log_key() RETURNS int
+LANGUAGE sql STABLE
+AS $$
+  SELECT CASE WHEN n > 2147483647 THEN n - 4294967296 ELSE n END::int
+    FROM (SELECT c.relnamespace::bigint AS n
+            FROM pg_catalog.pg_class c WHERE c.oid = 'en57.events'::pg_catalog.regclass) s
+$$;
 
 -- Takes the lock of this tenure of the append lock, and publishes its key; the caller holds the
 -- append lock. The key comes from the transaction id: each tenure is one transaction.
@@ -336,10 +355,10 @@ BEGIN
   SELECT coalesce(array_agg(claimed ORDER BY claimed.ticket), '{}') INTO v_claimed FROM claimed;
   FOREACH q IN ARRAY v_claimed LOOP
     IF q.ticket IS DISTINCT FROM p_own_ticket
-       AND pg_try_advisory_lock(1164850488, en57.ticket_key(q.ticket)) THEN
+       AND pg_try_advisory_lock(en57.log_key(), en57.ticket_key(q.ticket)) THEN
       -- Its session is gone: nobody waits for this group, whose caller was told the outcome is
       -- unknown. Writing it later would surprise everyone; it is dropped.
-      PERFORM pg_advisory_unlock(1164850488, en57.ticket_key(q.ticket));
+      PERFORM pg_advisory_unlock(en57.log_key(), en57.ticket_key(q.ticket));
     ELSE
       v_live := v_live || q;
     END IF;
@@ -409,18 +428,19 @@ BEGIN
       USING ERRCODE = 'feature_not_supported';
   END IF;
   IF p_may_queue THEN
-    IF NOT pg_try_advisory_xact_lock(1164850487, 1) THEN
+    IF NOT pg_try_advisory_xact_lock(1164850487, en57.log_key()) THEN
       INSERT INTO en57.append_queue (event_request, ids, types, data, meta, tag_bounds, tags,
                                      criteria, dependencies, request_count)
       VALUES (p_event_request, p_ids, p_types, p_data, p_meta, p_tag_bounds, p_tags,
               p_criteria, p_dependencies, p_request_count)
       RETURNING append_queue.ticket INTO ticket;
-      PERFORM pg_advisory_lock(1164850488, en57.ticket_key(ticket));
+      PERFORM pg_advisory_lock(en57.log_key(), en57.ticket_key(ticket));
       RETURN;
     END IF;
   ELSE
     -- The lock timeout is set first (the select list is evaluated in order), then the lock taken.
-    PERFORM set_config('lock_timeout', p_lock_timeout, true), pg_advisory_xact_lock(1164850487, 1);
+    PERFORM set_config('lock_timeout', p_lock_timeout, true),
+            pg_advisory_xact_lock(1164850487, en57.log_key());
   END IF;
   -- Whoever holds the append lock holds its tenure's lock too, for the sessions waiting on it.
   PERFORM en57.begin_tenure();
@@ -462,7 +482,7 @@ BEGIN
   LOOP
     DELETE FROM en57.append_outcomes o WHERE o.ticket = p_ticket RETURNING o.* INTO v_outcome;
     IF FOUND THEN
-      PERFORM pg_advisory_unlock(1164850488, en57.ticket_key(p_ticket));
+      PERFORM pg_advisory_unlock(en57.log_key(), en57.ticket_key(p_ticket));
       IF v_outcome.error_state IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = v_outcome.error_state, MESSAGE = v_outcome.error_message;
       END IF;
@@ -472,7 +492,7 @@ BEGIN
       conflict_positions := v_outcome.conflict_positions;
       RETURN;
     END IF;
-    IF pg_try_advisory_xact_lock(1164850487, 1) THEN
+    IF pg_try_advisory_xact_lock(1164850487, en57.log_key()) THEN
       PERFORM en57.begin_tenure(), en57.drain_append_queue(p_ticket);
       CONTINUE;
     END IF;
@@ -483,7 +503,7 @@ BEGIN
       PERFORM set_config('lock_timeout', '0', true);
       DELETE FROM en57.append_queue q WHERE q.ticket = p_ticket;
       IF FOUND THEN
-        PERFORM pg_advisory_unlock(1164850488, en57.ticket_key(p_ticket));
+        PERFORM pg_advisory_unlock(en57.log_key(), en57.ticket_key(p_ticket));
         decided := false;
         RETURN;
       END IF;
@@ -518,9 +538,9 @@ AS $$
 BEGIN
   IF EXISTS (SELECT 1 FROM pg_locks
               WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted
-                AND classid = 1164850488 AND objid = en57.ticket_key(p_ticket) AND objsubid = 2)
+                AND classid = en57.log_key()::oid AND objid = en57.ticket_key(p_ticket) AND objsubid = 2)
   THEN
-    PERFORM pg_advisory_unlock(1164850488, en57.ticket_key(p_ticket));
+    PERFORM pg_advisory_unlock(en57.log_key(), en57.ticket_key(p_ticket));
   END IF;
 END;
 $$;

@@ -126,8 +126,8 @@ class HistoryCheckerTest {
         sql.substring(
             sql.indexOf("CREATE FUNCTION en57.append("), sql.indexOf("-- Collects the outcome"));
     String afterConditions = "  FOR i IN 1 .. coalesce(array_length(p_dependencies";
-    String tryLock = "IF NOT pg_try_advisory_xact_lock(1164850487, 1) THEN";
-    String lock = ", pg_advisory_xact_lock(1164850487, 1);";
+    String tryLock = "IF NOT pg_try_advisory_xact_lock(1164850487, en57.log_key()) THEN";
+    String lock = ",\n            pg_advisory_xact_lock(1164850487, en57.log_key());";
     String waitersLock = "PERFORM en57.begin_tenure();";
     assertThat(writeGroup).contains(afterConditions);
     assertThat(append).contains(tryLock, lock, waitersLock);
@@ -135,7 +135,7 @@ class HistoryCheckerTest {
             .replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
             .replace(
                 afterConditions,
-                "  PERFORM pg_advisory_xact_lock(1164850487, 1);\n"
+                "  PERFORM pg_advisory_xact_lock(1164850487, en57.log_key());\n"
                     + "  base := (SELECT coalesce(max(e.position), 0) FROM en57.events e);\n"
                     + afterConditions)
         + ";\n"

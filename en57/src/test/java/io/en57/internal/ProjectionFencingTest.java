@@ -26,7 +26,7 @@ class ProjectionFencingTest {
   @BeforeEach
   void createDatabase() {
     database = TestDatabases.createMigrated();
-    ProjectionSql.register(database.dataSource(), "p", 1);
+    ProjectionSql.register(LogSchema.DEFAULT, database.dataSource(), "p", 1);
   }
 
   @AfterEach
@@ -35,7 +35,7 @@ class ProjectionFencingTest {
   }
 
   private ProjectionSql.Claim claim(String owner, long leaseMs) {
-    return ProjectionSql.claim(database.dataSource(), "p", 0, 1, owner, leaseMs);
+    return ProjectionSql.claim(LogSchema.DEFAULT, database.dataSource(), "p", 0, 1, owner, leaseMs);
   }
 
   private void expireLease() {
@@ -66,12 +66,13 @@ class ProjectionFencingTest {
   void noOneTakesOverWhileABatchHoldsTheSegmentEvenWithItsLeaseExpired() throws Exception {
     long epoch = claim("a", 1).epoch();
     try (Connection batch = transaction()) {
-      assertThat(ProjectionSql.begin(batch, "p", 0, epoch, 1).status()).isEqualTo("ok");
+      assertThat(ProjectionSql.begin(LogSchema.DEFAULT, batch, "p", 0, epoch, 1).status())
+          .isEqualTo("ok");
       Thread.sleep(20); // the one-millisecond lease is over
 
       assertThat(claim("b", HOUR).status()).isEqualTo("busy");
 
-      ProjectionSql.advance(batch, "p", 0, epoch, 0, 0, HOUR);
+      ProjectionSql.advance(LogSchema.DEFAULT, batch, "p", 0, epoch, 0, 0, HOUR);
       batch.commit();
     }
     assertThat(claim("b", HOUR).status()).isEqualTo("taken");
@@ -82,22 +83,26 @@ class ProjectionFencingTest {
     long former = claim("a", HOUR).epoch();
     try (Connection stale = transaction()) {
       // a's batch began before the takeover...
-      assertThat(ProjectionSql.begin(stale, "p", 0, former, HOUR).status()).isEqualTo("ok");
+      assertThat(ProjectionSql.begin(LogSchema.DEFAULT, stale, "p", 0, former, HOUR).status())
+          .isEqualTo("ok");
       stale.commit();
     }
     expireLease();
     long current = claim("b", HOUR).epoch();
 
     try (Connection stale = transaction()) {
-      assertThat(ProjectionSql.begin(stale, "p", 0, former, HOUR).status()).isEqualTo("fenced");
-      assertThatThrownBy(() -> ProjectionSql.advance(stale, "p", 0, former, 0, 0, HOUR))
+      assertThat(ProjectionSql.begin(LogSchema.DEFAULT, stale, "p", 0, former, HOUR).status())
+          .isEqualTo("fenced");
+      assertThatThrownBy(
+              () -> ProjectionSql.advance(LogSchema.DEFAULT, stale, "p", 0, former, 0, 0, HOUR))
           .isInstanceOfSatisfying(
               SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo(ProjectionSql.FENCED));
       stale.rollback();
     }
     try (Connection owner = transaction()) {
-      assertThat(ProjectionSql.begin(owner, "p", 0, current, HOUR).status()).isEqualTo("ok");
-      ProjectionSql.advance(owner, "p", 0, current, 0, 0, HOUR);
+      assertThat(ProjectionSql.begin(LogSchema.DEFAULT, owner, "p", 0, current, HOUR).status())
+          .isEqualTo("ok");
+      ProjectionSql.advance(LogSchema.DEFAULT, owner, "p", 0, current, 0, 0, HOUR);
       owner.commit();
     }
   }
@@ -109,13 +114,14 @@ class ProjectionFencingTest {
             + " (1, gen_random_uuid(), 'A', '{}'), (2, gen_random_uuid(), 'A', '{}')");
     long epoch = claim("a", HOUR).epoch();
     try (Connection batch = transaction()) {
-      ProjectionSql.begin(batch, "p", 0, epoch, HOUR);
-      ProjectionSql.advance(batch, "p", 0, epoch, 0, 2, HOUR);
+      ProjectionSql.begin(LogSchema.DEFAULT, batch, "p", 0, epoch, HOUR);
+      ProjectionSql.advance(LogSchema.DEFAULT, batch, "p", 0, epoch, 0, 2, HOUR);
       batch.commit();
     }
     try (Connection replay = transaction()) {
-      ProjectionSql.begin(replay, "p", 0, epoch, HOUR);
-      assertThatThrownBy(() -> ProjectionSql.advance(replay, "p", 0, epoch, 0, 1, HOUR))
+      ProjectionSql.begin(LogSchema.DEFAULT, replay, "p", 0, epoch, HOUR);
+      assertThatThrownBy(
+              () -> ProjectionSql.advance(LogSchema.DEFAULT, replay, "p", 0, epoch, 0, 1, HOUR))
           .isInstanceOfSatisfying(
               SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo(ProjectionSql.FENCED));
       replay.rollback();
@@ -129,20 +135,24 @@ class ProjectionFencingTest {
             + " (1, gen_random_uuid(), 'A', '{}')");
     long epoch = claim("a", HOUR).epoch();
 
-    ProjectionSql.reset(database.dataSource(), "p", 1);
+    ProjectionSql.reset(LogSchema.DEFAULT, database.dataSource(), "p", 1);
 
     try (Connection stale = transaction()) {
-      assertThat(ProjectionSql.begin(stale, "p", 0, epoch, HOUR).status()).isEqualTo("fenced");
+      assertThat(ProjectionSql.begin(LogSchema.DEFAULT, stale, "p", 0, epoch, HOUR).status())
+          .isEqualTo("fenced");
       stale.rollback();
     }
     ProjectionSql.Claim again = claim("a", HOUR);
     assertThat(again.resetPending()).isTrue();
     assertThat(again.position()).isEqualTo(1);
     try (Connection batch = transaction()) {
-      assertThat(ProjectionSql.begin(batch, "p", 0, again.epoch(), HOUR).status())
+      assertThat(
+              ProjectionSql.begin(LogSchema.DEFAULT, batch, "p", 0, again.epoch(), HOUR).status())
           .isEqualTo("reset");
-      assertThat(ProjectionSql.applyReset(batch, "p", 0, again.epoch())).isEqualTo(1);
-      assertThat(ProjectionSql.applyReset(batch, "p", 0, again.epoch())).isNull();
+      assertThat(ProjectionSql.applyReset(LogSchema.DEFAULT, batch, "p", 0, again.epoch()))
+          .isEqualTo(1);
+      assertThat(ProjectionSql.applyReset(LogSchema.DEFAULT, batch, "p", 0, again.epoch()))
+          .isNull();
       batch.commit();
     }
   }

@@ -38,7 +38,7 @@ class WakeUpTest {
   private static final Duration NEVER = Duration.ofHours(1);
   private static final String LISTENERS =
       "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-          + " AND query = 'LISTEN en57_appended'";
+          + " AND query = 'LISTEN \"en57_appended\"'";
 
   private TestDatabase database;
   private final List<AutoCloseable> opened = new ArrayList<>();
