@@ -23,13 +23,16 @@ public final class PostgresEngine implements Engine {
   private final Timeouts timeouts;
   private final GroupCommitter groups;
   private final AutoCloseable onClose;
+  private final boolean pooled;
 
   private PostgresEngine(
       ConnectionSource connections,
       Timeouts timeouts,
       GroupCommit groupCommit,
-      AutoCloseable onClose) {
+      AutoCloseable onClose,
+      boolean pooled) {
     this.connections = connections;
+    this.pooled = pooled;
     this.timeouts = timeouts;
     this.groups =
         groupCommit == null
@@ -64,7 +67,18 @@ public final class PostgresEngine implements Engine {
         ConnectionSource.pool(dataSource, timeouts.networkMillis()),
         timeouts,
         groupCommit,
-        onClose);
+        onClose,
+        true);
+  }
+
+  /**
+   * An engine that only reads, on a pool of a streaming replica. {@code onClose} as for {@link
+   * #onPool}.
+   */
+  public static PostgresEngine readOnly(
+      DataSource dataSource, Timeouts timeouts, AutoCloseable onClose) {
+    return new PostgresEngine(
+        ConnectionSource.pool(dataSource, timeouts.networkMillis()), timeouts, null, onClose, true);
   }
 
   @Override
@@ -73,14 +87,17 @@ public final class PostgresEngine implements Engine {
     if (groups != null) {
       return groups.append(request);
     }
+    if (pooled) {
+      throw new IllegalStateException("an engine on a replica only reads");
+    }
     // On the caller's connection the caller's transaction is the group; no one else may join it.
     return AppendSql.write(connections, List.of(request), timeouts).get(0).outcome();
   }
 
   @Override
   public boolean readsAhead() {
-    // Only an engine on a pool groups appends; one on the caller's connection must stay on it.
-    return groups != null;
+    // Only an engine on a pool reads ahead; one on the caller's connection must stay on it.
+    return pooled;
   }
 
   @Override
@@ -115,7 +132,7 @@ public final class PostgresEngine implements Engine {
   @Override
   public Engine onConnection(Connection connection) {
     Objects.requireNonNull(connection, "connection must not be null");
-    return new PostgresEngine(ConnectionSource.caller(connection), timeouts, null, () -> {});
+    return new PostgresEngine(ConnectionSource.caller(connection), timeouts, null, () -> {}, false);
   }
 
   @Override
