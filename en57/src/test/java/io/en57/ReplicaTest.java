@@ -128,7 +128,7 @@ class ReplicaTest {
       done.add(
           writers.submit(
               () -> {
-                for (int batch = 0; batch < 150; batch++) {
+                for (int batch = 0; batch < 300; batch++) {
                   var events = new ArrayList<Event>();
                   int size = 1 + ThreadLocalRandom.current().nextInt(4);
                   for (int i = 0; i < size; i++) {
@@ -154,9 +154,25 @@ class ReplicaTest {
               writing.set(false);
             });
     stopper.start();
+    // Replay stops and starts again now and then, so that reads see the replica well behind.
+    Thread pauser =
+        new Thread(
+            () -> {
+              try {
+                while (writing.get()) {
+                  servers.pauseReplay();
+                  Thread.sleep(100);
+                  servers.resumeReplay();
+                  Thread.sleep(50);
+                }
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            });
+    pauser.start();
     var snapshots = new ArrayList<List<SequencedEvent>>();
     int behind = 0;
-    while (writing.get() || snapshots.size() < 50) {
+    while (writing.get() || snapshots.size() < 100) {
       long primaryHeadBefore = store.head();
       List<SequencedEvent> read =
           (snapshots.size() % 2 == 0 ? standbyOnly : store).read().sequenced().toList();
@@ -174,9 +190,11 @@ class ReplicaTest {
     }
     writers.shutdown();
     stopper.join();
+    pauser.join();
 
     List<SequencedEvent> log = store.read().fromPrimary().sequenced().toList();
     assertThat(log).hasSizeGreaterThan(600);
+    assertThat(behind).as("reads that saw the replica behind the primary").isPositive();
     for (List<SequencedEvent> snapshot : snapshots) {
       assertThat(snapshot).isEqualTo(log.subList(0, snapshot.size()));
     }
