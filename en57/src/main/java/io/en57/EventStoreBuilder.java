@@ -263,19 +263,26 @@ public final class EventStoreBuilder {
    * Adds a streaming replica of the store's database (a hot standby replaying the primary's WAL),
    * reached at {@code url}, through a pool of its own of {@link #maxPoolSize} connections. Reads,
    * subscriptions and projections then read a usable replica, in turn when there are several;
-   * appends, {@link EventStore#head()}, the reads of {@link io.en57.decisions.DecisionModel} and
-   * reads marked {@link Read#fromPrimary()} stay on the primary. A replica always shows a prefix of
-   * the log (the events at positions 1 to its head), so a replica read is a complete read of the
-   * log as it stood a moment ago. A replica that does not answer, or lags by more than {@link
-   * #replicaMaxLag}, is skipped until it recovers; one down when the store starts does not stop it.
-   * For PostgreSQL stores; a store in a joined application transaction reads on it.
+   * appends, {@link EventStore#head()}, the reads of {@link io.en57.decisions.DecisionModel}, reads
+   * marked {@link Read#fromPrimary()} and everything inside a joined application transaction
+   * ({@link #joinTransactions}) stay on the primary. A replica always shows a prefix of the log
+   * (the events at positions 1 to its head, as on the primary), so a replica read is a complete
+   * read of the log as it stood a moment ago, and subscriptions never skip or repeat a position
+   * when they move between replicas and the primary. A replica that does not answer, or lags by
+   * more than {@link #replicaMaxLag}, is skipped until it recovers; one down when the store starts
+   * does not stop it. A read waits at most 1 second for a connection of a replica's pool before it
+   * reads the primary. For PostgreSQL stores.
    */
   public EventStoreBuilder replica(String url) {
     replicas.add(DatabaseUrl.parse(url));
     return this;
   }
 
-  /** As {@link #replica(String)}, borrowing the application's pool for the replica. */
+  /**
+   * As {@link #replica(String)}, borrowing the application's pool for the replica, which the store
+   * never closes. Give that pool a short connection timeout: a read waits that long for a
+   * connection of a replica that just went down before it reads the primary.
+   */
   public EventStoreBuilder replica(DataSource dataSource) {
     replicas.add(Objects.requireNonNull(dataSource, "dataSource must not be null"));
     return this;
