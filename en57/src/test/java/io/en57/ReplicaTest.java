@@ -4,8 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.en57.subscriptions.Batch;
+import io.en57.subscriptions.Projection;
+import io.en57.subscriptions.ProjectionRunner;
 import io.en57.subscriptions.Subscription;
 import io.en57.testing.StreamingReplica;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -358,6 +364,54 @@ class ReplicaTest {
     assertThat(List.copyOf(delivered))
         .containsExactlyElementsOf(LongStream.rangeClosed(1, total).boxed().toList());
     assertThat(subscription.failure()).isEmpty();
+  }
+
+  @Test
+  void aProjectionReadingTheReplicaAppliesEveryEventOnceAcrossAReplicaStopAndStart()
+      throws Exception {
+    EventStore store = store(options -> options.replicaMaxLag(Duration.ofSeconds(1)));
+    var primary = servers.primary(database);
+    try (Connection connection = primary.getConnection();
+        Statement statement = connection.createStatement()) {
+      statement.execute("CREATE TABLE applied (position bigint PRIMARY KEY)");
+    }
+    Projection applied =
+        Projection.of(
+            "applied",
+            store.read(),
+            (batch, connection) -> {
+              try (PreparedStatement insert =
+                  connection.prepareStatement("INSERT INTO applied (position) VALUES (?)")) {
+                for (SequencedEvent event : batch.events()) {
+                  insert.setLong(1, event.position()); // a position applied twice fails here
+                  insert.executeUpdate();
+                }
+              }
+            });
+    int total = 200;
+    try (ProjectionRunner runner = ProjectionRunner.start(store, primary, applied)) {
+      for (int i = 1; i <= total; i++) {
+        append(store, "Written");
+        if (i == 70) {
+          servers.stopStandby();
+        }
+        if (i == 140) {
+          servers.startStandby();
+        }
+        Thread.sleep(2);
+      }
+      assertThat(runner.await("applied", total, Duration.ofSeconds(30))).isTrue();
+    }
+    try (Connection connection = primary.getConnection();
+        Statement statement = connection.createStatement();
+        ResultSet rows = statement.executeQuery("SELECT position FROM applied ORDER BY position")) {
+      var positions = new ArrayList<Long>();
+      while (rows.next()) {
+        positions.add(rows.getLong(1));
+      }
+      assertThat(positions)
+          .containsExactlyElementsOf(LongStream.rangeClosed(1, total).boxed().toList());
+    }
   }
 
   private static long append(EventStore store, String type) {
