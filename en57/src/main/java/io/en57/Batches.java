@@ -1,6 +1,7 @@
 package io.en57;
 
 import io.en57.internal.Cancellation;
+import io.en57.internal.Engine;
 import io.en57.internal.Listening.ReadObservation;
 import io.en57.internal.StoredEvent;
 import java.util.Iterator;
@@ -21,6 +22,7 @@ final class Batches implements Iterator<SequencedEvent>, AutoCloseable {
   private final Query query;
   private final boolean backwards;
   private final Executor readAhead;
+  private final Engine source;
   private final Cancellation cancellation = new Cancellation();
   private long cursor;
   private long remaining;
@@ -31,9 +33,17 @@ final class Batches implements Iterator<SequencedEvent>, AutoCloseable {
   /**
    * @param limit the most events to read, or a negative number for all
    * @param readAhead where to fetch the next batch early, or null to fetch only when needed
+   * @param source the engine to read every batch from, or null for the one each fetch is given
    */
-  Batches(EventStore store, Query query, boolean backwards, long limit, Executor readAhead) {
+  Batches(
+      EventStore store,
+      Query query,
+      boolean backwards,
+      long limit,
+      Executor readAhead,
+      Engine source) {
     this.store = store;
+    this.source = source;
     this.query = query;
     this.backwards = backwards;
     this.readAhead = readAhead;
@@ -91,7 +101,7 @@ final class Batches implements Iterator<SequencedEvent>, AutoCloseable {
   }
 
   private List<StoredEvent> fetch(long from, int size, ReadObservation observation) {
-    return store.fetch(query, from, backwards, size, cancellation, observation);
+    return store.fetch(source, query, from, backwards, size, cancellation, observation);
   }
 
   private static List<StoredEvent> join(CompletableFuture<List<StoredEvent>> batch) {

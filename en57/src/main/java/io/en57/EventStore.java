@@ -10,6 +10,7 @@ import io.en57.internal.Listening.AppendObservation;
 import io.en57.internal.Listening.ReadObservation;
 import io.en57.internal.LogSchema;
 import io.en57.internal.LogWatch;
+import io.en57.internal.ReadRoute;
 import io.en57.internal.StoreAccess;
 import io.en57.internal.StoredEvent;
 import io.en57.internal.TransactionJoin;
@@ -171,7 +172,8 @@ public final class EventStore implements AutoCloseable {
       // A position never read is a bug, and following from it would skip the events up to it.
       throw new IllegalArgumentException("after " + after + " is beyond the head " + head);
     }
-    return watch.subscribe(engine, codec, scope.query(), after, options);
+    ReadRoute route = scope.route().primary() ? ReadRoute.PRIMARY : ReadRoute.REPLICA;
+    return watch.subscribe(engine, codec, scope.query(), after, options, route);
   }
 
   /**
@@ -183,7 +185,10 @@ public final class EventStore implements AutoCloseable {
     return schema.name();
   }
 
-  /** The position of the newest stored event, 0 for an empty store. */
+  /**
+   * The position of the newest stored event, 0 for an empty store. On a store with replicas, the
+   * primary's head.
+   */
   public long head() {
     return join.run(engine, (target, joined) -> target.head());
   }
@@ -226,10 +231,13 @@ public final class EventStore implements AutoCloseable {
   }
 
   /** The events of a read, batch by batch; on a pool, the next batch is fetched ahead. */
-  Batches batches(Query query, boolean backwards, long limit) {
+  Batches batches(Query query, boolean backwards, long limit, ReadRoute route) {
     // Inside the application's transaction every page is read on its connection, by the caller.
-    boolean ahead = engine.readsAhead() && !join.active();
-    return new Batches(this, query, backwards, limit, ahead ? readAhead() : null);
+    boolean joined = join.active();
+    boolean ahead = engine.readsAhead() && !joined;
+    // Every page of one read comes from one source (a replica, or the primary), chosen now.
+    Engine source = joined ? null : engine.reader(route);
+    return new Batches(this, query, backwards, limit, ahead ? readAhead() : null, source);
   }
 
   /** The fetch of a page is about to be requested, on the reading thread. */
@@ -237,7 +245,9 @@ public final class EventStore implements AutoCloseable {
     return listening.readStarted();
   }
 
+  /** A page of a read, from {@code source}, or null for the engine the transaction join picks. */
   List<StoredEvent> fetch(
+      Engine source,
       Query query,
       long cursor,
       boolean backwards,
@@ -247,9 +257,11 @@ public final class EventStore implements AutoCloseable {
     List<StoredEvent> page;
     try {
       page =
-          join.run(
-              engine,
-              (target, joined) -> target.read(query, cursor, backwards, limit, cancellation));
+          source != null
+              ? source.read(query, cursor, backwards, limit, cancellation)
+              : join.run(
+                  engine,
+                  (target, joined) -> target.read(query, cursor, backwards, limit, cancellation));
     } catch (RuntimeException | Error e) {
       if (cancellation.cancelled()) {
         observation.fetched(0); // the caller closed the read: not a failure

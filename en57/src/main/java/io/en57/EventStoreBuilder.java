@@ -13,13 +13,16 @@ import io.en57.internal.Listening;
 import io.en57.internal.LogSchema;
 import io.en57.internal.LogWatch;
 import io.en57.internal.PostgresEngine;
+import io.en57.internal.ReplicatedEngine;
 import io.en57.internal.StorePool;
 import io.en57.internal.Timeouts;
 import io.en57.internal.TransactionJoin;
 import io.en57.observation.StoreListener;
 import io.en57.subscriptions.ConnectionFactory;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import javax.sql.DataSource;
@@ -38,6 +41,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class EventStoreBuilder {
 
+  /** How long a read waits for a connection of a replica's own pool before it reads the primary. */
+  private static final Duration REPLICA_CONNECTION_TIMEOUT = Duration.ofSeconds(1);
+
   private final Map<String, Class<?>> payloadClasses = new LinkedHashMap<>();
   private ObjectMapper objectMapper;
   private int readBatchSize = 1_000;
@@ -54,6 +60,10 @@ public final class EventStoreBuilder {
   private ApplicationTransactions transactions;
   private boolean schemaCheck = true;
   private LogSchema schema = LogSchema.DEFAULT;
+  private final List<Object> replicas = new ArrayList<>();
+  private Duration replicaMaxLag = Duration.ofSeconds(5);
+  private Duration readYourWritesWait = Duration.ofSeconds(1);
+  private ReplicaFallback readYourWritesFallback = ReplicaFallback.PRIMARY;
 
   EventStoreBuilder() {}
 
@@ -266,6 +276,65 @@ public final class EventStoreBuilder {
     return this;
   }
 
+  /**
+   * Adds a streaming replica of the store's database (a hot standby replaying the primary's WAL),
+   * reached at {@code url}, through a pool of its own of {@link #maxPoolSize} connections. Reads,
+   * subscriptions and projections then read a usable replica, in turn when there are several;
+   * appends, {@link EventStore#head()}, the reads of {@link io.en57.decisions.DecisionModel}, reads
+   * marked {@link Read#fromPrimary()} and everything inside a joined application transaction
+   * ({@link #joinTransactions}) stay on the primary. A replica always shows a prefix of the log
+   * (the events at positions 1 to its head, as on the primary), so a replica read is a complete
+   * read of the log as it stood a moment ago, and subscriptions never skip or repeat a position
+   * when they move between replicas and the primary. A replica that does not answer, or lags by
+   * more than {@link #replicaMaxLag}, is skipped until it recovers; one down when the store starts
+   * does not stop it. A read waits at most 1 second for a connection of a replica's pool before it
+   * reads the primary. For PostgreSQL stores.
+   */
+  public EventStoreBuilder replica(String url) {
+    replicas.add(DatabaseUrl.parse(url));
+    return this;
+  }
+
+  /**
+   * As {@link #replica(String)}, borrowing the application's pool for the replica, which the store
+   * never closes. Give that pool a short connection timeout: a read waits that long for a
+   * connection of a replica that just went down before it reads the primary.
+   */
+  public EventStoreBuilder replica(DataSource dataSource) {
+    replicas.add(Objects.requireNonNull(dataSource, "dataSource must not be null"));
+    return this;
+  }
+
+  /**
+   * A replica lagging behind the primary by more than {@code maxLag} is skipped until it catches
+   * up; 5 seconds by default. The lag is how long ago the primary stood at the position the replica
+   * has replayed, checked in the background about every {@code maxLag / 5} (between 20 ms and 1 s).
+   */
+  public EventStoreBuilder replicaMaxLag(Duration maxLag) {
+    Objects.requireNonNull(maxLag, "maxLag must not be null");
+    if (maxLag.isNegative() || maxLag.isZero()) {
+      throw new IllegalArgumentException("maxLag must be positive, got " + maxLag);
+    }
+    this.replicaMaxLag = maxLag;
+    return this;
+  }
+
+  /**
+   * How a read that asked to see a position ({@link Read#atLeast}) waits for a replica to replay up
+   * to it: at most {@code maxWait} (1 second by default), then it reads the primary ({@link
+   * ReplicaFallback#PRIMARY}, the default) or fails with {@link ReplicaBehindException} ({@link
+   * ReplicaFallback#FAIL}).
+   */
+  public EventStoreBuilder readYourWrites(Duration maxWait, ReplicaFallback fallback) {
+    Objects.requireNonNull(maxWait, "maxWait must not be null");
+    if (maxWait.isNegative()) {
+      throw new IllegalArgumentException("maxWait must not be negative, got " + maxWait);
+    }
+    this.readYourWritesWait = maxWait;
+    this.readYourWritesFallback = Objects.requireNonNull(fallback, "fallback must not be null");
+    return this;
+  }
+
   /** A PostgreSQL store owning a HikariCP pool for {@code url}. See {@link EventStore#forUrl}. */
   public EventStore forUrl(String url) {
     DatabaseUrl parsed = DatabaseUrl.parse(url);
@@ -298,6 +367,9 @@ public final class EventStoreBuilder {
 
   /** An in-memory store. See {@link EventStore#inMemory}. */
   public EventStore inMemory() {
+    if (!replicas.isEmpty()) {
+      throw new IllegalStateException("replicas are for PostgreSQL stores, not in-memory ones");
+    }
     return build(new InMemoryEngine());
   }
 
@@ -310,10 +382,45 @@ public final class EventStoreBuilder {
         new PostgresEngine.GroupCommit(
             maxGroupSize, maxGroupWait, groupsInFlight, Listening.of(listener));
     var timeouts = new Timeouts(lockTimeout, queryTimeout);
+    Engine engine = PostgresEngine.onPool(dataSource, schema, timeouts, groupCommit, onClose);
+    if (!replicas.isEmpty()) {
+      engine = withReplicas((PostgresEngine) engine, timeouts);
+    }
     return build(
-        PostgresEngine.onPool(dataSource, schema, timeouts, groupCommit, onClose),
+        engine,
         LogWatch.onPool(pollInterval, dataSource, listenOn, schema.channel()),
         TransactionJoin.of(transactions));
+  }
+
+  private Engine withReplicas(PostgresEngine primary, Timeouts timeouts) {
+    var sources = new ArrayList<ReplicatedEngine.Source>();
+    try {
+      for (Object replica : replicas) {
+        int number = sources.size() + 1;
+        if (replica instanceof DatabaseUrl url) {
+          StorePool pool = StorePool.startUnchecked(url, maxPoolSize, REPLICA_CONNECTION_TIMEOUT);
+          String where =
+              url.jdbcUrl().replaceFirst("^jdbc:postgresql://", "").replaceAll("\\?.*", "");
+          sources.add(new ReplicatedEngine.Source("#" + number + " " + where, pool, pool));
+        } else {
+          sources.add(new ReplicatedEngine.Source("#" + number, (DataSource) replica, () -> {}));
+        }
+      }
+      var options =
+          new ReplicatedEngine.Options(
+              replicaMaxLag, readYourWritesWait, readYourWritesFallback == ReplicaFallback.FAIL);
+      return ReplicatedEngine.start(primary, sources, timeouts, options);
+    } catch (RuntimeException e) {
+      for (ReplicatedEngine.Source source : sources) {
+        try {
+          source.onClose().close();
+        } catch (Exception closing) {
+          e.addSuppressed(closing);
+        }
+      }
+      primary.close();
+      throw e;
+    }
   }
 
   private void requireMigrated(MigrationStatus status) {

@@ -1,5 +1,6 @@
 package io.en57;
 
+import io.en57.internal.ReadRoute;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -33,12 +34,18 @@ public final class Read implements Iterable<Event> {
   private final Query query;
   private final int limit;
   private final boolean backwards;
+  private final ReadRoute route;
 
   Read(EventStore store, Query query, int limit, boolean backwards) {
+    this(store, query, limit, backwards, ReadRoute.REPLICA);
+  }
+
+  private Read(EventStore store, Query query, int limit, boolean backwards, ReadRoute route) {
     this.store = store;
     this.query = query;
     this.limit = limit;
     this.backwards = backwards;
+    this.route = route;
   }
 
   static Read all(EventStore store) {
@@ -51,17 +58,17 @@ public final class Read implements Iterable<Event> {
 
   /** Only events carrying all of {@code tags} (and the tags of earlier calls). */
   public Read withTag(String... tags) {
-    return new Read(store, query.refineLast(c -> c.withTags(tags)), limit, backwards);
+    return new Read(store, query.refineLast(c -> c.withTags(tags)), limit, backwards, route);
   }
 
   /** Only events of one of {@code types} (or of the types of earlier calls). */
   public Read ofType(String... types) {
-    return new Read(store, query.refineLast(c -> c.ofTypes(types)), limit, backwards);
+    return new Read(store, query.refineLast(c -> c.ofTypes(types)), limit, backwards, route);
   }
 
   /** Only events after {@code position}, in every criterion of this scope. */
   public Read after(long position) {
-    return new Read(store, query.after(position), limit, backwards);
+    return new Read(store, query.after(position), limit, backwards, route);
   }
 
   /** Events matching this scope or {@code other} (a union of their criteria). */
@@ -71,7 +78,7 @@ public final class Read implements Iterable<Event> {
       throw new IllegalArgumentException(
           "the scope passed to or() must not have limit() or backwards(); set them on the union");
     }
-    return new Read(store, query.or(other.query), limit, backwards);
+    return new Read(store, query.or(other.query), limit, backwards, route);
   }
 
   /** At most {@code maxEvents} events. */
@@ -79,12 +86,41 @@ public final class Read implements Iterable<Event> {
     if (maxEvents < 0) {
       throw new IllegalArgumentException("limit must not be negative, got " + maxEvents);
     }
-    return new Read(store, query, maxEvents, backwards);
+    return new Read(store, query, maxEvents, backwards, route);
   }
 
   /** Newest events first. */
   public Read backwards() {
-    return new Read(store, query, limit, true);
+    return new Read(store, query, limit, true, route);
+  }
+
+  /**
+   * Reads the primary even on a store with replicas ({@link EventStoreBuilder#replica}): for a read
+   * that must see every committed event, such as the reads of a decision. A subscription to this
+   * scope follows the primary too. On a store without replicas, every read is a primary read.
+   */
+  public Read fromPrimary() {
+    return new Read(store, query, limit, backwards, ReadRoute.PRIMARY);
+  }
+
+  /**
+   * Read-your-writes: the read runs on a replica only once the replica has replayed up to {@code
+   * position} (typically the {@link AppendResult.Success#position() position} of the caller's
+   * append), so it sees everything up to there. If no usable replica reaches it within the wait set
+   * by {@link EventStoreBuilder#readYourWrites}, the read goes to the primary or fails with {@link
+   * ReplicaBehindException}, as configured there. The wait happens when iteration starts. Without
+   * replicas, or after {@link #fromPrimary()}, it changes nothing; subscriptions ignore it (they
+   * wait for a replica anyway, see {@link EventStore#subscribe(Read, long)}).
+   */
+  public Read atLeast(long position) {
+    if (position < 0) {
+      throw new IllegalArgumentException("position must not be negative, got " + position);
+    }
+    if (route.primary()) {
+      return this;
+    }
+    return new Read(
+        store, query, limit, backwards, new ReadRoute(false, Math.max(position, route.atLeast())));
   }
 
   /** The query this scope reads. */
@@ -135,7 +171,11 @@ public final class Read implements Iterable<Event> {
 
   /** The matching event with the highest position, found with one indexed lookup. */
   public Optional<SequencedEvent> last() {
-    return new Read(store, query, 1, true).sequenced().findFirst();
+    return new Read(store, query, 1, true, route).sequenced().findFirst();
+  }
+
+  ReadRoute route() {
+    return route;
   }
 
   boolean hasReadOptions() {
@@ -143,7 +183,7 @@ public final class Read implements Iterable<Event> {
   }
 
   private Batches sequencedIterator() {
-    return store.batches(query, backwards, limit);
+    return store.batches(query, backwards, limit, route);
   }
 
   @Override
@@ -151,6 +191,8 @@ public final class Read implements Iterable<Event> {
     return "Read"
         + query.criteria()
         + (limit == NO_LIMIT ? "" : " limit " + limit)
-        + (backwards ? " backwards" : "");
+        + (backwards ? " backwards" : "")
+        + (route.primary() ? " from primary" : "")
+        + (route.atLeast() > 0 ? " at least " + route.atLeast() : "");
   }
 }

@@ -18,6 +18,7 @@ class ReadmeExamplesAreTestedTest {
   private static final List<Path> EXAMPLE_SOURCES =
       List.of(
           Path.of("en57/src/test/java/io/en57/ReadmeExamplesTest.java"),
+          Path.of("en57/src/test/java/io/en57/ReplicaTest.java"),
           Path.of("en57/src/test/java/io/en57/decisions/DecisionsReadmeExamplesTest.java"),
           Path.of("en57/src/test/java/io/en57/subscriptions/FollowingTheLogExamplesTest.java"),
           Path.of("en57/src/test/java/io/en57/history/TwoServersRoutingTest.java"),

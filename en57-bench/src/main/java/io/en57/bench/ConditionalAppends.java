@@ -164,7 +164,8 @@ final class ConditionalAppends implements Scenario {
     }
     // The fixed setups with those thread counts (every node count measured for them), else one
     // store with each thread count asked for.
-    var chosen = SETUPS.stream().filter(setup -> context.threads().contains(setup.threads())).toList();
+    var chosen =
+        SETUPS.stream().filter(setup -> context.threads().contains(setup.threads())).toList();
     return chosen.isEmpty()
         ? context.threads().stream().map(threads -> new Setup(threads, 1)).toList()
         : chosen;

@@ -130,6 +130,16 @@ record Results(Environment environment, List<ScenarioResult> scenarios) {
         "Raw p99 ms",
         "Rate ÷ raw",
         "p50 ÷ raw"),
+    REPLICA(
+        "Reads on a streaming replica, next to the same reads on the primary in the same run",
+        3,
+        "Scenario",
+        "Stored events",
+        "Figure",
+        "Replica",
+        "Primary",
+        "Replica ÷ primary",
+        "Target"),
     FOLLOW(
         "Following the log, next to a baseline measured in the same run",
         3,

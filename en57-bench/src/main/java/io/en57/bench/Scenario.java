@@ -24,6 +24,7 @@ interface Scenario {
     all.add(new ConditionalAppends());
     all.addAll(FollowWorkloads.scenarios());
     all.add(new RelayWorkloads());
+    all.add(new ReplicaReads());
     return all;
   }
 

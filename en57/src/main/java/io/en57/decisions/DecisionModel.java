@@ -90,7 +90,11 @@ public final class DecisionModel {
     return query;
   }
 
-  /** Reads the projections' states from {@code store}, with the condition that protects them. */
+  /**
+   * Reads the projections' states from {@code store}, with the condition that protects them. On a
+   * store with replicas these reads go to the primary, with the head they agree on, so the state is
+   * as fresh as the append that follows can be.
+   */
   public DecisionState read(EventStore store) {
     Objects.requireNonNull(store, "store must not be null");
     Object[] states = new Object[projections.size()];
@@ -102,7 +106,8 @@ public final class DecisionModel {
     }
     if (folded.isEmpty() && lastEventOnly.size() == 1) {
       int index = lastEventOnly.get(0);
-      Optional<SequencedEvent> last = store.read(projections.get(index).query()).last();
+      Optional<SequencedEvent> last =
+          store.read(projections.get(index).query()).fromPrimary().last();
       last.ifPresent(event -> states[index] = apply(index, states[index], event));
       return new DecisionState(this, states, last.map(SequencedEvent::position).orElse(0L));
     }
@@ -187,7 +192,7 @@ public final class DecisionModel {
    */
   private long fold(EventStore store, Object[] states, long head) {
     long reached = 0;
-    try (Stream<SequencedEvent> events = store.read(foldedQuery).sequenced()) {
+    try (Stream<SequencedEvent> events = store.read(foldedQuery).fromPrimary().sequenced()) {
       Iterator<SequencedEvent> iterator = events.iterator();
       while (iterator.hasNext()) {
         SequencedEvent event = iterator.next();
@@ -207,12 +212,13 @@ public final class DecisionModel {
 
   /** The newest event of {@code query} at or before {@code head}: usually one indexed lookup. */
   private static Optional<SequencedEvent> lastUpTo(EventStore store, Query query, long head) {
-    Optional<SequencedEvent> last = store.read(query).last();
+    Optional<SequencedEvent> last = store.read(query).fromPrimary().last();
     if (last.isEmpty() || last.get().position() <= head) {
       return last;
     }
     // Events were appended since the head was read: look further back.
-    try (Stream<SequencedEvent> newestFirst = store.read(query).backwards().sequenced()) {
+    try (Stream<SequencedEvent> newestFirst =
+        store.read(query).fromPrimary().backwards().sequenced()) {
       return newestFirst.filter(event -> event.position() <= head).findFirst();
     }
   }

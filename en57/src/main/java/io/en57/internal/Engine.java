@@ -45,6 +45,23 @@ public interface Engine extends AutoCloseable {
   /** The highest stored position, 0 when empty. */
   long head();
 
+  /**
+   * The engine one read (every page of it, and the head it may learn first) runs on: this engine,
+   * or for a store with replicas, the source {@code route} picks. Its {@code head()} and {@code
+   * read(...)} come from that same source.
+   */
+  default Engine reader(ReadRoute route) {
+    return this;
+  }
+
+  /**
+   * Whether this engine reads a replica, which may lag behind what this process appended: a head
+   * learnt from the store's own appends must then not stand in for its own head.
+   */
+  default boolean readsReplica() {
+    return false;
+  }
+
   /** An engine running on the caller's connection, inside the caller's transaction. */
   Engine onConnection(Connection connection);
 

@@ -35,9 +35,18 @@ final class LogSubscription implements Subscription {
    * One read: the events after {@code from}, and how far they reach. Decoded by the thread that
    * delivers them, so that decoding one page overlaps with fetching the next.
    */
-  private record Page(long from, List<StoredEvent> rows, long position, boolean caughtUp) {}
+  private record Page(
+      long from, List<StoredEvent> rows, long position, boolean caughtUp, boolean behind) {
+    Page(long from, List<StoredEvent> rows, long position, boolean caughtUp) {
+      this(from, rows, position, caughtUp, false);
+    }
+  }
+
+  /** The first pause before reading a replica again that is behind this store's appends. */
+  private static final long REPLICA_PAUSE_NANOS = 1_000_000;
 
   private final Engine engine;
+  private final ReadRoute route;
   private final EventCodec codec;
   private final Query query;
   private final SubscriptionOptions options;
@@ -64,6 +73,7 @@ final class LogSubscription implements Subscription {
 
   LogSubscription(
       Engine engine,
+      ReadRoute route,
       EventCodec codec,
       Query query,
       long after,
@@ -72,6 +82,7 @@ final class LogSubscription implements Subscription {
       Executor readAhead,
       String name) {
     this.engine = engine;
+    this.route = route;
     this.codec = codec;
     this.query = query;
     this.options = options;
@@ -173,6 +184,7 @@ final class LogSubscription implements Subscription {
   private Page next(long timeoutNanos) throws InterruptedException {
     long deadline = System.nanoTime() + timeoutNanos;
     long pollNanos = watch.pollInterval().toNanos();
+    long replicaPause = REPLICA_PAUSE_NANOS;
     while (true) {
       if (caughtUp && ahead == null) {
         lingerAfter(lastRead, deadline);
@@ -190,6 +202,12 @@ final class LogSubscription implements Subscription {
       long remaining = deadline - System.nanoTime();
       if (remaining <= 0 || closed) {
         return page;
+      }
+      if (page.behind()) {
+        // The replica has not replayed this store's appends yet: it will soon, no wake-up follows.
+        watch.sleep(Math.min(remaining, replicaPause), () -> closed);
+        replicaPause = Math.min(replicaPause * 2, pollNanos);
+        continue;
       }
       watch.awaitChange(generation, Math.min(remaining, pollNanos), () -> closed);
       headFromDatabase |= watch.generation() == generation || watch.unannounced() != unannounced;
@@ -251,19 +269,26 @@ final class LogSubscription implements Subscription {
    */
   private Page read(long from, HeadSource source) {
     boolean withHead = source != HeadSource.NONE;
+    // On a store with replicas, the head and the page come from one source: a replica's head is
+    // what it replayed, and the page read after it on the same replica holds every event up to it.
+    // Sources may change between pages, to a replica behind this position even: the page then
+    // comes back empty and the position stays (it never moves back), until that replica catches up.
+    Engine reader = engine.reader(route);
     long head =
         switch (source) {
           case NONE -> 0;
-          case WAKE_UPS -> watch.committed();
-          case DATABASE -> engine.head();
+          case WAKE_UPS -> reader.readsReplica() ? reader.head() : watch.committed();
+          case DATABASE -> reader.head();
         };
-    List<StoredEvent> rows = engine.read(query, from, false, options.batchSize());
+    List<StoredEvent> rows = reader.read(query, from, false, options.batchSize());
     long last = rows.isEmpty() ? from : rows.get(rows.size() - 1).position();
     boolean full = rows.size() == options.batchSize();
     if (full || !withHead) {
       return new Page(from, rows, last, false);
     }
-    return new Page(from, rows, Math.max(last, head), true);
+    long reached = Math.max(last, head);
+    boolean behind = reader.readsReplica() && reached < watch.committed();
+    return new Page(from, rows, reached, true, behind);
   }
 
   private void advanceTo(Page page) {

@@ -78,9 +78,17 @@ public final class LogWatch implements AutoCloseable {
     }
   }
 
-  /** A subscription to {@code query} after {@code after}, reading through {@code engine}. */
+  /**
+   * A subscription to {@code query} after {@code after}, reading through {@code engine} where
+   * {@code route} says.
+   */
   public Subscription subscribe(
-      Engine engine, EventCodec codec, Query query, long after, SubscriptionOptions options) {
+      Engine engine,
+      EventCodec codec,
+      Query query,
+      long after,
+      SubscriptionOptions options,
+      ReadRoute route) {
     if (!subscribable) {
       throw new UnsupportedOperationException(
           "a store on the caller's connection cannot subscribe: its connection belongs to the"
@@ -97,6 +105,7 @@ public final class LogWatch implements AutoCloseable {
       var subscription =
           new LogSubscription(
               engine,
+              route,
               codec,
               query,
               after,

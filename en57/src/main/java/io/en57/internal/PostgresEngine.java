@@ -25,15 +25,18 @@ public final class PostgresEngine implements Engine {
   private final Timeouts timeouts;
   private final GroupCommitter groups;
   private final AutoCloseable onClose;
+  private final boolean pooled;
 
   private PostgresEngine(
       ConnectionSource connections,
       LogSchema schema,
       Timeouts timeouts,
       GroupCommit groupCommit,
-      AutoCloseable onClose) {
+      AutoCloseable onClose,
+      boolean pooled) {
     this.connections = connections;
     this.schema = schema;
+    this.pooled = pooled;
     this.timeouts = timeouts;
     this.groups =
         groupCommit == null
@@ -73,7 +76,23 @@ public final class PostgresEngine implements Engine {
         schema,
         timeouts,
         groupCommit,
-        onClose);
+        onClose,
+        true);
+  }
+
+  /**
+   * An engine that only reads, on a pool of a streaming replica. {@code onClose} as for {@link
+   * #onPool}.
+   */
+  public static PostgresEngine readOnly(
+      DataSource dataSource, LogSchema schema, Timeouts timeouts, AutoCloseable onClose) {
+    return new PostgresEngine(
+        ConnectionSource.pool(dataSource, timeouts.networkMillis()),
+        schema,
+        timeouts,
+        null,
+        onClose,
+        true);
   }
 
   @Override
@@ -82,14 +101,17 @@ public final class PostgresEngine implements Engine {
     if (groups != null) {
       return groups.append(request);
     }
+    if (pooled) {
+      throw new IllegalStateException("an engine on a replica only reads");
+    }
     // On the caller's connection the caller's transaction is the group; no one else may join it.
     return AppendSql.write(connections, schema, List.of(request), timeouts).get(0).outcome();
   }
 
   @Override
   public boolean readsAhead() {
-    // Only an engine on a pool groups appends; one on the caller's connection must stay on it.
-    return groups != null;
+    // Only an engine on a pool reads ahead; one on the caller's connection must stay on it.
+    return pooled;
   }
 
   @Override
@@ -122,11 +144,16 @@ public final class PostgresEngine implements Engine {
         Cancellation.NONE);
   }
 
+  /** The schema of the log this engine reads and appends to. */
+  LogSchema schema() {
+    return schema;
+  }
+
   @Override
   public Engine onConnection(Connection connection) {
     Objects.requireNonNull(connection, "connection must not be null");
     return new PostgresEngine(
-        ConnectionSource.caller(connection), schema, timeouts, null, () -> {});
+        ConnectionSource.caller(connection), schema, timeouts, null, () -> {}, false);
   }
 
   @Override

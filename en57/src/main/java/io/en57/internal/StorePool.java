@@ -7,6 +7,7 @@ import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLFeatureNotSupportedException;
+import java.time.Duration;
 import java.util.logging.Logger;
 import javax.sql.DataSource;
 import org.postgresql.ds.PGSimpleDataSource;
@@ -47,6 +48,23 @@ public final class StorePool implements DataSource, AutoCloseable {
       // The driver's message names host and port, never the password.
       throw new En57StorageException("cannot connect to the database: " + e.getMessage(), e);
     }
+    return new StorePool(new HikariPool(config(url, maxPoolSize)));
+  }
+
+  /**
+   * A pool for a replica, started without checking that it answers (a replica may be down while the
+   * store runs: the store skips it), whose callers wait at most {@code connectionTimeout} for a
+   * connection.
+   */
+  public static StorePool startUnchecked(
+      DatabaseUrl url, int maxPoolSize, Duration connectionTimeout) {
+    HikariConfig config = config(url, maxPoolSize);
+    config.setPoolName("en57-replica");
+    config.setConnectionTimeout(connectionTimeout.toMillis());
+    return new StorePool(new HikariPool(config));
+  }
+
+  private static HikariConfig config(DatabaseUrl url, int maxPoolSize) {
     var config = new HikariConfig();
     config.setPoolName("en57");
     config.setJdbcUrl(url.jdbcUrl());
@@ -56,7 +74,7 @@ public final class StorePool implements DataSource, AutoCloseable {
     config.setAutoCommit(true);
     // Checked above; the pool's own check would log each connection it adds at INFO.
     config.setInitializationFailTimeout(-1);
-    return new StorePool(new HikariPool(config));
+    return config;
   }
 
   @Override

@@ -1,0 +1,454 @@
+package io.en57;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.en57.subscriptions.Batch;
+import io.en57.subscriptions.Projection;
+import io.en57.subscriptions.ProjectionRunner;
+import io.en57.subscriptions.Subscription;
+import io.en57.testing.StreamingReplica;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
+import java.util.function.UnaryOperator;
+import java.util.stream.LongStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Read replicas against a real streaming replica: a PostgreSQL primary and a hot standby made from
+ * it with {@code pg_basebackup}, replaying its WAL (see {@link StreamingReplica}). Each test has a
+ * database of its own, created on the primary and replayed by the standby.
+ */
+@Tag("replica")
+class ReplicaTest {
+
+  private static StreamingReplica servers;
+  private final List<AutoCloseable> closing = new ArrayList<>();
+  private String database;
+
+  @BeforeAll
+  static void startServers() {
+    servers = StreamingReplica.start();
+  }
+
+  @AfterAll
+  static void stopServers() {
+    servers.close();
+  }
+
+  @BeforeEach
+  void createDatabase() {
+    database = servers.createMigratedDatabase();
+  }
+
+  @AfterEach
+  void closeStoresAndResume() throws Exception {
+    Collections.reverse(closing);
+    for (AutoCloseable closeable : closing) {
+      closeable.close();
+    }
+    servers.startStandbyIfStopped();
+    servers.resumeReplay();
+  }
+
+  private EventStore store(UnaryOperator<EventStoreBuilder> options) {
+    EventStore store =
+        options
+            .apply(EventStore.builder().maxPoolSize(4))
+            .replica(servers.standbyUrl(database))
+            .forUrl(servers.primaryUrl(database));
+    closing.add(store);
+    return store;
+  }
+
+  @Test
+  void aReplicaReadReturnsEventsAppendedOnThePrimaryOnceReplayed() {
+    EventStore store = store(options -> options);
+    long position =
+        ((AppendResult.Success)
+                store.append(List.of(Event.of("CourseDefined", Map.of("capacity", 10)))))
+            .position();
+
+    eventually(() -> store.read().toList().size() == 1);
+    assertThat(store.read().sequenced().toList())
+        .extracting(SequencedEvent::position)
+        .containsExactly(position);
+    assertThat(servedByReplica(store)).isTrue();
+  }
+
+  @Test
+  void theConfigurationOfTheReadme() {
+    String primaryUrl = servers.primaryUrl(database);
+    String replicaUrl = servers.standbyUrl(database);
+    EventStore store =
+        EventStore.builder()
+            .replica(replicaUrl) // one or more streaming replicas of the primary
+            .replicaMaxLag(Duration.ofSeconds(5)) // skip a replica lagging more than this
+            .readYourWrites(Duration.ofSeconds(1), ReplicaFallback.PRIMARY)
+            .forUrl(primaryUrl);
+    closing.add(store);
+
+    var success = (AppendResult.Success) store.append(List.of(Event.of("StudentRegistered")));
+    List<Event> mine = store.read().atLeast(success.position()).toList(); // sees the append
+    List<Event> fresh = store.read().fromPrimary().toList(); // the primary, always
+
+    assertThat(mine).hasSize(1);
+    assertThat(fresh).hasSize(1);
+  }
+
+  /**
+   * Positions follow commit order and are dense, and a standby replays commits in WAL order: every
+   * read of the replica, taken while writers append, is positions 1 to n of the final log, event
+   * for event.
+   */
+  @Test
+  void everyReplicaReadIsADensePrefixOfThePrimaryLog() throws Exception {
+    EventStore store = store(options -> options.groupCommit(16, Duration.ofSeconds(30)));
+    EventStore standbyOnly =
+        EventStore.builder().withoutListen().forUrl(servers.standbyUrl(database));
+    closing.add(standbyOnly);
+    var writing = new AtomicBoolean(true);
+    ExecutorService writers = Executors.newFixedThreadPool(4);
+    var done = new ArrayList<Future<?>>();
+    for (int writer = 0; writer < 4; writer++) {
+      int id = writer;
+      done.add(
+          writers.submit(
+              () -> {
+                for (int batch = 0; batch < 300; batch++) {
+                  var events = new ArrayList<Event>();
+                  int size = 1 + ThreadLocalRandom.current().nextInt(4);
+                  for (int i = 0; i < size; i++) {
+                    events.add(
+                        Event.of("Written", Map.of("writer", id, "batch", batch, "i", i))
+                            .withTags("writer:" + id));
+                  }
+                  store.append(events);
+                }
+                return null;
+              }));
+    }
+    Thread stopper =
+        new Thread(
+            () -> {
+              for (Future<?> writer : done) {
+                try {
+                  writer.get();
+                } catch (Exception e) {
+                  // Surfaces below.
+                }
+              }
+              writing.set(false);
+            });
+    stopper.start();
+    // Replay stops and starts again now and then, so that reads see the replica well behind.
+    Thread pauser =
+        new Thread(
+            () -> {
+              try {
+                while (writing.get()) {
+                  servers.pauseReplay();
+                  Thread.sleep(100);
+                  servers.resumeReplay();
+                  Thread.sleep(50);
+                }
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            });
+    pauser.start();
+    var snapshots = new ArrayList<List<SequencedEvent>>();
+    int behind = 0;
+    while (writing.get() || snapshots.size() < 100) {
+      long primaryHeadBefore = store.head();
+      List<SequencedEvent> read =
+          (snapshots.size() % 2 == 0 ? standbyOnly : store).read().sequenced().toList();
+      assertThat(read)
+          .extracting(SequencedEvent::position)
+          .as("a replica read is dense from position 1")
+          .containsExactlyElementsOf(LongStream.rangeClosed(1, read.size()).boxed().toList());
+      if (read.size() < primaryHeadBefore) {
+        behind++;
+      }
+      snapshots.add(read);
+    }
+    for (Future<?> writer : done) {
+      writer.get();
+    }
+    writers.shutdown();
+    stopper.join();
+    pauser.join();
+
+    List<SequencedEvent> log = store.read().fromPrimary().sequenced().toList();
+    assertThat(log).hasSizeGreaterThan(600);
+    assertThat(behind).as("reads that saw the replica behind the primary").isPositive();
+    for (List<SequencedEvent> snapshot : snapshots) {
+      assertThat(snapshot).isEqualTo(log.subList(0, snapshot.size()));
+    }
+    System.out.printf(
+        "prefix check: %d replica reads while writing, %d of them behind the primary%n",
+        snapshots.size(), behind);
+  }
+
+  @Test
+  void aReadAtAPositionWaitsForTheReplicaThenFallsBackToThePrimary() {
+    EventStore store =
+        store(
+            options ->
+                options
+                    .replicaMaxLag(Duration.ofMinutes(5))
+                    .readYourWrites(Duration.ofMillis(500), ReplicaFallback.PRIMARY));
+    long first = append(store, "First");
+    assertThat(store.read().atLeast(first).toList()).hasSize(1);
+
+    servers.pauseReplay();
+    long second = append(store, "Second");
+    assertThat(store.read().toList()).as("a plain read is served by the paused replica").hasSize(1);
+    long started = System.nanoTime();
+    assertThat(store.read().atLeast(second).sequenced().toList())
+        .extracting(SequencedEvent::position)
+        .containsExactly(first, second);
+    assertThat(Duration.ofNanos(System.nanoTime() - started))
+        .isGreaterThanOrEqualTo(Duration.ofMillis(500));
+
+    servers.resumeReplay();
+    assertThat(store.read().atLeast(second).toList()).hasSize(2);
+  }
+
+  @Test
+  void aReadAtAPositionWaitsForTheReplicaAndSeesIt() throws Exception {
+    EventStore store =
+        store(
+            options ->
+                options
+                    .replicaMaxLag(Duration.ofMinutes(5))
+                    .readYourWrites(Duration.ofSeconds(10), ReplicaFallback.FAIL));
+    servers.pauseReplay();
+    long position = append(store, "Written");
+    Thread resumer =
+        new Thread(
+            () -> {
+              try {
+                Thread.sleep(300);
+              } catch (InterruptedException e) {
+                return;
+              }
+              servers.resumeReplay();
+            });
+    resumer.start();
+    long started = System.nanoTime();
+    // FAIL: were it read on the primary instead, nothing would prove the wait.
+    assertThat(store.read().atLeast(position).toList()).hasSize(1);
+    assertThat(Duration.ofNanos(System.nanoTime() - started))
+        .isGreaterThanOrEqualTo(Duration.ofMillis(250));
+    resumer.join();
+  }
+
+  @Test
+  void aReadAtAPositionFailsWhenConfiguredSo() {
+    EventStore store =
+        store(
+            options ->
+                options
+                    .replicaMaxLag(Duration.ofMinutes(5))
+                    .readYourWrites(Duration.ofMillis(300), ReplicaFallback.FAIL));
+    servers.pauseReplay();
+    long position = append(store, "Written");
+
+    assertThatThrownBy(() -> store.read().atLeast(position).toList())
+        .isInstanceOfSatisfying(
+            ReplicaBehindException.class,
+            e -> {
+              assertThat(e.position()).isEqualTo(position);
+              assertThat(e.replicaHead()).isEqualTo(position - 1);
+            })
+        .hasMessageContaining("fromPrimary()");
+    assertThat(store.read().fromPrimary().toList()).hasSize(1);
+  }
+
+  @Test
+  void aLaggingReplicaIsSkippedAndUsedAgainOnceCaughtUp() {
+    EventStore store = store(options -> options.replicaMaxLag(Duration.ofMillis(300)));
+    append(store, "Before");
+    eventually(() -> store.read().toList().size() == 1);
+    servers.pauseReplay();
+    append(store, "WhileLagging");
+    assertThat(store.read().toList()).as("not lagging beyond the threshold yet").hasSize(1);
+
+    // Past the threshold, reads go to the primary.
+    eventually(() -> store.read().toList().size() == 2);
+
+    servers.resumeReplay();
+    eventually(() -> servedByReplica(store));
+  }
+
+  @Test
+  void aStoppedReplicaIsSkippedAndUsedAgainWhenBack() {
+    EventStore store = store(options -> options);
+    append(store, "Before");
+    eventually(() -> servedByReplica(store));
+
+    servers.stopStandby();
+    long started = System.nanoTime();
+    append(store, "WhileStopped");
+    assertThat(store.read().toList()).hasSize(servedCount(store));
+    for (int i = 0; i < 20; i++) {
+      assertThat(store.read().sequenced().toList()).hasSize(servedCount(store));
+    }
+    assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(10));
+
+    servers.startStandby();
+    eventually(() -> servedByReplica(store));
+  }
+
+  @Test
+  void aSubscriptionReadsTheReplicaAndNeverMovesPastWhatItReplayed() throws Exception {
+    EventStore store = store(options -> options.replicaMaxLag(Duration.ofMinutes(5)));
+    Subscription subscription = store.subscribe(store.read(), 0);
+    closing.add(subscription);
+    assertThat(subscription.poll(Duration.ofSeconds(5)).caughtUp()).isTrue();
+
+    servers.pauseReplay();
+    long position = append(store, "Written");
+    Batch batch = subscription.poll(Duration.ofMillis(500));
+    assertThat(batch.events()).isEmpty();
+    assertThat(batch.position()).as("the replica has not replayed it").isLessThan(position);
+
+    servers.resumeReplay();
+    Batch delivered = subscription.poll(Duration.ofSeconds(10));
+    assertThat(delivered.events()).extracting(SequencedEvent::position).containsExactly(position);
+  }
+
+  @Test
+  void aSubscriptionDeliversEveryEventOnceInOrderAcrossAReplicaStopAndStart() throws Exception {
+    EventStore store = store(options -> options.replicaMaxLag(Duration.ofSeconds(1)));
+    var delivered = Collections.synchronizedList(new ArrayList<Long>());
+    Subscription subscription =
+        store
+            .subscribe(store.read(), 0)
+            .start(batch -> batch.events().forEach(event -> delivered.add(event.position())));
+    closing.add(subscription);
+
+    int total = 300;
+    for (int i = 1; i <= total; i++) {
+      append(store, "Written");
+      if (i == 100) {
+        servers.stopStandby();
+      }
+      if (i == 200) {
+        servers.startStandby();
+      }
+      Thread.sleep(2);
+    }
+    eventually(() -> delivered.size() >= total);
+    Thread.sleep(300); // a duplicate delivered late would show now
+    assertThat(List.copyOf(delivered))
+        .containsExactlyElementsOf(LongStream.rangeClosed(1, total).boxed().toList());
+    assertThat(subscription.failure()).isEmpty();
+  }
+
+  @Test
+  void aProjectionReadingTheReplicaAppliesEveryEventOnceAcrossAReplicaStopAndStart()
+      throws Exception {
+    EventStore store = store(options -> options.replicaMaxLag(Duration.ofSeconds(1)));
+    var primary = servers.primary(database);
+    try (Connection connection = primary.getConnection();
+        Statement statement = connection.createStatement()) {
+      statement.execute("CREATE TABLE applied (position bigint PRIMARY KEY)");
+    }
+    Projection applied =
+        Projection.of(
+            "applied",
+            store.read(),
+            (batch, connection) -> {
+              try (PreparedStatement insert =
+                  connection.prepareStatement("INSERT INTO applied (position) VALUES (?)")) {
+                for (SequencedEvent event : batch.events()) {
+                  insert.setLong(1, event.position()); // a position applied twice fails here
+                  insert.executeUpdate();
+                }
+              }
+            });
+    int total = 200;
+    try (ProjectionRunner runner = ProjectionRunner.start(store, primary, applied)) {
+      for (int i = 1; i <= total; i++) {
+        append(store, "Written");
+        if (i == 70) {
+          servers.stopStandby();
+        }
+        if (i == 140) {
+          servers.startStandby();
+        }
+        Thread.sleep(2);
+      }
+      assertThat(runner.await("applied", total, Duration.ofSeconds(30))).isTrue();
+    }
+    try (Connection connection = primary.getConnection();
+        Statement statement = connection.createStatement();
+        ResultSet rows = statement.executeQuery("SELECT position FROM applied ORDER BY position")) {
+      var positions = new ArrayList<Long>();
+      while (rows.next()) {
+        positions.add(rows.getLong(1));
+      }
+      assertThat(positions)
+          .containsExactlyElementsOf(LongStream.rangeClosed(1, total).boxed().toList());
+    }
+  }
+
+  private static long append(EventStore store, String type) {
+    return ((AppendResult.Success) store.append(List.of(Event.of(type)))).position();
+  }
+
+  /** The events the primary holds now. */
+  private static int servedCount(EventStore store) {
+    return store.read().fromPrimary().toList().size();
+  }
+
+  /**
+   * Whether a plain read of {@code store} goes to the replica: with replay paused, it misses an
+   * event just appended, which the primary would show.
+   */
+  private static boolean servedByReplica(EventStore store) {
+    servers.pauseReplay();
+    try {
+      long position = append(store, "Marker");
+      return store.read().sequenced().noneMatch(event -> event.position() == position);
+    } finally {
+      servers.resumeReplay();
+    }
+  }
+
+  private static void eventually(BooleanSupplier condition) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("the condition did not hold within 30 s");
+      }
+      try {
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError(e);
+      }
+    }
+  }
+}
