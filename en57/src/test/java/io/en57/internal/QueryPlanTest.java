@@ -135,6 +135,42 @@ class QueryPlanTest {
     }
   }
 
+  /**
+   * A new log, never analyzed (as on a server with autovacuum off): reads led by a tag must still
+   * go from the tag rows to each event by position. The planner, knowing nothing of the tables,
+   * would otherwise join every tag row to a scan of all events of the type, and a prepared
+   * statement keeps a plan made then while the log grows.
+   */
+  @Test
+  void readsLedByATagProbeEachEventByPositionOnALogNeverAnalyzed() throws SQLException {
+    try (TestDatabase fresh = TestDatabases.createMigrated();
+        EventStore onFresh = EventStore.forDataSource(fresh.dataSource());
+        Connection connection = fresh.dataSource().getConnection()) {
+      List<Read> reads =
+          List.of(
+              onFresh.read().withTag("course:1"),
+              onFresh.read().ofType("T").withTag("course:1"),
+              onFresh.read().ofType("T", "U").withTag("course:1"),
+              onFresh.read().ofType("T").withTag("course:1", "student:1"));
+      for (Read read : reads) {
+        for (boolean backwards : new boolean[] {false, true}) {
+          long cursor = backwards ? Long.MAX_VALUE : 0;
+          String plan =
+              explain(
+                  connection,
+                  ReadSql.of(read.query(), cursor, backwards, 100),
+                  "force_generic_plan");
+          assertThat(plan)
+              .as("%s, backwards %s:%n%s", read.query(), backwards, plan)
+              .contains("event_tags_pkey")
+              .contains("events_pkey")
+              .doesNotContain("events_type_position")
+              .doesNotContain("Seq Scan on events");
+        }
+      }
+    }
+  }
+
   @Test
   void conditionChecksUseIndexesInCustomAndGenericPlans() throws SQLException {
     try (Connection connection = database.dataSource().getConnection();
