@@ -54,6 +54,7 @@ final class Server implements AutoCloseable {
           "max_connections",
           "max_wal_size",
           "checkpoint_timeout",
+          "autovacuum",
           "jit");
 
   private final EmbeddedPostgres embedded;
