@@ -31,10 +31,15 @@ final class AppendSql {
           + " FROM en57.append(?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?::jsonb, ?, ?, ?, ?)";
   private static final String AWAIT =
       "SELECT decided, base, statuses, conflict_positions FROM en57.await_append(?, ?)";
-  private static final String ANY_ID_STORED =
-      "SELECT 1 FROM en57.events WHERE id = ANY (?) LIMIT 1";
+  // Ids are looked up one by one, each a LIMITed lateral probe, which only the unique index can
+  // answer: "id = ANY (?)" or a join plans a scan of the whole log on a log never analyzed (a new
+  // one, or autovacuum off), and a prepared statement keeps that plan as the log grows.
+  static final String ANY_ID_STORED =
+      "SELECT 1 FROM unnest(?::uuid[]) AS x(id)"
+          + " CROSS JOIN LATERAL (SELECT 1 FROM en57.events e WHERE e.id = x.id LIMIT 1) stored"
+          + " LIMIT 1";
   private static final String RELEASE_TICKET = "SELECT en57.release_ticket(?)";
-  private static final String STORED_COPIES =
+  static final String STORED_COPIES =
       "SELECT e.position, e.type = x.type,"
           + " e.tags @> t.tags AND e.tags <@ t.tags,"
           + " e.data = (?::jsonb -> (x.i::int - 1)),"
@@ -42,7 +47,8 @@ final class AppendSql {
           + " FROM unnest(?::uuid[], ?::text[]) WITH ORDINALITY AS x(id, type, i)"
           + " CROSS JOIN LATERAL (SELECT ARRAY(SELECT jsonb_array_elements_text("
           + "?::jsonb -> (x.i::int - 1))) AS tags) t"
-          + " LEFT JOIN en57.events e ON e.id = x.id"
+          + " LEFT JOIN LATERAL (SELECT s.position, s.type, s.tags, s.data, s.meta"
+          + " FROM en57.events s WHERE s.id = x.id LIMIT 1) e ON true"
           + " ORDER BY x.i";
   private static final ObjectMapper JSON = new ObjectMapper();
 

@@ -15,6 +15,7 @@ import java.sql.SQLWarning;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 import java.util.function.Function;
 import java.util.function.IntFunction;
 import org.junit.jupiter.api.AfterAll;
@@ -168,6 +169,57 @@ class QueryPlanTest {
               .doesNotContain("Seq Scan on events");
         }
       }
+    }
+  }
+
+  /**
+   * The same on a log never analyzed for the look-ups of ids an append makes after a conflict or a
+   * duplicate id: each id is one probe of the unique index, never a scan of the log.
+   */
+  @Test
+  void idLookUpsProbeTheUniqueIndexOnALogNeverAnalyzed() throws SQLException {
+    try (TestDatabase fresh = TestDatabases.createMigrated();
+        Connection connection = fresh.dataSource().getConnection()) {
+      String ids = "'{" + UUID.randomUUID() + "," + UUID.randomUUID() + "}'::uuid[]";
+      String anyIdStored = genericPlan(connection, AppendSql.ANY_ID_STORED, ids);
+      String storedCopies =
+          genericPlan(
+              connection,
+              AppendSql.STORED_COPIES,
+              "'[{}, {}]'",
+              "'[null, null]'",
+              ids,
+              "'{A,B}'::text[]",
+              "'[[], []]'");
+      for (String plan : List.of(anyIdStored, storedCopies)) {
+        assertThat(plan).contains("events_id_key").doesNotContain("Seq Scan on events");
+      }
+    }
+  }
+
+  /**
+   * The generic plan of a statement with {@code ?} parameters, as a prepared statement gets after a
+   * few executions, for the SQL literals given.
+   */
+  private static String genericPlan(Connection connection, String sql, String... literals)
+      throws SQLException {
+    var numbered = new StringBuilder();
+    int parameter = 0;
+    for (char c : sql.toCharArray()) {
+      numbered.append(c == '?' ? "$" + ++parameter : String.valueOf(c));
+    }
+    try (Statement statement = connection.createStatement()) {
+      statement.execute("SET plan_cache_mode = force_generic_plan");
+      statement.execute("PREPARE probe AS " + numbered);
+      var plan = new StringBuilder();
+      try (ResultSet rows =
+          statement.executeQuery("EXPLAIN EXECUTE probe(" + String.join(", ", literals) + ")")) {
+        while (rows.next()) {
+          plan.append(rows.getString(1)).append('\n');
+        }
+      }
+      statement.execute("DEALLOCATE probe");
+      return plan.toString();
     }
   }
 
