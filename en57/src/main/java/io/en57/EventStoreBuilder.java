@@ -26,7 +26,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import javax.sql.DataSource;
-import org.postgresql.ds.PGSimpleDataSource;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -341,15 +340,7 @@ public final class EventStoreBuilder {
     StorePool pool = StorePool.start(parsed, maxPoolSize);
     ConnectionFactory listenOn = listenConnection;
     if (listen && listenOn == null) {
-      var direct = new PGSimpleDataSource();
-      direct.setURL(parsed.jdbcUrl());
-      if (parsed.user() != null) {
-        direct.setUser(parsed.user());
-      }
-      if (parsed.password() != null) {
-        direct.setPassword(parsed.password());
-      }
-      listenOn = direct::getConnection;
+      listenOn = parsed.unpooled()::getConnection;
     }
     try {
       return postgres(pool, pool, listenOn);

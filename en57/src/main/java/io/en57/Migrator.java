@@ -15,7 +15,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import javax.sql.DataSource;
-import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * Creates and upgrades the En57 schema ({@code en57}, or the one {@link #withSchema} names) from
@@ -59,16 +58,7 @@ public final class Migrator {
    * jdbc:postgresql://...}).
    */
   public static Migrator forUrl(String url) {
-    DatabaseUrl parsed = DatabaseUrl.parse(url);
-    var dataSource = new PGSimpleDataSource();
-    dataSource.setURL(parsed.jdbcUrl());
-    if (parsed.user() != null) {
-      dataSource.setUser(parsed.user());
-    }
-    if (parsed.password() != null) {
-      dataSource.setPassword(parsed.password());
-    }
-    return new Migrator(dataSource, Migration.shipped());
+    return new Migrator(DatabaseUrl.parse(url).unpooled(), Migration.shipped());
   }
 
   /** A migrator borrowing connections from {@code dataSource}. */

@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import javax.sql.DataSource;
-import org.postgresql.ds.PGSimpleDataSource;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -124,16 +123,7 @@ final class DoctorCommand extends DatabaseCommand {
   }
 
   private DataSource dataSource() {
-    DatabaseUrl parsed = DatabaseUrl.parse(url);
-    var dataSource = new PGSimpleDataSource();
-    dataSource.setURL(parsed.jdbcUrl());
-    if (parsed.user() != null) {
-      dataSource.setUser(parsed.user());
-    }
-    if (parsed.password() != null) {
-      dataSource.setPassword(parsed.password());
-    }
-    return dataSource;
+    return DatabaseUrl.parse(url).unpooled();
   }
 
   private static void connection(Connection connection, PrintWriter out, List<String> problems)

@@ -49,7 +49,7 @@ class DoctorCommandTest {
     assertThat(result.exitCode()).isZero();
     assertThat(result.out())
         .contains("Connection: ok, as role " + database.dataSource().getUser())
-        .containsPattern("Server: PostgreSQL \\d+\\S*, supported")
+        .containsPattern("Server: PostgreSQL \\d+\\S*( \\(.*\\))?, supported")
         .contains("Schema en57: up to date")
         .contains("Append lock: free")
         .containsPattern("Table en57.events: \\d+ [kMG]?B, ")

@@ -5,6 +5,7 @@ import java.net.URISyntaxException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
+import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * A database URL as JDBC needs it. Accepts {@code jdbc:postgresql://...} as is, and the libpq form
@@ -71,6 +72,19 @@ public record DatabaseUrl(String jdbcUrl, String user, String password) {
   private static IllegalArgumentException invalid(String why) {
     // The URL itself is not repeated: it may hold a password.
     return new IllegalArgumentException("unsupported database URL: " + why);
+  }
+
+  /** A DataSource without a pool: each {@code getConnection()} opens a new connection here. */
+  public PGSimpleDataSource unpooled() {
+    var dataSource = new PGSimpleDataSource();
+    dataSource.setURL(jdbcUrl);
+    if (user != null) {
+      dataSource.setUser(user);
+    }
+    if (password != null) {
+      dataSource.setPassword(password);
+    }
+    return dataSource;
   }
 
   @Override

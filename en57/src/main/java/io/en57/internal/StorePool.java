@@ -34,14 +34,7 @@ public final class StorePool implements DataSource, AutoCloseable {
    * @throws En57StorageException if the database cannot be reached
    */
   public static StorePool start(DatabaseUrl url, int maxPoolSize) {
-    var direct = new PGSimpleDataSource();
-    direct.setURL(url.jdbcUrl());
-    if (url.user() != null) {
-      direct.setUser(url.user());
-    }
-    if (url.password() != null) {
-      direct.setPassword(url.password());
-    }
+    PGSimpleDataSource direct = url.unpooled();
     try (Connection probe = direct.getConnection()) {
       probe.getAutoCommit();
     } catch (SQLException e) {

@@ -7,7 +7,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import javax.sql.DataSource;
-import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * Inspects and resets the projections of a database, wherever their runners run: status with the
@@ -34,16 +33,7 @@ public final class Projections {
    * Projections of the database at {@code url} ({@code postgres://} or {@code jdbc:postgresql://}).
    */
   public static Projections forUrl(String url) {
-    DatabaseUrl parsed = DatabaseUrl.parse(url);
-    var dataSource = new PGSimpleDataSource();
-    dataSource.setURL(parsed.jdbcUrl());
-    if (parsed.user() != null) {
-      dataSource.setUser(parsed.user());
-    }
-    if (parsed.password() != null) {
-      dataSource.setPassword(parsed.password());
-    }
-    return new Projections(dataSource, LogSchema.DEFAULT);
+    return new Projections(DatabaseUrl.parse(url).unpooled(), LogSchema.DEFAULT);
   }
 
   /**
