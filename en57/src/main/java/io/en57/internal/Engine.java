@@ -26,13 +26,13 @@ public interface Engine extends AutoCloseable {
    * Up to {@code limit} events matching {@code query}, from {@code cursor} exclusive: ascending
    * positions greater than it, or with {@code backwards} descending positions less than it.
    */
-  List<StoredEvent> read(Query query, long cursor, boolean backwards, int limit);
+  default List<StoredEvent> read(Query query, long cursor, boolean backwards, int limit) {
+    return read(query, cursor, backwards, limit, Cancellation.NONE);
+  }
 
   /** {@link #read(Query, long, boolean, int)}, stopped in the database by {@code cancellation}. */
-  default List<StoredEvent> read(
-      Query query, long cursor, boolean backwards, int limit, Cancellation cancellation) {
-    return read(query, cursor, backwards, limit);
-  }
+  List<StoredEvent> read(
+      Query query, long cursor, boolean backwards, int limit, Cancellation cancellation);
 
   /**
    * Whether reads may fetch batches on other threads, ahead of the caller: true on a pool, false on

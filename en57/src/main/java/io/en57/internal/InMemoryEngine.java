@@ -97,9 +97,10 @@ public final class InMemoryEngine implements Engine {
     }
   }
 
+  /** A read in memory is over before anyone could cancel it: {@code cancellation} is not needed. */
   @Override
   public synchronized List<StoredEvent> read(
-      Query query, long cursor, boolean backwards, int limit) {
+      Query query, long cursor, boolean backwards, int limit, Cancellation cancellation) {
     // Each criterion yields its first matches beyond the cursor; the page is the first of their
     // union, as the database merges the scans of its indexes.
     var matches = new ArrayList<Integer>();

@@ -115,11 +115,6 @@ public final class PostgresEngine implements Engine {
   }
 
   @Override
-  public List<StoredEvent> read(Query query, long cursor, boolean backwards, int limit) {
-    return read(query, cursor, backwards, limit, Cancellation.NONE);
-  }
-
-  @Override
   public List<StoredEvent> read(
       Query query, long cursor, boolean backwards, int limit, Cancellation cancellation) {
     return connections.read(

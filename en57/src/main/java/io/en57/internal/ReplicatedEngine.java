@@ -152,11 +152,6 @@ public final class ReplicatedEngine implements Engine {
   }
 
   @Override
-  public List<StoredEvent> read(Query query, long cursor, boolean backwards, int limit) {
-    return reader(ReadRoute.REPLICA).read(query, cursor, backwards, limit);
-  }
-
-  @Override
   public List<StoredEvent> read(
       Query query, long cursor, boolean backwards, int limit, Cancellation cancellation) {
     return reader(ReadRoute.REPLICA).read(query, cursor, backwards, limit, cancellation);
@@ -397,11 +392,6 @@ public final class ReplicatedEngine implements Engine {
 
     ReplicaReader(Replica replica) {
       this.replica = replica;
-    }
-
-    @Override
-    public List<StoredEvent> read(Query query, long cursor, boolean backwards, int limit) {
-      return read(query, cursor, backwards, limit, Cancellation.NONE);
     }
 
     @Override

@@ -93,7 +93,7 @@ CREATE UNLOGGED TABLE en57.append_outcomes (
 -- (only looked for with p_probe_ids; otherwise the unique index refuses the statement), 3 a
 -- condition's "after" is beyond the head. Stored requests get consecutive positions from base + 1
 -- in request order; conflict_positions holds, per request, the latest stored event matching its
--- condition.
+-- condition; positions holds each event's position, null when its request was not stored.
 --
 -- Every statement here must stay cheap under a generic plan, which PL/pgSQL adopts after a few
 -- calls with row estimates that know nothing of the arguments: no joins between sets unnested
@@ -114,7 +114,8 @@ CREATE FUNCTION en57.write_group(
   p_probe_ids     boolean,
   OUT base               bigint,
   OUT statuses           int[],
-  OUT conflict_positions bigint[])
+  OUT conflict_positions bigint[],
+  OUT positions          bigint[])
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 -- The condition check's cost estimate (generic, for a hundred criteria) can pass jit_above_cost,
@@ -124,7 +125,6 @@ SET jit = off
 AS $$
 DECLARE
   v_row record;
-  v_positions bigint[];
   k int;
   j int;
 BEGIN
@@ -189,24 +189,24 @@ BEGIN
   END LOOP;
 
   -- Each event's position, or null when its request is not stored.
-  v_positions := ARRAY(
+  positions := ARRAY(
     SELECT CASE WHEN statuses[x.r] = 0
                 THEN base + count(*) FILTER (WHERE statuses[x.r] = 0) OVER (ORDER BY x.i) END
       FROM unnest(p_event_request) WITH ORDINALITY AS x(r, i)
      ORDER BY x.i);
 
   INSERT INTO en57.events (position, id, type, data, meta, tags)
-  SELECT v_positions[i], p_ids[i], p_types[i], p_data -> (i - 1),
+  SELECT positions[i], p_ids[i], p_types[i], p_data -> (i - 1),
          nullif(p_meta -> (i - 1), 'null'::jsonb),
          p_tags[p_tag_bounds[i] + 1 : p_tag_bounds[i + 1]]
     FROM generate_subscripts(p_ids, 1) AS i
-   WHERE v_positions[i] IS NOT NULL;
+   WHERE positions[i] IS NOT NULL;
 
   INSERT INTO en57.event_tags (tag, position)
-  SELECT t.tag, v_positions[i]
+  SELECT t.tag, positions[i]
     FROM generate_subscripts(p_ids, 1) AS i
    CROSS JOIN LATERAL unnest(p_tags[p_tag_bounds[i] + 1 : p_tag_bounds[i + 1]]) AS t(tag)
-   WHERE v_positions[i] IS NOT NULL;
+   WHERE positions[i] IS NOT NULL;
 END;
 $$;
 
@@ -250,6 +250,8 @@ DECLARE
   v_latest bigint;
   v_positions bigint[];
   v_conflicts bigint[];
+  v_match_request int[];
+  v_match_event int[];
   v_base bigint;
 BEGIN
   FOR g IN 1 .. cardinality(p_groups) LOOP
@@ -270,6 +272,16 @@ BEGIN
     v_requests := v_requests + q.request_count;
   END LOOP;
 
+  -- Every event of an earlier group that matches a later group's condition: (request, event).
+  SELECT coalesce(array_agg(c.r ORDER BY c.r, e.i), '{}'),
+         coalesce(array_agg(e.i ORDER BY c.r, e.i), '{}')
+    INTO v_match_request, v_match_event
+    FROM jsonb_to_recordset(v_criteria) AS c(r int, a bigint, ty text[], tg text[])
+   CROSS JOIN generate_subscripts(v_ids, 1) AS e(i)
+   WHERE v_group_of_request[v_event_request[e.i]] < v_group_of_request[c.r]
+     AND (cardinality(c.ty) = 0 OR v_types[e.i] = ANY (c.ty))
+     AND v_tags[v_tag_bounds[e.i] + 1 : v_tag_bounds[e.i + 1]] @> c.tg;
+
   -- Every dependency (request k, earlier request j), sorted by k: those within a group, as its
   -- session computed them, and those between groups.
   WITH pairs AS (
@@ -280,12 +292,7 @@ BEGIN
              CROSS JOIN LATERAL generate_series(1, coalesce(array_length(d.deps, 1), 0) / 2) AS i)
            p_groups_d
     UNION
-    SELECT c.r, v_event_request[e.i]
-      FROM jsonb_to_recordset(v_criteria) AS c(r int, a bigint, ty text[], tg text[])
-     CROSS JOIN generate_subscripts(v_ids, 1) AS e(i)
-     WHERE v_group_of_request[v_event_request[e.i]] < v_group_of_request[c.r]
-       AND (cardinality(c.ty) = 0 OR v_types[e.i] = ANY (c.ty))
-       AND v_tags[v_tag_bounds[e.i] + 1 : v_tag_bounds[e.i + 1]] @> c.tg)
+    SELECT m.r, v_event_request[m.e] FROM unnest(v_match_request, v_match_event) AS m(r, e))
   SELECT coalesce(array_agg(v ORDER BY pairs.k, pairs.j, t.ord), '{}')
     INTO v_dependencies
     FROM pairs CROSS JOIN LATERAL (VALUES (1, pairs.k), (2, pairs.j)) AS t(ord, v);
@@ -297,24 +304,13 @@ BEGIN
                           v_criteria, v_dependencies, v_requests, false);
 
   v_statuses := v_written.statuses;
-  -- Each event's position (null when its request was not stored), as write_group assigned them.
-  v_positions := ARRAY(
-    SELECT CASE WHEN v_statuses[x.r] = 0
-                THEN v_written.base
-                     + count(*) FILTER (WHERE v_statuses[x.r] = 0) OVER (ORDER BY x.i) END
-      FROM unnest(v_event_request) WITH ORDINALITY AS x(r, i)
-     ORDER BY x.i);
+  v_positions := v_written.positions;
   v_conflicts := v_written.conflict_positions;
   FOR k, v_latest IN
-    SELECT c.r, max(v_positions[e.i])
-      FROM jsonb_to_recordset(v_criteria) AS c(r int, a bigint, ty text[], tg text[])
-     CROSS JOIN generate_subscripts(v_ids, 1) AS e(i)
-     WHERE v_statuses[c.r] = 1
-       AND v_positions[e.i] IS NOT NULL
-       AND v_group_of_request[v_event_request[e.i]] < v_group_of_request[c.r]
-       AND (cardinality(c.ty) = 0 OR v_types[e.i] = ANY (c.ty))
-       AND v_tags[v_tag_bounds[e.i] + 1 : v_tag_bounds[e.i + 1]] @> c.tg
-     GROUP BY c.r
+    SELECT m.r, max(v_positions[m.e])
+      FROM unnest(v_match_request, v_match_event) AS m(r, e)
+     WHERE v_statuses[m.r] = 1 AND v_positions[m.e] IS NOT NULL
+     GROUP BY m.r
   LOOP
     v_conflicts[k] := greatest(v_conflicts[k], v_latest);
   END LOOP;
