@@ -162,15 +162,7 @@ final class SegmentWorker {
 
   /** Claims the segment and, while it owns it, applies batches; returns to claim again. */
   private void step() {
-    ProjectionSql.Claim claim =
-        ProjectionSql.claim(
-            schema,
-            dataSource,
-            projection.name(),
-            segment,
-            projection.segments(),
-            node,
-            leaseMillis);
+    ProjectionSql.Claim claim = claim();
     if (claim.status().equals("mismatch")) {
       LOG.error(
           "{}: the projection was re-partitioned by another runner; stopping this one", label);
@@ -197,6 +189,12 @@ final class SegmentWorker {
     } else {
       follow(claim.position());
     }
+  }
+
+  /** Claims or renews this node's lease on the segment. */
+  private ProjectionSql.Claim claim() {
+    return ProjectionSql.claim(
+        schema, dataSource, projection.name(), segment, projection.segments(), node, leaseMillis);
   }
 
   /** Follows the log from {@code checkpoint}, applying batches, until it must claim again. */
@@ -230,15 +228,7 @@ final class SegmentWorker {
           throw e;
         }
         if (System.nanoTime() - renewed >= renewInterval.toNanos()) {
-          ProjectionSql.Claim renewal =
-              ProjectionSql.claim(
-                  schema,
-                  dataSource,
-                  projection.name(),
-                  segment,
-                  projection.segments(),
-                  node,
-                  leaseMillis);
+          ProjectionSql.Claim renewal = claim();
           renewed = System.nanoTime();
           boolean stillOwner =
               renewal.status().equals("busy")
