@@ -61,7 +61,7 @@ public final class EventStore implements AutoCloseable {
   private ExecutorService readAhead;
 
   static {
-    StoreAccess.install(store -> store.listening);
+    StoreAccess.install(store -> store.listening, (store, route) -> store.head(route));
   }
 
   EventStore(
@@ -228,6 +228,13 @@ public final class EventStore implements AutoCloseable {
 
   int readBatchSize() {
     return readBatchSize;
+  }
+
+  /**
+   * The head of the source a read on {@code route} would use, on the caller's transaction if any.
+   */
+  private long head(ReadRoute route) {
+    return join.run(engine, (target, joined) -> target.reader(route).head());
   }
 
   /** The events of a read, batch by batch; on a pool, the next batch is fetched ahead. */

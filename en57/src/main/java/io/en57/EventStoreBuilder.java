@@ -279,15 +279,16 @@ public final class EventStoreBuilder {
    * Adds a streaming replica of the store's database (a hot standby replaying the primary's WAL),
    * reached at {@code url}, through a pool of its own of {@link #maxPoolSize} connections. Reads,
    * subscriptions and projections then read a usable replica, in turn when there are several;
-   * appends, {@link EventStore#head()}, the reads of {@link io.en57.decisions.DecisionModel}, reads
-   * marked {@link Read#fromPrimary()} and everything inside a joined application transaction
-   * ({@link #joinTransactions}) stay on the primary. A replica always shows a prefix of the log
-   * (the events at positions 1 to its head, as on the primary), so a replica read is a complete
-   * read of the log as it stood a moment ago, and subscriptions never skip or repeat a position
-   * when they move between replicas and the primary. A replica that does not answer, or lags by
-   * more than {@link #replicaMaxLag}, is skipped until it recovers; one down when the store starts
-   * does not stop it. A read waits at most 1 second for a connection of a replica's pool before it
-   * reads the primary. For PostgreSQL stores.
+   * appends, {@link EventStore#head()}, the reads of {@link io.en57.decisions.DecisionModel}
+   * (unless made {@link io.en57.decisions.DecisionModel#readingFromReplicas()
+   * readingFromReplicas()}), reads marked {@link Read#fromPrimary()} and everything inside a joined
+   * application transaction ({@link #joinTransactions}) stay on the primary. A replica always shows
+   * a prefix of the log (the events at positions 1 to its head, as on the primary), so a replica
+   * read is a complete read of the log as it stood a moment ago, and subscriptions never skip or
+   * repeat a position when they move between replicas and the primary. A replica that does not
+   * answer, or lags by more than {@link #replicaMaxLag}, is skipped until it recovers; one down
+   * when the store starts does not stop it. A read waits at most 1 second for a connection of a
+   * replica's pool before it reads the primary. For PostgreSQL stores.
    */
   public EventStoreBuilder replica(String url) {
     replicas.add(DatabaseUrl.parse(url));

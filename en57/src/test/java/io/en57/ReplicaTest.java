@@ -3,6 +3,12 @@ package io.en57;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.en57.decisions.Decision;
+import io.en57.decisions.DecisionModel;
+import io.en57.decisions.DecisionProjection;
+import io.en57.decisions.DecisionState;
+import io.en57.decisions.Outcome;
+import io.en57.decisions.RetryPolicy;
 import io.en57.subscriptions.Batch;
 import io.en57.subscriptions.Projection;
 import io.en57.subscriptions.ProjectionRunner;
@@ -17,12 +23,14 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.function.UnaryOperator;
 import java.util.stream.LongStream;
@@ -412,6 +420,237 @@ class ReplicaTest {
       assertThat(positions)
           .containsExactlyElementsOf(LongStream.rangeClosed(1, total).boxed().toList());
     }
+  }
+
+  /** The seats of course c1: only its newest definition counts, read with one lookup. */
+  private static final DecisionProjection<Integer> CAPACITY =
+      DecisionProjection.startingWith(0)
+          .on("CourseDefined", (seats, event) -> (Integer) ((Map<?, ?>) event.data()).get("seats"))
+          .withTag("course:c1")
+          .lastEventOnly();
+
+  /** The same, folded: a model of it and {@link #SUBSCRIPTIONS} is read in one read. */
+  private static final DecisionProjection<Integer> CAPACITY_FOLDED =
+      DecisionProjection.startingWith(0)
+          .on("CourseDefined", (seats, event) -> (Integer) ((Map<?, ?>) event.data()).get("seats"))
+          .withTag("course:c1");
+
+  private static final DecisionProjection<Integer> SUBSCRIPTIONS =
+      DecisionProjection.startingWith(0)
+          .on("StudentSubscribed", (count, event) -> count + 1)
+          .withTag("course:c1");
+
+  /** Two reads, the head first: {@link #CAPACITY}'s lookup and the fold of the subscriptions. */
+  private static final DecisionModel COURSE = DecisionModel.of(CAPACITY, SUBSCRIPTIONS);
+
+  private static Decision<String> subscribe(
+      DecisionState state, DecisionProjection<Integer> capacity, String student) {
+    if (state.get(SUBSCRIPTIONS) >= state.get(capacity)) {
+      return Decision.reject("course full");
+    }
+    return Decision.append(subscribed(student));
+  }
+
+  @Test
+  void aDecisionModelReadingFromReplicasDecidesOnTheReplicasStateAndItsAppendConflicts() {
+    EventStore store = store(options -> options.replicaMaxLag(Duration.ofMinutes(5)));
+    DecisionModel model = COURSE;
+    store.append(List.of(courseDefined(1)));
+    eventually(() -> store.read().toList().size() == 1);
+    servers.pauseReplay();
+    long rival = appendSubscription(store, "rival");
+
+    DecisionModel onReplicas =
+        model.readingFromReplicas(); // a replica behind means a conflict, then a retry
+    DecisionState stale = onReplicas.read(store);
+    DecisionState fresh = model.read(store);
+
+    assertThat(stale.get(SUBSCRIPTIONS)).as("the replica has not replayed the rival").isZero();
+    assertThat(fresh.get(SUBSCRIPTIONS)).as("the default reads the primary").isEqualTo(1);
+    // The course is full, but the replica's state says otherwise: the condition refuses.
+    assertThat(store.append(List.of(subscribed("s1")), stale.condition()))
+        .isInstanceOfSatisfying(
+            AppendResult.Failure.class, failure -> assertThat(failure.position()).isEqualTo(rival));
+    assertThat(subscriptionsOnThePrimary(store)).isEqualTo(1);
+    assertThat(stale.position()).as("the replica's head, not the primary's").isEqualTo(rival - 1);
+    assertThat(fresh.position()).isEqualTo(rival);
+  }
+
+  @Test
+  void executeOnReplicasRetriesOnAReplicaThatHasReplayedTheConflict() throws Exception {
+    EventStore store =
+        store(
+            options ->
+                options
+                    .replicaMaxLag(Duration.ofMinutes(5))
+                    .readYourWrites(Duration.ofSeconds(10), ReplicaFallback.FAIL));
+    store.append(List.of(courseDefined(1)));
+    eventually(() -> store.read().toList().size() == 1);
+    servers.pauseReplay();
+    appendSubscription(store, "rival");
+    Thread resumer =
+        new Thread(
+            () -> {
+              try {
+                Thread.sleep(300);
+              } catch (InterruptedException e) {
+                return;
+              }
+              servers.resumeReplay();
+            });
+    var seen = new ArrayList<Integer>();
+
+    long started = System.nanoTime();
+    Outcome<String> outcome =
+        COURSE
+            .readingFromReplicas()
+            .execute(
+                store,
+                state -> {
+                  seen.add(state.get(SUBSCRIPTIONS));
+                  if (seen.size() == 1) {
+                    resumer.start(); // the first decision was made on the paused replica
+                  }
+                  return subscribe(state, CAPACITY, "s1");
+                });
+    Duration took = Duration.ofNanos(System.nanoTime() - started);
+    resumer.join();
+
+    // One conflict, then a decision on the state with the rival in it: not the stale state again
+    // (the replica was still paused when the retry began), and not the primary's (the store fails
+    // rather than read the primary, and the retry waited for replay to resume).
+    assertThat(outcome).isEqualTo(new Outcome.Rejected<>("course full", 1));
+    assertThat(seen).containsExactly(0, 1);
+    assertThat(took).isGreaterThanOrEqualTo(Duration.ofMillis(250));
+    assertThat(subscriptionsOnThePrimary(store)).isEqualTo(1);
+  }
+
+  /**
+   * Deciders on four threads fill a course through models reading the replica, while its replay
+   * stops and starts: many decide on a state that misses subscriptions, and the conditions, checked
+   * on the primary, let only decisions made on a state holding every earlier subscription append.
+   * So the course never takes more students than it has seats.
+   */
+  @Test
+  void decisionsOnReplicasNeverExceedTheCapacityUnderConcurrency() throws Exception {
+    int seats = 12;
+    int studentsPerDecider = 8;
+    EventStore store = store(options -> options.replicaMaxLag(Duration.ofMinutes(5)));
+    store.append(List.of(courseDefined(seats)));
+    eventually(() -> store.read().toList().size() == 1);
+    // Half the deciders read their model in two reads, half in one.
+    List<DecisionModel> models =
+        List.of(
+            COURSE.readingFromReplicas(),
+            DecisionModel.of(CAPACITY_FOLDED, SUBSCRIPTIONS).readingFromReplicas());
+    List<DecisionProjection<Integer>> capacities = List.of(CAPACITY, CAPACITY_FOLDED);
+    var deciding = new AtomicBoolean(true);
+    Thread pauser =
+        new Thread(
+            () -> {
+              try {
+                while (deciding.get()) {
+                  servers.pauseReplay();
+                  Thread.sleep(100);
+                  servers.resumeReplay();
+                  Thread.sleep(20);
+                }
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            });
+    pauser.start();
+    // The subscriptions each student's last decision counted: the decision its outcome came from.
+    var decidedOn = new ConcurrentHashMap<String, Integer>();
+    var appended = new AtomicInteger();
+    var rejected = new AtomicInteger();
+    var conflicts = new AtomicInteger();
+    var staleDecisions = new AtomicInteger();
+    RetryPolicy patient = RetryPolicy.defaults().withMaxAttempts(100);
+    ExecutorService deciders = Executors.newFixedThreadPool(4);
+    var done = new ArrayList<Future<?>>();
+    for (int thread = 0; thread < 4; thread++) {
+      DecisionModel model = models.get(thread % 2);
+      DecisionProjection<Integer> capacity = capacities.get(thread % 2);
+      int id = thread;
+      done.add(
+          deciders.submit(
+              () -> {
+                for (int student = 0; student < studentsPerDecider; student++) {
+                  Thread.sleep(ThreadLocalRandom.current().nextInt(20));
+                  String name = id + "-" + student;
+                  Outcome<String> outcome =
+                      model.execute(
+                          store,
+                          patient,
+                          state -> {
+                            int counted = state.get(SUBSCRIPTIONS);
+                            decidedOn.put(name, counted);
+                            if (counted < subscriptionsOnThePrimary(store)) {
+                              staleDecisions.incrementAndGet();
+                            }
+                            return subscribe(state, capacity, name);
+                          });
+                  conflicts.addAndGet(outcome.conflicts());
+                  if (outcome instanceof Outcome.Appended<String>) {
+                    appended.incrementAndGet();
+                  } else if (outcome instanceof Outcome.Rejected<String>) {
+                    rejected.incrementAndGet();
+                  } else {
+                    throw new AssertionError("gave up: " + outcome);
+                  }
+                }
+                return null;
+              }));
+    }
+    try {
+      for (Future<?> decider : done) {
+        decider.get(2, TimeUnit.MINUTES);
+      }
+    } finally {
+      deciding.set(false);
+      pauser.join();
+      deciders.shutdownNow();
+    }
+
+    List<Event> subscriptions = store.read(SUBSCRIPTIONS.query()).fromPrimary().toList();
+    for (int i = 0; i < subscriptions.size(); i++) {
+      String student =
+          subscriptions.get(i).tags().stream()
+              .filter(tag -> tag.startsWith("student:"))
+              .findFirst()
+              .orElseThrow()
+              .substring("student:".length());
+      assertThat(decidedOn.get(student))
+          .as("the subscriptions counted by the decision that appended subscription %d", i + 1)
+          .isEqualTo(i);
+    }
+    assertThat(subscriptions).hasSize(seats);
+    assertThat(appended).hasValue(seats);
+    assertThat(rejected).hasValue(4 * studentsPerDecider - seats);
+    assertThat(staleDecisions.get())
+        .as("decisions made on a state missing subscriptions")
+        .isPositive();
+    assertThat(conflicts.get()).isPositive();
+    System.out.printf(
+        "decisions on replicas: %d appended, %d rejected, %d conflicts, %d stale decisions%n",
+        appended.get(), rejected.get(), conflicts.get(), staleDecisions.get());
+  }
+
+  private static Event courseDefined(int seats) {
+    return Event.of("CourseDefined", Map.of("seats", seats)).withTags("course:c1");
+  }
+
+  private static Event subscribed(String student) {
+    return Event.of("StudentSubscribed").withTags("course:c1", "student:" + student);
+  }
+
+  private static long appendSubscription(EventStore store, String student) {
+    return ((AppendResult.Success) store.append(List.of(subscribed(student)))).position();
+  }
+
+  private static int subscriptionsOnThePrimary(EventStore store) {
+    return store.read(SUBSCRIPTIONS.query()).fromPrimary().toList().size();
   }
 
   private static long append(EventStore store, String type) {

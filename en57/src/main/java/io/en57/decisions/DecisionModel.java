@@ -3,7 +3,10 @@ package io.en57.decisions;
 import io.en57.AppendResult;
 import io.en57.EventStore;
 import io.en57.Query;
+import io.en57.Read;
 import io.en57.SequencedEvent;
+import io.en57.internal.ReadRoute;
+import io.en57.internal.StoreAccess;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
@@ -34,6 +37,9 @@ import java.util.stream.Stream;
  * takes into account only events up to it, so that all reads describe the same log and the
  * condition, {@code after} the head, covers everything they did not see.
  *
+ * <p>On a store with replicas its reads go to the primary, unless {@link #readingFromReplicas()}
+ * says otherwise.
+ *
  * <p>Immutable and thread-safe if its projections are.
  */
 public final class DecisionModel {
@@ -43,9 +49,11 @@ public final class DecisionModel {
   private final Query foldedQuery;
   private final List<Integer> folded;
   private final List<Integer> lastEventOnly;
+  private final boolean onReplicas;
 
-  private DecisionModel(List<DecisionProjection<?>> projections) {
+  private DecisionModel(List<DecisionProjection<?>> projections, boolean onReplicas) {
     this.projections = projections;
+    this.onReplicas = onReplicas;
     var folded = new ArrayList<Integer>();
     var lastEventOnly = new ArrayList<Integer>();
     for (int i = 0; i < projections.size(); i++) {
@@ -82,7 +90,33 @@ public final class DecisionModel {
       projection.query(); // a projection without handlers fails here, not at the first read
       list.add(projection);
     }
-    return new DecisionModel(List.copyOf(list));
+    return new DecisionModel(List.copyOf(list), false);
+  }
+
+  /**
+   * This model reading from the store's replicas ({@link io.en57.EventStoreBuilder#replica}) rather
+   * than the primary, in {@link #read} and {@link #execute}: its folded read, its last-event-only
+   * reads and, in a model of several reads, the head read first. On a store without replicas it
+   * reads as this model does.
+   *
+   * <p>A decision stays safe: the append checks the condition on the primary, so a replica behind
+   * the primary can only make the append fail with a conflict, never let it succeed on a state that
+   * missed an event. The cost is those conflicts while a replica lags, each a read and a decision
+   * again in {@link #execute}. After a conflict, {@code execute} reads a replica that has replayed
+   * at least the conflicting events ({@link Read#atLeast}), so it never decides twice on the state
+   * that failed: it waits for one as a read-your-writes read does, then reads the primary or throws
+   * {@link io.en57.ReplicaBehindException}, as {@link io.en57.EventStoreBuilder#readYourWrites}
+   * configured.
+   *
+   * <p>A model of several reads takes the head of the source its first read goes to (a replica, or
+   * the primary when none is usable), and reads the rest where at least that head has been replayed
+   * (the primary holds it anyway): every read sees every event up to the head, whichever replica
+   * serves it, so the reads agree on one log and the condition, {@code after} that head, covers
+   * whatever they did not take into account. The primary's head would not do: a replica behind it
+   * lacks events the condition would then ignore.
+   */
+  public DecisionModel readingFromReplicas() {
+    return onReplicas ? this : new DecisionModel(projections, true);
   }
 
   /** The union of the projections' queries, identical criteria merged: the condition's query. */
@@ -93,29 +127,38 @@ public final class DecisionModel {
   /**
    * Reads the projections' states from {@code store}, with the condition that protects them. On a
    * store with replicas these reads go to the primary, with the head they agree on, so the state is
-   * as fresh as the append that follows can be.
+   * as fresh as the append that follows can be; after {@link #readingFromReplicas()}, to replicas.
    */
   public DecisionState read(EventStore store) {
     Objects.requireNonNull(store, "store must not be null");
+    return read(store, 0);
+  }
+
+  /**
+   * {@link #read(EventStore)}; reading replicas, only those that have replayed up to {@code
+   * atLeast}.
+   */
+  private DecisionState read(EventStore store, long atLeast) {
     Object[] states = new Object[projections.size()];
     for (int i = 0; i < states.length; i++) {
       states[i] = projections.get(i).initialState();
     }
     if (lastEventOnly.isEmpty()) {
-      return new DecisionState(this, states, fold(store, states, Long.MAX_VALUE));
+      return new DecisionState(this, states, fold(store, states, atLeast, Long.MAX_VALUE));
     }
     if (folded.isEmpty() && lastEventOnly.size() == 1) {
       int index = lastEventOnly.get(0);
-      Optional<SequencedEvent> last =
-          store.read(projections.get(index).query()).fromPrimary().last();
+      Optional<SequencedEvent> last = scope(store, projections.get(index).query(), atLeast).last();
       last.ifPresent(event -> states[index] = apply(index, states[index], event));
       return new DecisionState(this, states, last.map(SequencedEvent::position).orElse(0L));
     }
     // Several reads: each sees every event up to the head read first (positions follow commit
-    // order), so taking only those into account makes the reads agree.
-    long head = store.head();
+    // order, and every read is of a source that has replayed up to that head), so taking only
+    // those into account makes the reads agree.
+    long head =
+        StoreAccess.head(store, onReplicas ? new ReadRoute(false, atLeast) : ReadRoute.PRIMARY);
     if (!folded.isEmpty()) {
-      fold(store, states, head);
+      fold(store, states, head, head);
     }
     for (int index : lastEventOnly) {
       lastUpTo(store, projections.get(index).query(), head)
@@ -148,8 +191,9 @@ public final class DecisionModel {
     Objects.requireNonNull(store, "store must not be null");
     Objects.requireNonNull(retry, "retry must not be null");
     Objects.requireNonNull(decider, "decider must not be null");
+    long atLeast = 0;
     for (int conflicts = 0; ; ) {
-      DecisionState state = read(store);
+      DecisionState state = read(store, atLeast);
       Decision<R> decision =
           Objects.requireNonNull(
               decider.decide(state),
@@ -165,10 +209,17 @@ public final class DecisionModel {
       if (result instanceof AppendResult.Success success) {
         return new Outcome.Appended<>(success.position(), conflicts);
       }
+      var failure = (AppendResult.Failure) result;
       conflicts++;
       if (conflicts >= retry.maxAttempts() || !pause(retry, conflicts)) {
-        return new Outcome.GaveUp<>(conflicts, (AppendResult.Failure) result);
+        return new Outcome.GaveUp<>(conflicts, failure);
       }
+      // Reading replicas, the next read covers at least the events that conflicted, so it cannot
+      // decide again on the state that failed, however far the replica lags: a healthy replica has
+      // usually replayed them during the pause, and one that cannot within the store's
+      // read-your-writes wait is the case that wait is configured for. Retrying on the primary
+      // instead would move exactly the contended decisions, a steady load, back onto it.
+      atLeast = failure.position();
     }
   }
 
@@ -190,9 +241,9 @@ public final class DecisionModel {
    * Folds the events of the folded projections' union, up to {@code head}, into their states;
    * returns the last position seen, 0 for none.
    */
-  private long fold(EventStore store, Object[] states, long head) {
+  private long fold(EventStore store, Object[] states, long atLeast, long head) {
     long reached = 0;
-    try (Stream<SequencedEvent> events = store.read(foldedQuery).fromPrimary().sequenced()) {
+    try (Stream<SequencedEvent> events = scope(store, foldedQuery, atLeast).sequenced()) {
       Iterator<SequencedEvent> iterator = events.iterator();
       while (iterator.hasNext()) {
         SequencedEvent event = iterator.next();
@@ -211,16 +262,23 @@ public final class DecisionModel {
   }
 
   /** The newest event of {@code query} at or before {@code head}: usually one indexed lookup. */
-  private static Optional<SequencedEvent> lastUpTo(EventStore store, Query query, long head) {
-    Optional<SequencedEvent> last = store.read(query).fromPrimary().last();
+  private Optional<SequencedEvent> lastUpTo(EventStore store, Query query, long head) {
+    Optional<SequencedEvent> last = scope(store, query, head).last();
     if (last.isEmpty() || last.get().position() <= head) {
       return last;
     }
     // Events were appended since the head was read: look further back.
-    try (Stream<SequencedEvent> newestFirst =
-        store.read(query).fromPrimary().backwards().sequenced()) {
+    try (Stream<SequencedEvent> newestFirst = scope(store, query, head).backwards().sequenced()) {
       return newestFirst.filter(event -> event.position() <= head).findFirst();
     }
+  }
+
+  /**
+   * A read of {@code query} on the primary; reading replicas, on one that has replayed up to {@code
+   * atLeast}.
+   */
+  private Read scope(EventStore store, Query query, long atLeast) {
+    return onReplicas ? store.read(query).atLeast(atLeast) : store.read(query).fromPrimary();
   }
 
   @SuppressWarnings("unchecked") // the state at an index is always of that projection's type
@@ -252,6 +310,6 @@ public final class DecisionModel {
 
   @Override
   public String toString() {
-    return "DecisionModel" + projections;
+    return "DecisionModel" + projections + (onReplicas ? " reading from replicas" : "");
   }
 }

@@ -2,25 +2,40 @@ package io.en57.internal;
 
 import io.en57.EventStore;
 import java.util.function.Function;
+import java.util.function.ToLongBiFunction;
 
 /**
  * Hands the implementation what a store keeps out of its public API: the projection runner reports
- * to the store's listener. {@link EventStore} installs the accessor when its class initializes,
- * which happens before any store exists.
+ * to the store's listener; a decision model reading replicas learns the head of the source its
+ * reads go to. {@link EventStore} installs the accessors when its class initializes, which happens
+ * before any store exists.
  */
 public final class StoreAccess {
 
   private static volatile Function<EventStore, Listening> listening;
+  private static volatile ToLongBiFunction<EventStore, ReadRoute> head;
 
   private StoreAccess() {}
 
   /** Called once, by {@link EventStore}. */
-  public static void install(Function<EventStore, Listening> accessor) {
-    listening = accessor;
+  public static void install(
+      Function<EventStore, Listening> listeningAccessor,
+      ToLongBiFunction<EventStore, ReadRoute> headAccessor) {
+    listening = listeningAccessor;
+    head = headAccessor;
   }
 
   /** The store's listener, or {@link Listening#NONE}. */
   static Listening listening(EventStore store) {
     return listening.apply(store);
+  }
+
+  /**
+   * The head of the source a read on {@code route} goes to: the primary's for {@link
+   * ReadRoute#PRIMARY} (as {@link EventStore#head()}), else a replica's, which may be behind it.
+   * Reads asking for at least this position then see every event up to it.
+   */
+  public static long head(EventStore store, ReadRoute route) {
+    return head.applyAsLong(store, route);
   }
 }

@@ -38,6 +38,14 @@ abstract class DecisionModelContract {
   /** Empties the log before each test. */
   protected abstract void emptyLog();
 
+  /**
+   * The model of {@code projections} the tests read and execute: {@link DecisionModel#of}, or a
+   * variant of it that must behave the same on these stores.
+   */
+  protected DecisionModel modelOf(DecisionProjection<?>... projections) {
+    return DecisionModel.of(projections);
+  }
+
   private final List<EventStore> opened = new ArrayList<>();
   private EventStore store;
 
@@ -120,7 +128,7 @@ abstract class DecisionModelContract {
           event("StudentSubscribed", "course:c1", "student:s2"));
       DecisionProjection<Integer> subscriptions = count("StudentSubscribed", "course:c1");
 
-      DecisionState state = DecisionModel.of(subscriptions).read(store);
+      DecisionState state = modelOf(subscriptions).read(store);
 
       assertThat(state.get(subscriptions)).isEqualTo(2);
       assertThat(subscriptions.query())
@@ -138,7 +146,7 @@ abstract class DecisionModelContract {
               .on("CourseDefined", CourseDefined.class, (seats, defined) -> defined.capacity())
               .withTag("course:c1");
 
-      assertThat(DecisionModel.of(capacity).read(store).get(capacity)).isEqualTo(30);
+      assertThat(modelOf(capacity).read(store).get(capacity)).isEqualTo(30);
     }
 
     @Test
@@ -152,7 +160,7 @@ abstract class DecisionModelContract {
                   CapacityChanged.class,
                   (seats, changed) -> changed.capacity());
 
-      assertThatThrownBy(() -> DecisionModel.of(capacity).read(store))
+      assertThatThrownBy(() -> modelOf(capacity).read(store))
           .isInstanceOf(IllegalStateException.class)
           .hasMessageContaining("expects a ")
           .hasMessageContaining(
@@ -178,7 +186,7 @@ abstract class DecisionModelContract {
               .withTag("product:p1")
               .lastEventOnly();
 
-      DecisionState state = DecisionModel.of(price).read(store);
+      DecisionState state = modelOf(price).read(store);
 
       assertThat(state.get(price)).isEqualTo(50);
       assertThat(applied).hasValue(1);
@@ -217,7 +225,7 @@ abstract class DecisionModelContract {
       DecisionProjection<String> broken =
           DecisionProjection.startingWith("").on("A", (s, e) -> null);
 
-      assertThatThrownBy(() -> DecisionModel.of(broken).read(store))
+      assertThatThrownBy(() -> modelOf(broken).read(store))
           .isInstanceOf(NullPointerException.class)
           .hasMessageContaining("the handler for A of DecisionProjection[types=[A]");
     }
@@ -237,7 +245,7 @@ abstract class DecisionModelContract {
       DecisionProjection<Integer> student = count("StudentSubscribed", "student:s1");
       DecisionProjection<Integer> both = count("StudentSubscribed", "course:c1", "student:s1");
 
-      DecisionState state = DecisionModel.of(course, student, both).read(store);
+      DecisionState state = modelOf(course, student, both).read(store);
 
       assertThat(state.get(course)).isEqualTo(2);
       assertThat(state.get(student)).isEqualTo(2);
@@ -252,7 +260,7 @@ abstract class DecisionModelContract {
           DecisionProjection.startingWith(false).on("A", (seen, event) -> true).withTag("x");
       DecisionProjection<Integer> other = count("B", "x");
 
-      assertThat(DecisionModel.of(first, second, other).query().criteria())
+      assertThat(modelOf(first, second, other).query().criteria())
           .containsExactly(
               new Query.Criterion(Set.of("A"), Set.of("x"), 0),
               new Query.Criterion(Set.of("B"), Set.of("x"), 0));
@@ -261,7 +269,7 @@ abstract class DecisionModelContract {
     @Test
     void onAnEmptyStoreTheStatesAreInitialAndTheConditionFailsOnAnyMatchingEvent() {
       DecisionProjection<Integer> subscriptions = count("StudentSubscribed", "course:c1");
-      DecisionState state = DecisionModel.of(subscriptions).read(store);
+      DecisionState state = modelOf(subscriptions).read(store);
 
       assertThat(state.get(subscriptions)).isZero();
       assertThat(state.position()).isZero();
@@ -273,7 +281,7 @@ abstract class DecisionModelContract {
       append(event("A", "x"), event("B", "y"), event("Unrelated", "x"));
       DecisionProjection<Integer> a = count("A", "x");
       DecisionProjection<Integer> b = count("B", "y");
-      DecisionModel model = DecisionModel.of(a, b);
+      DecisionModel model = modelOf(a, b);
 
       DecisionState state = model.read(store);
 
@@ -292,7 +300,7 @@ abstract class DecisionModelContract {
       append(event("PriceChanged", "product:p1"), event("PriceChanged", "product:p1"));
       DecisionProjection<Integer> price = count("PriceChanged", "product:p1").lastEventOnly();
       DecisionProjection<Integer> orders = count("ProductOrdered", "customer:k1");
-      DecisionModel model = DecisionModel.of(price, orders);
+      DecisionModel model = modelOf(price, orders);
 
       DecisionState state = model.read(store);
       assertThat(state.get(price)).isEqualTo(1);
@@ -324,7 +332,7 @@ abstract class DecisionModelContract {
               .withTag("x");
       DecisionProjection<Integer> lastOnly = count("B", "y").lastEventOnly();
 
-      DecisionState state = DecisionModel.of(folded, lastOnly).read(store);
+      DecisionState state = modelOf(folded, lastOnly).read(store);
 
       assertThat(state.get(folded)).isEqualTo(1);
       assertThat(state.get(lastOnly)).isEqualTo(1);
@@ -361,7 +369,7 @@ abstract class DecisionModelContract {
               .withTag("product:p1")
               .lastEventOnly();
 
-      DecisionState state = DecisionModel.of(orders, price).read(store);
+      DecisionState state = modelOf(orders, price).read(store);
 
       assertThat(state.get(price)).isEqualTo(1);
       assertThat(state.position()).isEqualTo(2);
@@ -373,7 +381,7 @@ abstract class DecisionModelContract {
     void askingForAProjectionOfAnotherModelIsAnError() {
       DecisionProjection<Integer> inModel = count("A");
       DecisionProjection<Integer> elsewhere = count("A");
-      DecisionState state = DecisionModel.of(inModel).read(store);
+      DecisionState state = modelOf(inModel).read(store);
 
       assertThatThrownBy(() -> state.get(elsewhere))
           .isInstanceOf(IllegalArgumentException.class)
@@ -390,7 +398,7 @@ abstract class DecisionModelContract {
             .withTag("course:c1");
     private final DecisionProjection<Integer> subscriptions =
         count("StudentSubscribed", "course:c1");
-    private final DecisionModel model = DecisionModel.of(capacity, subscriptions);
+    private final DecisionModel model = modelOf(capacity, subscriptions);
 
     private Decision<String> subscribe(DecisionState state, String student) {
       if (state.get(subscriptions) >= state.get(capacity)) {
