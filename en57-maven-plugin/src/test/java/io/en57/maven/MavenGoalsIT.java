@@ -107,6 +107,26 @@ class MavenGoalsIT {
   }
 
   @Test
+  void theSchemaParameterOrEn57SchemaNamesTheLogAndLeavesTheDefaultOneAlone() throws Exception {
+    Build migrate =
+        maven(
+            Map.of("DATABASE_URL", database.postgresUrl()), "en57:migrate", "-Den57.schema=orders");
+    assertThat(migrate.exitCode()).as(migrate.output()).isZero();
+    assertThat(migrate.output()).contains("Schema orders: up to date");
+    assertThat(Migrator.forDataSource(database.dataSource()).withSchema("orders").status().state())
+        .isEqualTo(MigrationState.UP_TO_DATE);
+    assertThat(Migrator.forDataSource(database.dataSource()).status().state())
+        .isEqualTo(MigrationState.FRESH);
+
+    Build status =
+        maven(
+            Map.of("DATABASE_URL", database.postgresUrl(), "EN57_SCHEMA", "billing"),
+            "en57:status");
+    assertThat(status.exitCode()).as(status.output()).isZero();
+    assertThat(status.output()).contains("Schema billing: fresh");
+  }
+
+  @Test
   void statusFailsTheBuildWhenTheApplicationRoleLacksItsPrivileges() throws Exception {
     Migrator.forDataSource(database.dataSource()).migrate();
     try (var role = database.createApplicationRole()) {
