@@ -169,21 +169,7 @@ class ReplicaTest {
             });
     stopper.start();
     // Replay stops and starts again now and then, so that reads see the replica well behind.
-    Thread pauser =
-        new Thread(
-            () -> {
-              try {
-                while (writing.get()) {
-                  servers.pauseReplay();
-                  Thread.sleep(100);
-                  servers.resumeReplay();
-                  Thread.sleep(50);
-                }
-              } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-              }
-            });
-    pauser.start();
+    Thread pauser = pauseReplayNowAndThen(writing, 50);
     var snapshots = new ArrayList<List<SequencedEvent>>();
     int behind = 0;
     while (writing.get() || snapshots.size() < 100) {
@@ -545,21 +531,7 @@ class ReplicaTest {
             DecisionModel.of(CAPACITY_FOLDED, SUBSCRIPTIONS).readingFromReplicas());
     List<DecisionProjection<Integer>> capacities = List.of(CAPACITY, CAPACITY_FOLDED);
     var deciding = new AtomicBoolean(true);
-    Thread pauser =
-        new Thread(
-            () -> {
-              try {
-                while (deciding.get()) {
-                  servers.pauseReplay();
-                  Thread.sleep(100);
-                  servers.resumeReplay();
-                  Thread.sleep(20);
-                }
-              } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-              }
-            });
-    pauser.start();
+    Thread pauser = pauseReplayNowAndThen(deciding, 20);
     // The subscriptions each student's last decision counted: the decision its outcome came from.
     var decidedOn = new ConcurrentHashMap<String, Integer>();
     var appended = new AtomicInteger();
@@ -689,5 +661,28 @@ class ReplicaTest {
         throw new AssertionError(e);
       }
     }
+  }
+
+  /**
+   * A started thread that pauses replay for 100 ms, then lets it run for {@code resumedMillis}, as
+   * long as {@code running} holds.
+   */
+  private static Thread pauseReplayNowAndThen(AtomicBoolean running, long resumedMillis) {
+    Thread pauser =
+        new Thread(
+            () -> {
+              try {
+                while (running.get()) {
+                  servers.pauseReplay();
+                  Thread.sleep(100);
+                  servers.resumeReplay();
+                  Thread.sleep(resumedMillis);
+                }
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            });
+    pauser.start();
+    return pauser;
   }
 }
