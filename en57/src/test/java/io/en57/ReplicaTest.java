@@ -78,6 +78,18 @@ class ReplicaTest {
     servers.resumeReplay();
   }
 
+  /**
+   * A store whose reads at a position wait up to 10 seconds for a replica to reach it, then fail
+   * rather than read the primary.
+   */
+  private EventStore storeFailingWhenBehind() {
+    return store(
+        options ->
+            options
+                .replicaMaxLag(Duration.ofMinutes(5))
+                .readYourWrites(Duration.ofSeconds(10), ReplicaFallback.FAIL));
+  }
+
   private EventStore store(UnaryOperator<EventStoreBuilder> options) {
     EventStore store =
         options
@@ -230,24 +242,10 @@ class ReplicaTest {
 
   @Test
   void aReadAtAPositionWaitsForTheReplicaAndSeesIt() throws Exception {
-    EventStore store =
-        store(
-            options ->
-                options
-                    .replicaMaxLag(Duration.ofMinutes(5))
-                    .readYourWrites(Duration.ofSeconds(10), ReplicaFallback.FAIL));
+    EventStore store = storeFailingWhenBehind();
     servers.pauseReplay();
     long position = append(store, "Written");
-    Thread resumer =
-        new Thread(
-            () -> {
-              try {
-                Thread.sleep(300);
-              } catch (InterruptedException e) {
-                return;
-              }
-              servers.resumeReplay();
-            });
+    Thread resumer = replayResumer(300);
     resumer.start();
     long started = System.nanoTime();
     // FAIL: were it read on the primary instead, nothing would prove the wait.
@@ -464,26 +462,12 @@ class ReplicaTest {
 
   @Test
   void executeOnReplicasRetriesOnAReplicaThatHasReplayedTheConflict() throws Exception {
-    EventStore store =
-        store(
-            options ->
-                options
-                    .replicaMaxLag(Duration.ofMinutes(5))
-                    .readYourWrites(Duration.ofSeconds(10), ReplicaFallback.FAIL));
+    EventStore store = storeFailingWhenBehind();
     store.append(List.of(courseDefined(1)));
     eventually(() -> store.read().toList().size() == 1);
     servers.pauseReplay();
     appendSubscription(store, "rival");
-    Thread resumer =
-        new Thread(
-            () -> {
-              try {
-                Thread.sleep(300);
-              } catch (InterruptedException e) {
-                return;
-              }
-              servers.resumeReplay();
-            });
+    Thread resumer = replayResumer(300);
     var seen = new ArrayList<Integer>();
 
     long started = System.nanoTime();
@@ -684,5 +668,20 @@ class ReplicaTest {
             });
     pauser.start();
     return pauser;
+  }
+
+  /** A thread, not started, that resumes replay {@code millis} after it starts. */
+  private static Thread replayResumer(long millis) {
+    Thread resumer =
+        new Thread(
+            () -> {
+              try {
+                Thread.sleep(millis);
+              } catch (InterruptedException e) {
+                return;
+              }
+              servers.resumeReplay();
+            });
+    return resumer;
   }
 }
