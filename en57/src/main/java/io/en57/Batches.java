@@ -12,9 +12,11 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 
 /**
- * Iterates a read in keyset-paginated batches. With a read-ahead executor, the next batch is
- * fetched while the current one is decoded and consumed, so the database and the caller work at the
- * same time; at most two batches are held.
+ * Iterates a read in keyset-paginated batches. With a read-ahead executor, the two batches after
+ * the current one are fetched while it is decoded and consumed, one after the other: the second as
+ * soon as the first arrives, so that the database never waits for the caller to ask (on a stream of
+ * the whole log that wait cost a sixth of the rate). At most three batches are held: the caller's,
+ * one fetched and one being fetched.
  */
 final class Batches implements Iterator<SequencedEvent>, AutoCloseable {
 
@@ -27,7 +29,13 @@ final class Batches implements Iterator<SequencedEvent>, AutoCloseable {
   private long cursor;
   private long remaining;
   private boolean exhausted;
-  private CompletableFuture<List<StoredEvent>> next;
+
+  /** The batch after the caller's, fetched or being fetched; null when none was asked for. */
+  private CompletableFuture<Batch> next;
+
+  /** The batch after {@link #next}, fetched as soon as that one arrives; or null. */
+  private CompletableFuture<Batch> afterNext;
+
   private Iterator<SequencedEvent> batch = List.<SequencedEvent>of().iterator();
 
   /**
@@ -55,21 +63,22 @@ final class Batches implements Iterator<SequencedEvent>, AutoCloseable {
   @Override
   public boolean hasNext() {
     while (!batch.hasNext() && !exhausted) {
-      int size = batchSize();
-      List<StoredEvent> rows = next != null ? join(next) : fetch(cursor, size, store.readStarted());
-      next = null;
-      remaining -= rows.size();
-      exhausted = rows.size() < size || remaining == 0;
-      if (!rows.isEmpty()) {
-        cursor = rows.get(rows.size() - 1).position();
-      }
+      Batch taken = next != null ? join(next) : fetch(cursor, remaining, store.readStarted());
+      next = afterNext;
+      afterNext = null;
+      cursor = taken.cursor();
+      remaining = taken.remaining();
+      exhausted = taken.last();
       if (!exhausted && readAhead != null) {
-        long from = cursor;
-        int nextSize = batchSize();
-        ReadObservation observation = store.readStarted(); // on the caller's thread, for tracing
-        next = CompletableFuture.supplyAsync(() -> fetch(from, nextSize, observation), readAhead);
+        if (next == null) {
+          next = fetchAfter(CompletableFuture.completedFuture(taken));
+        }
+        // Unless the limit ends the read with the next batch.
+        if (remaining > store.readBatchSize()) {
+          afterNext = fetchAfter(next);
+        }
       }
-      batch = store.decode(rows).iterator();
+      batch = store.decode(taken.events()).iterator();
     }
     return batch.hasNext();
   }
@@ -93,18 +102,44 @@ final class Batches implements Iterator<SequencedEvent>, AutoCloseable {
     if (next != null) {
       cancellation.cancel();
       next = null;
+      afterNext = null;
     }
   }
 
-  private int batchSize() {
-    return (int) Math.min(store.readBatchSize(), remaining);
+  /** A fetched batch, and where the read stands after it. */
+  private record Batch(List<StoredEvent> events, long cursor, long remaining, boolean last) {}
+
+  /** The batch after {@code cursor}, of at most {@code remaining} events. */
+  private Batch fetch(long cursor, long remaining, ReadObservation observation) {
+    int size = (int) Math.min(store.readBatchSize(), remaining);
+    List<StoredEvent> events =
+        store.fetch(source, query, cursor, backwards, size, cancellation, observation);
+    long left = remaining - events.size();
+    long after = events.isEmpty() ? cursor : events.get(events.size() - 1).position();
+    return new Batch(events, after, left, events.size() < size || left == 0);
   }
 
-  private List<StoredEvent> fetch(long from, int size, ReadObservation observation) {
-    return store.fetch(source, query, from, backwards, size, cancellation, observation);
+  /**
+   * The batch after {@code previous}, fetched on the read-ahead executor as soon as {@code
+   * previous} arrives; an empty last batch, fetching nothing, when {@code previous} ended the read.
+   */
+  private CompletableFuture<Batch> fetchAfter(CompletableFuture<Batch> previous) {
+    ReadObservation observation = store.readStarted(); // on the caller's thread, for tracing
+    return previous.handleAsync(
+        (before, error) -> {
+          if (error != null || before.last()) {
+            observation.fetched(0); // asked for, but nothing was left to fetch
+            if (error != null) {
+              throw error instanceof CompletionException e ? e : new CompletionException(error);
+            }
+            return new Batch(List.of(), before.cursor(), before.remaining(), true);
+          }
+          return fetch(before.cursor(), before.remaining(), observation);
+        },
+        readAhead);
   }
 
-  private static List<StoredEvent> join(CompletableFuture<List<StoredEvent>> batch) {
+  private static Batch join(CompletableFuture<Batch> batch) {
     try {
       return batch.join();
     } catch (CompletionException e) {

@@ -237,7 +237,7 @@ public final class EventStore implements AutoCloseable {
     return join.run(engine, (target, joined) -> target.reader(route).head());
   }
 
-  /** The events of a read, batch by batch; on a pool, the next batch is fetched ahead. */
+  /** The events of a read, batch by batch; on a pool, the next two batches are fetched ahead. */
   Batches batches(Query query, boolean backwards, long limit, ReadRoute route) {
     // Inside the application's transaction every page is read on its connection, by the caller.
     boolean joined = join.active();

@@ -151,8 +151,8 @@ public final class Read implements Iterable<Event> {
   }
 
   /**
-   * The matching events with their positions, as a lazy stream. Closing the stream stops a batch
-   * being fetched ahead, in the database too.
+   * The matching events with their positions, as a lazy stream. Closing the stream stops the
+   * batches being fetched ahead, in the database too.
    */
   public Stream<SequencedEvent> sequenced() {
     Batches batches = sequencedIterator();

@@ -31,6 +31,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -187,15 +188,45 @@ class BoundedWaitsTest {
     }
   }
 
+  @Test
+  void aStreamFetchesTheTwoBatchesAfterTheCallersAndNoMore() throws Exception {
+    var counting = new GatedDataSource(database.dataSource());
+    EventStore store =
+        closedAfterwards(EventStore.builder().readBatchSize(1).forDataSource(counting));
+    store.append(List.of(Event.of("A"), Event.of("B"), Event.of("C"), Event.of("D")));
+    try (Stream<Event> stream = store.read().stream()) {
+      Iterator<Event> events = stream.iterator();
+      assertThat(events.next().type()).isEqualTo("A");
+      // B, then C as soon as B arrived, without the caller asking; D only once the caller takes B.
+      awaitReadAheadBorrows(counting, 2);
+      Thread.sleep(200);
+      assertThat(counting.readAheadBorrows()).as("batches fetched ahead of A").isEqualTo(2);
+      assertThat(events.next().type()).isEqualTo("B");
+      awaitReadAheadBorrows(counting, 3);
+      assertThat(events.next().type()).isEqualTo("C");
+      assertThat(events.next().type()).isEqualTo("D");
+      assertThat(events.hasNext()).isFalse();
+    }
+  }
+
+  private static void awaitReadAheadBorrows(GatedDataSource source, int borrows)
+      throws InterruptedException {
+    for (int i = 0; i < 1_000 && source.readAheadBorrows() < borrows; i++) {
+      Thread.sleep(10);
+    }
+    assertThat(source.readAheadBorrows()).isEqualTo(borrows);
+  }
+
   /**
-   * A data source that, once told, holds the next borrow made to fetch a batch ahead (on one of the
-   * store's read-ahead threads) until the test releases it.
+   * A data source that counts the borrows made to fetch a batch ahead (on one of the store's
+   * read-ahead threads) and, once told, holds the next one until the test releases it.
    */
   private static final class GatedDataSource extends PGSimpleDataSource {
 
     private final AtomicBoolean armed = new AtomicBoolean();
     private final Semaphore held = new Semaphore(0);
     private final CountDownLatch released = new CountDownLatch(1);
+    private final AtomicInteger readAheadBorrows = new AtomicInteger();
 
     GatedDataSource(PGSimpleDataSource database) {
       setURL(database.getURL());
@@ -214,10 +245,17 @@ class BoundedWaitsTest {
       released.countDown();
     }
 
+    int readAheadBorrows() {
+      return readAheadBorrows.get();
+    }
+
     @Override
     public Connection getConnection() throws SQLException {
-      if (Thread.currentThread().getName().startsWith("en57-read-ahead")
-          && armed.compareAndSet(true, false)) {
+      boolean readingAhead = Thread.currentThread().getName().startsWith("en57-read-ahead");
+      if (readingAhead) {
+        readAheadBorrows.incrementAndGet();
+      }
+      if (readingAhead && armed.compareAndSet(true, false)) {
         held.release();
         try {
           released.await();

@@ -26,8 +26,9 @@ public interface StoreListener {
   /**
    * A read fetches a page of events (a read of up to the read batch size is one page), called on
    * the thread that iterates the read. The returned operation is ended once when the page is
-   * fetched, possibly on another thread: the next page of a read on a pool is fetched ahead while
-   * the caller consumes this one.
+   * fetched, possibly on another thread: the next two pages of a read on a pool are fetched ahead
+   * while the caller consumes this one. A page asked for after the read's last one ends with no
+   * events, without a query.
    */
   default Operation<ReadEnded> readStarted() {
     return Operation.ignored();
