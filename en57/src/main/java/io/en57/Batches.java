@@ -14,8 +14,8 @@ import java.util.concurrent.Executor;
 /**
  * Iterates a read in keyset-paginated batches. With a read-ahead executor, the two batches after
  * the current one are fetched while it is decoded and consumed, one after the other: the second as
- * soon as the first arrives, so that the database never waits for the caller to ask (on a stream of
- * the whole log that wait cost a sixth of the rate). At most three batches are held: the caller's,
+ * soon as the first arrives, so that the database never waits for the caller to ask (streaming the
+ * whole log, that wait cost about 8% of the rate). At most three batches are held: the caller's,
  * one fetched and one being fetched.
  */
 final class Batches implements Iterator<SequencedEvent>, AutoCloseable {
