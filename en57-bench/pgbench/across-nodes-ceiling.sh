@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# How far appends from many application nodes can go, measured with pgbench from 16 connections
-# (16 nodes of one thread each) next to raw one-row commits in the same run:
-#   - queued:      en57.append + en57.await_append as shipped;
-#   - free-writer: the same, with the lock holder's writing made free (it stores nothing), which
-#                  leaves the cost of the queue itself: the ceiling of this design;
-#   - per-key:     a prototype append under a lock on its tag only, with no global order.
-# Rounds are interleaved; medians are printed with their ratio to the raw rate.
+# How far appends from many application nodes can go, measured with pgbench next to raw one-row
+# commits from 16 connections in the same run:
+#   - 16 nodes x 1 thread: 16 connections, one append a call:
+#       queued:       en57.append + en57.await_append as shipped;
+#       free-writer:  the same, with the lock holder's writing made free (it stores nothing), which
+#                     leaves the cost of the queue itself: the ceiling of this design;
+#       per-key:      a prototype append under a lock on its tag only, with no global order;
+#   - 4 nodes x 4 threads: 4 connections, groups of 4 appends a call (as each node's group commit
+#     makes them), as shipped and with the free writer;
+#   - 1 node x 16 threads: 1 connection, groups of 16 appends a call, as shipped.
+# Rounds are interleaved; medians are printed in appends/s with their ratio to the raw rate.
 #
 # Usage: en57-bench/pgbench/across-nodes-ceiling.sh [rounds] [seconds]
 # The server comes from the libpq environment (PGHOST, PGPORT, PGUSER; default 127.0.0.1:5432,
@@ -27,26 +31,37 @@ DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$db" \
 psql -qX -d $db -v ON_ERROR_STOP=1 -f "$here/setup.sql"
 shipped_writer=$(psql -qAtX -d $db -c "SELECT pg_get_functiondef('en57.write_queued_together'::regproc)")
 
-rate() { # script -> transactions per second
+rate() { # script connections appends-per-call -> appends per second
   psql -qX -d $db -c "VACUUM en57.append_queue, en57.append_outcomes" >/dev/null
-  "$pg_bin/pgbench" -n -c 16 -j 2 -T "$seconds" -f "$here/$1" $db 2>/dev/null |
-    sed -n 's/^tps = \([0-9]*\).*/\1/p'
+  "$pg_bin/pgbench" -n -c "$2" -j "$(( $2 < 2 ? 1 : 2 ))" -T "$seconds" -f "$here/$1" $db \
+    2>/dev/null | sed -n 's/^tps = \([0-9]*\).*/\1/p' | awk -v n="$3" '{print $1 * n}'
 }
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : int((v[NR/2] + v[NR/2+1]) / 2)}'; }
+free_writer() { psql -qAtX -d $db -c "SELECT ceiling.free_writer()" | psql -qX -d $db >/dev/null; }
+shipped_writer() { printf '%s\n;\n' "$shipped_writer" | psql -qX -d $db >/dev/null; }
 
-raw=(); queued=(); free_writer=(); per_key=()
+names=(raw queued_16x1 free_writer_16x1 per_key_16x1 queued_4x4 free_writer_4x4 shipped_1x16)
+declare -A runs
 for round in $(seq 1 "$rounds"); do
-  raw+=("$(rate raw-commit.sql)")
-  queued+=("$(rate queued-append.sql)")
-  psql -qX -d $db -c "SELECT ceiling.free_writer()" -At | psql -qX -d $db >/dev/null
-  free_writer+=("$(rate queued-append.sql)")
-  printf '%s\n' "$shipped_writer" ";" | psql -qX -d $db >/dev/null
-  per_key+=("$(rate per-key-append.sql)")
-  echo "round $round: raw ${raw[-1]}, queued ${queued[-1]}, free-writer ${free_writer[-1]}, per-key ${per_key[-1]}"
+  declare -A now=(
+    [raw]=$(rate raw-commit.sql 16 1)
+    [queued_16x1]=$(rate queued-append.sql 16 1)
+    [queued_4x4]=$(rate queued-append-group-of-4.sql 4 4)
+    [shipped_1x16]=$(rate append-group-of-16.sql 1 16)
+    [per_key_16x1]=$(rate per-key-append.sql 16 1))
+  free_writer
+  now[free_writer_16x1]=$(rate queued-append.sql 16 1)
+  now[free_writer_4x4]=$(rate queued-append-group-of-4.sql 4 4)
+  shipped_writer
+  line="round $round:"
+  for name in "${names[@]}"; do
+    runs[$name]+=" ${now[$name]}"
+    line+=" $name ${now[$name]}"
+  done
+  echo "$line"
 done
-r=$(median "${raw[@]}")
-for name in queued free_writer per_key; do
-  declare -n runs=$name
-  awk -v name="${name/_/-}" -v m="$(median "${runs[@]}")" -v r="$r" \
-    'BEGIN {printf "%-12s %6d appends/s  %.2f x raw (%d one-row commits/s)\n", name, m, m / r, r}'
+r=$(median ${runs[raw]})
+for name in "${names[@]:1}"; do
+  awk -v name="$name" -v m="$(median ${runs[$name]})" -v r="$r" \
+    'BEGIN {printf "%-17s %6d appends/s  %.2f x raw (%d one-row commits/s from 16 connections)\n", name, m, m / r, r}'
 done
