@@ -69,6 +69,12 @@ final class Batches implements Iterator<SequencedEvent>, AutoCloseable {
       cursor = taken.cursor();
       remaining = taken.remaining();
       exhausted = taken.last();
+      if (exhausted && next != null) {
+        // Asked for ahead of a batch that turned out last: it ends now, fetching nothing, so that
+        // every page the read reported has ended when the read has.
+        join(next);
+        next = null;
+      }
       if (!exhausted && readAhead != null) {
         if (next == null) {
           next = fetchAfter(CompletableFuture.completedFuture(taken));
