@@ -10,6 +10,7 @@ import java.util.NoSuchElementException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * Iterates a read in keyset-paginated batches. With a read-ahead executor, the two batches after
@@ -142,7 +143,20 @@ final class Batches implements Iterator<SequencedEvent>, AutoCloseable {
           }
           return fetch(before.cursor(), before.remaining(), observation);
         },
-        readAhead);
+        this::readAhead);
+  }
+
+  /**
+   * Runs {@code task} on the read-ahead executor, or at once if the store has just shut it down: a
+   * batch asked for must end (then failing, the store being closed), or its caller would wait for
+   * it forever.
+   */
+  private void readAhead(Runnable task) {
+    try {
+      readAhead.execute(task);
+    } catch (RejectedExecutionException closed) {
+      task.run();
+    }
   }
 
   private static Batch join(CompletableFuture<Batch> batch) {

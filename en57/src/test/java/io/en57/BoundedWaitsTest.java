@@ -209,6 +209,29 @@ class BoundedWaitsTest {
     }
   }
 
+  @Test
+  void aStreamWhoseStoreClosesWhileItFetchesAheadEndsInsteadOfWaiting() throws Exception {
+    var gate = new GatedDataSource(database.dataSource());
+    EventStore store = EventStore.builder().readBatchSize(1).forDataSource(gate);
+    store.append(List.of(Event.of("A"), Event.of("B"), Event.of("C"), Event.of("D")));
+    gate.holdNextReadAhead();
+    Iterator<Event> events = store.read().stream().iterator();
+    assertThat(events.next().type()).isEqualTo("A");
+    // B is held at its borrow and C waits for B; the store closes, then B goes on: B and C end.
+    gate.awaitHeldBorrow();
+    store.close();
+    gate.release();
+    assertTimeoutPreemptively(
+        SCENARIO_BOUND,
+        () -> {
+          try {
+            events.forEachRemaining(event -> {});
+          } catch (RuntimeException closed) {
+            // Failing is fine once the store is closed; waiting forever is not.
+          }
+        });
+  }
+
   private static void awaitReadAheadBorrows(GatedDataSource source, int borrows)
       throws InterruptedException {
     for (int i = 0; i < 1_000 && source.readAheadBorrows() < borrows; i++) {
