@@ -99,8 +99,8 @@ final class Batches implements Iterator<SequencedEvent>, AutoCloseable {
   }
 
   /**
-   * Stops the batch being fetched ahead, in the database too: its caller will not read it. The
-   * iteration ends.
+   * Stops the batches being fetched ahead, in the database too: their caller will not read them.
+   * The iteration ends.
    */
   @Override
   public void close() {
