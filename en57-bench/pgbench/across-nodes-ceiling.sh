@@ -29,7 +29,7 @@ trap 'psql -qX -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"' EXIT
 DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$db" \
   java -jar "$here/../../en57-cli/target/en57.jar" migrate >/dev/null
 psql -qX -d $db -v ON_ERROR_STOP=1 -f "$here/setup.sql"
-shipped_writer=$(psql -qAtX -d $db -c "SELECT pg_get_functiondef('en57.write_queued_together'::regproc)")
+shipped_definition=$(psql -qAtX -d $db -c "SELECT pg_get_functiondef('en57.write_queued_together'::regproc)")
 
 rate() { # script connections appends-per-call -> appends per second
   psql -qX -d $db -c "VACUUM en57.append_queue, en57.append_outcomes" >/dev/null
@@ -37,8 +37,8 @@ rate() { # script connections appends-per-call -> appends per second
     2>/dev/null | sed -n 's/^tps = \([0-9]*\).*/\1/p' | awk -v n="$3" '{print $1 * n}'
 }
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : int((v[NR/2] + v[NR/2+1]) / 2)}'; }
-free_writer() { psql -qAtX -d $db -c "SELECT ceiling.free_writer()" | psql -qX -d $db >/dev/null; }
-shipped_writer() { printf '%s\n;\n' "$shipped_writer" | psql -qX -d $db >/dev/null; }
+free_writer() { psql -qX -d $db -v ON_ERROR_STOP=1 -f "$here/free-writer.sql" >/dev/null; }
+shipped_writer() { printf '%s\n;\n' "$shipped_definition" | psql -qX -d $db -v ON_ERROR_STOP=1 >/dev/null; }
 
 names=(raw queued_16x1 free_writer_16x1 per_key_16x1 queued_4x4 free_writer_4x4 shipped_1x16)
 declare -A runs

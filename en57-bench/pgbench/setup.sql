@@ -26,15 +26,3 @@ BEGIN
   RETURN v_position;
 END;
 $$;
-
--- The lock holder's writing made free: it records every queued group as stored, writing nothing.
--- With it, what remains is the queue itself: queuing, waking, collecting, the tenure's commit.
-CREATE FUNCTION ceiling.free_writer() RETURNS text LANGUAGE sql AS $f$
-  SELECT $d$
-    CREATE OR REPLACE FUNCTION en57.write_queued_together(p_groups en57.append_queue[])
-    RETURNS void LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-      INSERT INTO en57.append_outcomes (ticket, base, statuses, conflict_positions)
-      SELECT (g).ticket, 0, '{0}', '{NULL}' FROM unnest(p_groups) g;
-    $$;
-  $d$
-$f$;

@@ -672,16 +672,14 @@ class ReplicaTest {
 
   /** A thread, not started, that resumes replay {@code millis} after it starts. */
   private static Thread replayResumer(long millis) {
-    Thread resumer =
-        new Thread(
-            () -> {
-              try {
-                Thread.sleep(millis);
-              } catch (InterruptedException e) {
-                return;
-              }
-              servers.resumeReplay();
-            });
-    return resumer;
+    return new Thread(
+        () -> {
+          try {
+            Thread.sleep(millis);
+          } catch (InterruptedException e) {
+            return;
+          }
+          servers.resumeReplay();
+        });
   }
 }
