@@ -6,6 +6,7 @@
 #       free-writer:  the same, with the lock holder's writing made free (it stores nothing), which
 #                     leaves the cost of the queue itself: the ceiling of this design;
 #       per-key:      a prototype append under a lock on its tag only, with no global order;
+#       per-key-registered: the same, registering each drawn position for a reader's horizon;
 #   - 4 nodes x 4 threads: 4 connections, groups of 4 appends a call (as each node's group commit
 #     makes them), as shipped and with the free writer;
 #   - 1 node x 16 threads: 1 connection, groups of 16 appends a call, as shipped.
@@ -40,7 +41,7 @@ median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? 
 free_writer() { psql -qX -d $db -v ON_ERROR_STOP=1 -f "$here/free-writer.sql" >/dev/null; }
 shipped_writer() { printf '%s\n;\n' "$shipped_definition" | psql -qX -d $db -v ON_ERROR_STOP=1 >/dev/null; }
 
-names=(raw queued_16x1 free_writer_16x1 per_key_16x1 queued_4x4 free_writer_4x4 shipped_1x16)
+names=(raw queued_16x1 free_writer_16x1 per_key_16x1 per_key_registered_16x1 queued_4x4 free_writer_4x4 shipped_1x16)
 declare -A runs
 for round in $(seq 1 "$rounds"); do
   declare -A now=(
@@ -48,7 +49,8 @@ for round in $(seq 1 "$rounds"); do
     [queued_16x1]=$(rate queued-append.sql 16 1)
     [queued_4x4]=$(rate queued-append-group-of-4.sql 4 4)
     [shipped_1x16]=$(rate append-group-of-16.sql 1 16)
-    [per_key_16x1]=$(rate per-key-append.sql 16 1))
+    [per_key_16x1]=$(rate per-key-append.sql 16 1)
+    [per_key_registered_16x1]=$(rate per-key-registered-append.sql 16 1))
   free_writer
   now[free_writer_16x1]=$(rate queued-append.sql 16 1)
   now[free_writer_4x4]=$(rate queued-append-group-of-4.sql 4 4)
@@ -63,5 +65,5 @@ done
 r=$(median ${runs[raw]})
 for name in "${names[@]:1}"; do
   awk -v name="$name" -v m="$(median ${runs[$name]})" -v r="$r" \
-    'BEGIN {printf "%-17s %6d appends/s  %.2f x raw (%d one-row commits/s from 16 connections)\n", name, m, m / r, r}'
+    'BEGIN {printf "%-24s %6d appends/s  %.2f x raw (%d one-row commits/s from 16 connections)\n", name, m, m / r, r}'
 done

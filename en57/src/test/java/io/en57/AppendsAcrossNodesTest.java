@@ -142,6 +142,44 @@ class AppendsAcrossNodesTest {
   }
 
   @Test
+  void aGroupQueuedWhileTheLockHolderWritesIsWrittenBeforeItCommits() throws Exception {
+    Event slow = Event.of("Slow");
+    Future<AppendResult> first;
+    Future<AppendResult> second;
+    try (Connection blocker = database.dataSource().getConnection()) {
+      // An uncommitted row with the same id: whoever writes the slow event waits for this
+      // transaction, holding the append lock.
+      blocker.setAutoCommit(false);
+      try (Statement statement = blocker.createStatement()) {
+        statement.execute(
+            "INSERT INTO en57.events (position, id, type, data, tags)"
+                + " VALUES (1000000, '"
+                + slow.id()
+                + "', 'Blocker', '{}', '{}')");
+      }
+      try (Connection holder = AppendLock.hold(database.dataSource())) {
+        first = threads.submit(() -> nodes.get(0).append(List.of(slow)));
+        AppendLock.awaitWaiters(database.dataSource(), 1);
+        holder.commit();
+      }
+      // Node 0's session took the lock and writes its group, waiting for the blocker's row.
+      awaitCount("SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted");
+      second = threads.submit(() -> nodes.get(1).append(List.of(Event.of("QueuedMeanwhile"))));
+      AppendLock.awaitWaiters(database.dataSource(), 1);
+      blocker.rollback();
+    }
+    assertThat(first.get()).isInstanceOf(Success.class);
+    assertThat(second.get()).isInstanceOf(Success.class);
+    // Node 0's transaction also wrote the group queued while it wrote: one commit for both.
+    assertThat(
+            count(
+                "SELECT count(DISTINCT recorded_at) FROM en57.events"
+                    + " WHERE type IN ('Slow', 'QueuedMeanwhile')"))
+        .isEqualTo(1);
+    assertThat(count("SELECT count(*) FROM en57.append_queue")).isZero();
+  }
+
+  @Test
   void aQueuedGroupWithAStoredIdFailsAloneAndTheOthersQueuedWithItAreWritten() throws Exception {
     Event stored = Event.of("Stored");
     nodes.get(0).append(List.of(stored));
@@ -199,6 +237,14 @@ class AppendsAcrossNodesTest {
     assertThat(nodes.get(0).read().toList())
         .extracting(Event::type)
         .containsExactly("HoldsTheLock", "Next");
+  }
+
+  /** Waits (up to two seconds) until the count is positive. */
+  private static void awaitCount(String sql) throws SQLException, InterruptedException {
+    for (int i = 0; i < 200 && count(sql) == 0; i++) {
+      Thread.sleep(10);
+    }
+    assertThat(count(sql)).isPositive();
   }
 
   private static long count(String sql) throws SQLException {

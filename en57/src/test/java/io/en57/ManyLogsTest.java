@@ -4,6 +4,7 @@ import static io.en57.AppendCondition.failIf;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.en57.internal.Migration;
 import io.en57.subscriptions.Projection;
 import io.en57.subscriptions.ProjectionRunner;
 import io.en57.subscriptions.Projections;
@@ -65,12 +66,13 @@ class ManyLogsTest {
       Migrator shipping = Migrator.forDataSource(fresh.dataSource()).withSchema("shipping");
       Migrator standard = Migrator.forDataSource(fresh.dataSource());
 
-      assertThat(billing.migrate()).hasSize(4);
+      int shipped = Migration.shipped().size();
+      assertThat(billing.migrate()).hasSize(shipped);
       assertThat(billing.status().state()).isEqualTo(MigrationState.UP_TO_DATE);
       assertThat(shipping.status().state()).isEqualTo(MigrationState.FRESH);
       assertThat(standard.status().state()).isEqualTo(MigrationState.FRESH);
 
-      assertThat(shipping.migrate()).hasSize(4);
+      assertThat(shipping.migrate()).hasSize(shipped);
       assertThat(billing.migrate()).isEmpty();
       assertThat(shipping.status().state()).isEqualTo(MigrationState.UP_TO_DATE);
 
@@ -85,7 +87,7 @@ class ManyLogsTest {
                   fresh,
                   "SELECT s.name || ' ' || s.checksum FROM shipping.schema_migrations s"
                       + " ORDER BY s.version"))
-          .hasSize(4);
+          .hasSize(shipped);
 
       // A log left half-migrated is that log's problem alone.
       fresh.execute(

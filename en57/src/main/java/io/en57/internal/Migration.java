@@ -24,7 +24,8 @@ public record Migration(int version, String name, String sql, String checksum) {
           "0001_create_events",
           "0002_append_only_history",
           "0003_projections",
-          "0004_append_across_nodes");
+          "0004_append_across_nodes",
+          "0005_drain_what_queues_meanwhile");
 
   /** The shipped migrations, loaded from the class path. */
   public static List<Migration> shipped() {
