@@ -4,13 +4,13 @@ CREATE TABLE ceiling.raw (id uuid PRIMARY KEY, data jsonb);
 
 -- A prototype of an append without the global append lock: the condition is checked under a lock
 -- on the event's tags, positions come from a sequence and are not in commit order, and no reader
--- horizon is kept. Not a design En57 ships: it shows what such a design could reach at most. It
+-- horizon is kept (with p_register, the writers' part of one is). Not a design En57 ships: it shows what such a design could reach at most. It
 -- writes to copies of the log's tables, so that its positions never meet the shipped append's.
 CREATE TABLE ceiling.events (LIKE en57.events INCLUDING ALL);
 CREATE TABLE ceiling.event_tags (LIKE en57.event_tags INCLUDING ALL);
 CREATE SEQUENCE ceiling.positions;
 CREATE FUNCTION ceiling.append_per_key(p_id uuid, p_type text, p_data jsonb, p_tags text[],
-                                       p_after bigint) RETURNS bigint
+                                       p_after bigint, p_register boolean) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
   v_position bigint;
@@ -19,35 +19,21 @@ BEGIN
   IF EXISTS (SELECT 1 FROM ceiling.event_tags t WHERE t.tag = p_tags[1] AND t.position > p_after) THEN
     RETURN -1;
   END IF;
-  v_position := nextval('ceiling.positions');
-  INSERT INTO ceiling.events (position, id, type, data, meta, tags)
-  VALUES (v_position, p_id, p_type, p_data, NULL, p_tags);
-  INSERT INTO ceiling.event_tags (tag, position) SELECT t, v_position FROM unnest(p_tags) t;
-  RETURN v_position;
-END;
-$$;
-
--- The same prototype with what a gap-safe read horizon needs at least from the writers: each append
--- registers the position it draws, so that a reader can tell that every position below some value
--- has been committed or rolled back. Drawing and registering happen under a brief gate (a lock
--- released at once, not at commit), because a reader must never see a position drawn but not yet
--- registered; the registration is a lock on the position, released when the append's transaction
--- ends. A reader would take the gate, read the sequence and the lowest registered position; that
--- side is not measured here.
-CREATE FUNCTION ceiling.append_per_key_registered(p_id uuid, p_type text, p_data jsonb,
-                                                  p_tags text[], p_after bigint) RETURNS bigint
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET jit = off AS $$
-DECLARE
-  v_position bigint;
-BEGIN
-  PERFORM pg_advisory_xact_lock(1164850499, hashtext(t)) FROM unnest(p_tags) t ORDER BY hashtext(t);
-  IF EXISTS (SELECT 1 FROM ceiling.event_tags t WHERE t.tag = p_tags[1] AND t.position > p_after) THEN
-    RETURN -1;
+  IF p_register THEN
+    -- What a gap-safe read horizon needs at least from the writers: each append registers the
+    -- position it draws, so that a reader can tell that every position below some value has been
+    -- committed or rolled back. Drawing and registering happen under a brief gate (a lock released
+    -- at once, not at commit), because a reader must never see a position drawn but not yet
+    -- registered; the registration is a lock on the position, released when the append's
+    -- transaction ends. A reader would take the gate, read the sequence and the lowest registered
+    -- position; that side is not measured here.
+    PERFORM pg_advisory_lock(1164850498, 0);
+    v_position := nextval('ceiling.positions');
+    PERFORM pg_advisory_xact_lock(1164850497, v_position::int);
+    PERFORM pg_advisory_unlock(1164850498, 0);
+  ELSE
+    v_position := nextval('ceiling.positions');
   END IF;
-  PERFORM pg_advisory_lock(1164850498, 0);
-  v_position := nextval('ceiling.positions');
-  PERFORM pg_advisory_xact_lock(1164850497, v_position::int);
-  PERFORM pg_advisory_unlock(1164850498, 0);
   INSERT INTO ceiling.events (position, id, type, data, meta, tags)
   VALUES (v_position, p_id, p_type, p_data, NULL, p_tags);
   INSERT INTO ceiling.event_tags (tag, position) SELECT t, v_position FROM unnest(p_tags) t;
