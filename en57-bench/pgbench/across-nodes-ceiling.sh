@@ -34,7 +34,8 @@ shipped_definition=$(psql -qAtX -d $db -c "SELECT pg_get_functiondef('en57.write
 
 rate() { # script connections appends-per-call -> appends per second
   psql -qX -d $db -c "VACUUM en57.append_queue, en57.append_outcomes" >/dev/null
-  "$pg_bin/pgbench" -n -c "$2" -j "$(( $2 < 2 ? 1 : 2 ))" -T "$seconds" -f "$here/$1" $db \
+  "$pg_bin/pgbench" -n -c "$2" -j "$(( $2 < 2 ? 1 : 2 ))" -T "$seconds" -D appends="$3" \
+    -f "$here/$1" $db \
     2>/dev/null | sed -n 's/^tps = \([0-9]*\).*/\1/p' | awk -v n="$3" '{print $1 * n}'
 }
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : int((v[NR/2] + v[NR/2+1]) / 2)}'; }
@@ -46,14 +47,14 @@ declare -A runs
 for round in $(seq 1 "$rounds"); do
   declare -A now=(
     [raw]=$(rate raw-commit.sql 16 1)
-    [queued_16x1]=$(rate queued-append.sql 16 1)
-    [queued_4x4]=$(rate queued-append-group-of-4.sql 4 4)
-    [shipped_1x16]=$(rate append-group-of-16.sql 1 16)
+    [queued_16x1]=$(rate queued-group.sql 16 1)
+    [queued_4x4]=$(rate queued-group.sql 4 4)
+    [shipped_1x16]=$(rate queued-group.sql 1 16)
     [per_key_16x1]=$(rate per-key-append.sql 16 1)
     [per_key_registered_16x1]=$(rate per-key-registered-append.sql 16 1))
   free_writer
-  now[free_writer_16x1]=$(rate queued-append.sql 16 1)
-  now[free_writer_4x4]=$(rate queued-append-group-of-4.sql 4 4)
+  now[free_writer_16x1]=$(rate queued-group.sql 16 1)
+  now[free_writer_4x4]=$(rate queued-group.sql 4 4)
   shipped_writer
   line="round $round:"
   for name in "${names[@]}"; do

@@ -2,6 +2,29 @@
 CREATE SCHEMA ceiling;
 CREATE TABLE ceiling.raw (id uuid PRIMARY KEY, data jsonb);
 
+-- One node's group of p_appends conditional single-event appends, as its group commit passes them
+-- to en57.append from a pool: each event carries a fresh tag, on condition that no event carries
+-- it. Returns the ticket when the group was queued behind another session's lock, else 0.
+CREATE FUNCTION ceiling.append_group(p_appends int) RETURNS bigint
+LANGUAGE sql AS $$
+  SELECT coalesce(a.ticket, 0)
+    FROM (SELECT array_agg('course:' || (1 + floor(random() * 1e9))::bigint) AS tags
+            FROM generate_series(1, p_appends)) t,
+         en57.append(
+           ARRAY(SELECT generate_series(1, p_appends)),
+           ARRAY(SELECT gen_random_uuid() FROM generate_series(1, p_appends)),
+           array_fill('Booked'::text, ARRAY[p_appends]),
+           (SELECT jsonb_agg('{"course":"c1","student":"s1"}'::jsonb)
+              FROM generate_series(1, p_appends)),
+           (SELECT jsonb_agg('null'::jsonb) FROM generate_series(1, p_appends)),
+           ARRAY(SELECT generate_series(0, p_appends)),
+           t.tags,
+           (SELECT jsonb_agg(jsonb_build_object('r', i, 'a', 0, 'ty', '[]'::jsonb,
+                                                'tg', jsonb_build_array(t.tags[i])))
+              FROM generate_series(1, p_appends) i),
+           '{}', p_appends, '5000', true) a
+$$;
+
 -- A prototype of an append without the global append lock: the condition is checked under a lock
 -- on the event's tags, positions come from a sequence and are not in commit order, and no reader
 -- horizon is kept (with p_register, the writers' part of one is). Not a design En57 ships: it shows what such a design could reach at most. It
