@@ -7,6 +7,10 @@
 #                     leaves the cost of the queue itself: the ceiling of this design;
 #       per-key:      a prototype append under a lock on its tag only, with no global order;
 #       per-key-registered: the same, registering each drawn position for a reader's horizon;
+#   - 16 nodes x 1 thread making decisions: a read of a tag's events, then the append:
+#       queued:       as shipped;
+#       per-key:      the registered prototype, its read without a horizon (not gap-safe);
+#       per-key-horizon: the same, the read stopping at a gap-safe horizon (ceiling.horizon);
 #   - 4 nodes x 4 threads: 4 connections, groups of 4 appends a call (as each node's group commit
 #     makes them), as shipped and with the free writer;
 #   - 1 node x 16 threads: 1 connection, groups of 16 appends a call, as shipped.
@@ -42,7 +46,9 @@ median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? 
 free_writer() { psql -qX -d $db -v ON_ERROR_STOP=1 -f "$here/free-writer.sql" >/dev/null; }
 shipped_writer() { printf '%s\n;\n' "$shipped_definition" | psql -qX -d $db -v ON_ERROR_STOP=1 >/dev/null; }
 
-names=(raw queued_16x1 free_writer_16x1 per_key_16x1 per_key_registered_16x1 queued_4x4 free_writer_4x4 shipped_1x16)
+names=(raw queued_16x1 free_writer_16x1 per_key_16x1 per_key_registered_16x1
+       queued_decisions_16x1 per_key_decisions_16x1 per_key_horizon_decisions_16x1
+       queued_4x4 free_writer_4x4 shipped_1x16)
 declare -A runs
 for round in $(seq 1 "$rounds"); do
   declare -A now=(
@@ -51,7 +57,10 @@ for round in $(seq 1 "$rounds"); do
     [queued_4x4]=$(rate queued-group.sql 4 4)
     [shipped_1x16]=$(rate queued-group.sql 1 16)
     [per_key_16x1]=$(rate per-key-append.sql 16 1)
-    [per_key_registered_16x1]=$(rate per-key-registered-append.sql 16 1))
+    [per_key_registered_16x1]=$(rate per-key-registered-append.sql 16 1)
+    [queued_decisions_16x1]=$(rate queued-decision.sql 16 1)
+    [per_key_decisions_16x1]=$(rate per-key-decision.sql 16 1)
+    [per_key_horizon_decisions_16x1]=$(rate per-key-horizon-decision.sql 16 1))
   free_writer
   now[free_writer_16x1]=$(rate queued-group.sql 16 1)
   now[free_writer_4x4]=$(rate queued-group.sql 4 4)
@@ -66,5 +75,5 @@ done
 r=$(median ${runs[raw]})
 for name in "${names[@]:1}"; do
   awk -v name="$name" -v m="$(median ${runs[$name]})" -v r="$r" \
-    'BEGIN {printf "%-24s %6d appends/s  %.2f x raw (%d one-row commits/s from 16 connections)\n", name, m, m / r, r}'
+    'BEGIN {printf "%-31s %6d appends/s  %.2f x raw (%d one-row commits/s from 16 connections)\n", name, m, m / r, r}'
 done

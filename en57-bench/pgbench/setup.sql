@@ -45,15 +45,14 @@ BEGIN
   IF p_register THEN
     -- What a gap-safe read horizon needs at least from the writers: each append registers the
     -- position it draws, so that a reader can tell that every position below some value has been
-    -- committed or rolled back. Drawing and registering happen under a brief gate (a lock released
-    -- at once, not at commit), because a reader must never see a position drawn but not yet
-    -- registered; the registration is a lock on the position, released when the append's
-    -- transaction ends. A reader would take the gate, read the sequence and the lowest registered
-    -- position; that side is not measured here.
-    PERFORM pg_advisory_lock(1164850498, 0);
+    -- committed or rolled back. The registration is a lock on the position, released when the
+    -- append's transaction ends. Drawing and registering happen under a gate held in shared mode
+    -- (writers do not wait for each other) and released at once: a reader takes it exclusively
+    -- (ceiling.horizon), so that it never sees a position drawn but not yet registered.
+    PERFORM pg_advisory_lock_shared(1164850498, 0);
     v_position := nextval('ceiling.positions');
     PERFORM pg_advisory_xact_lock(1164850497, v_position::int);
-    PERFORM pg_advisory_unlock(1164850498, 0);
+    PERFORM pg_advisory_unlock_shared(1164850498, 0);
   ELSE
     v_position := nextval('ceiling.positions');
   END IF;
@@ -61,5 +60,24 @@ BEGIN
   VALUES (v_position, p_id, p_type, p_data, NULL, p_tags);
   INSERT INTO ceiling.event_tags (tag, position) SELECT t, v_position FROM unnest(p_tags) t;
   RETURN v_position;
+END;
+$$;
+
+-- The readers' side of the prototype's horizon: every position up to the returned one is final
+-- (committed or rolled back), since under the gate no position is drawn but unregistered, and the
+-- lowest position still registered is the first that may not be. Finding it scans pg_locks: a
+-- registration is a lock, and the lock manager is the only place that lists them.
+CREATE FUNCTION ceiling.horizon() RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  v_drawn bigint;
+  v_lowest_in_flight bigint;
+BEGIN
+  PERFORM pg_advisory_lock(1164850498, 0);
+  SELECT CASE WHEN s.is_called THEN s.last_value ELSE 0 END INTO v_drawn FROM ceiling.positions s;
+  SELECT min(l.objid::bigint) INTO v_lowest_in_flight FROM pg_locks l
+   WHERE l.locktype = 'advisory' AND l.classid = 1164850497 AND l.objsubid = 2;
+  PERFORM pg_advisory_unlock(1164850498, 0);
+  RETURN coalesce(v_lowest_in_flight - 1, v_drawn);
 END;
 $$;
