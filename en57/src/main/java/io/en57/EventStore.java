@@ -307,8 +307,8 @@ public final class EventStore implements AutoCloseable {
           if (stored.replayed()) {
             // Nothing new was written: nobody to wake.
           } else if (joined) {
-            // Subscriptions trust a woken position as committed: wake them after the commit only.
-            join.afterCommit(() -> watch.appended(stored.position()));
+            // Woken before the commit, subscriptions would read past events they cannot see yet.
+            join.afterCommit(() -> watch.appendedInCallersTransaction(stored.position()));
           } else {
             watch.appended(stored.position());
           }

@@ -1,10 +1,16 @@
 package io.en57;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.en57.subscriptions.Subscription;
 import io.en57.testing.TestDatabases;
 import io.en57.testing.TestDatabases.TestDatabase;
 import java.sql.Connection;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -49,5 +55,30 @@ class PostgresSubscriptionTest extends SubscriptionContract {
           .isInstanceOf(UnsupportedOperationException.class)
           .hasMessageContaining("subscribe on the store itself");
     }
+  }
+
+  /** A payload class the stored data does not fit. */
+  record SeatsLeft(int left) {}
+
+  @Test
+  void anEventThatCannotBeDecodedStopsAPushSubscriptionAndIsItsFailure() throws Exception {
+    long undecodable =
+        store.append(List.of(Event.of("SeatsLeft", Map.of("left", "many")))).position();
+    EventStore strict = open(options -> options.register("SeatsLeft", SeatsLeft.class));
+    var handled = new AtomicInteger();
+    Subscription subscription =
+        closeLater(strict.subscribe(strict.read(), 0).start(batch -> handled.incrementAndGet()));
+
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (subscription.failure().isEmpty() && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    assertThat(subscription.failure())
+        .hasValueSatisfying(
+            e ->
+                assertThat(e)
+                    .hasMessageContaining("cannot decode the event at position " + undecodable));
+    assertThat(handled).hasValue(0);
+    assertThat(subscription.position()).isZero();
   }
 }

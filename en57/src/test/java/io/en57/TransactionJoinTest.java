@@ -11,6 +11,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Savepoint;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -178,6 +179,25 @@ class TransactionJoinTest {
       Batch afterCommit = subscription.poll(Duration.ofSeconds(10));
       assertThat(afterCommit.events()).hasSize(1);
       assertThat(afterCommit.position()).isEqualTo(position);
+    }
+  }
+
+  @Test
+  void anAppendRolledBackToASavepointMovesNoSubscriptionPastItsPosition() throws Exception {
+    try (Subscription subscription = store.subscribe(store.read(), 0)) {
+      assertThat(subscription.poll(Duration.ofMillis(200)).caughtUp()).isTrue();
+      Connection connection = transactions.begin();
+      Savepoint beforeAppend = connection.setSavepoint();
+      long rolledBack = store.append(List.of(Event.of("SeatBooked"))).position();
+      connection.rollback(beforeAppend);
+      transactions.commit(); // wakes the subscription for an append that is not there
+
+      Batch woken = subscription.poll(Duration.ofSeconds(1));
+      assertThat(woken.position()).isLessThan(rolledBack);
+      long stored = store.append(List.of(Event.of("SeatHeld"))).position();
+      assertThat(stored).isEqualTo(rolledBack);
+      Batch next = subscription.poll(Duration.ofSeconds(10));
+      assertThat(next.events()).extracting(e -> e.event().type()).containsExactly("SeatHeld");
     }
   }
 

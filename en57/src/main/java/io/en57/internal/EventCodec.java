@@ -10,7 +10,6 @@ import com.fasterxml.jackson.core.util.BufferRecycler;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.ObjectWriter;
-import io.en57.En57Exception;
 import io.en57.Event;
 import io.en57.SequencedEvent;
 import java.io.IOException;
@@ -182,7 +181,7 @@ public final class EventCodec {
               Frozen.map(applyHints(metadata, meta.get(METADATA_TYPES))));
       return new SequencedEvent(stored.position(), event);
     } catch (IOException | RuntimeException e) {
-      throw new En57Exception(
+      throw new UndecodableEventException(
           "cannot decode the event at position "
               + stored.position()
               + " (type '"

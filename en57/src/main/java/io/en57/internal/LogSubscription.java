@@ -336,7 +336,15 @@ final class LogSubscription implements Subscription {
         continue;
       }
       readAheadAfter(page);
-      if (!deliver(handler, batchOf(page))) {
+      Batch batch;
+      try {
+        batch = batchOf(page);
+      } catch (UndecodableEventException e) {
+        // It will not decode on a retry either.
+        stopWith(e, "cannot decode the events after position " + position);
+        return;
+      }
+      if (!deliver(handler, batch)) {
         return;
       }
       advanceTo(page);
@@ -349,17 +357,14 @@ final class LogSubscription implements Subscription {
       try {
         handler.handle(batch);
         return true;
+      } catch (Error e) {
+        stopWith(e, "the handler threw an error on the batch after position " + position);
+        throw e;
       } catch (Exception e) {
         if (attempt >= options.retry().attempts()) {
-          failure = e;
-          LOG.error(
-              "{}: the handler failed {} times on the batch after position {}; stopping",
-              name,
-              attempt,
-              position,
-              e);
-          closed = true;
-          watch.closed(this);
+          stopWith(
+              e,
+              "the handler failed " + attempt + " times on the batch after position " + position);
           return false;
         }
         LOG.warn("{}: the handler failed (attempt {}), retrying", name, attempt, e);
@@ -368,6 +373,14 @@ final class LogSubscription implements Subscription {
         }
       }
     }
+  }
+
+  /** Stops the subscription for good, leaving {@code error} for {@link #failure()}. */
+  private void stopWith(Throwable error, String why) {
+    failure = error;
+    LOG.error("{}: {}; stopping", name, why, error);
+    closed = true;
+    watch.closed(this);
   }
 
   /** Waits, unless closed meanwhile; false if the subscription closed. */

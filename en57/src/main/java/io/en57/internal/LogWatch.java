@@ -79,6 +79,18 @@ public final class LogWatch implements AutoCloseable {
   }
 
   /**
+   * An append in the caller's transaction, which committed; whether its events did is unknown (the
+   * caller may have rolled back to a savepoint after it), so subscriptions are woken to read the
+   * head from the database instead of trusting {@code position}.
+   */
+  public void appendedInCallersTransaction(long position) {
+    signal.signal();
+    if (notifier != null) {
+      notifier.request(position);
+    }
+  }
+
+  /**
    * A subscription to {@code query} after {@code after}, reading through {@code engine} where
    * {@code route} says.
    */

@@ -226,6 +226,13 @@ final class SegmentWorker {
             return; // stop() closed the subscription
           }
           throw e;
+        } catch (UndecodableEventException e) {
+          // No retry decodes it and there is no event to skip into the dead letters: stop here.
+          listening.projectionFailed(
+              projection.name(), segment, ProjectionFailure.Action.FAILED, e);
+          LOG.error("{}: stopping in state FAILED after {}", label, checkpoint, e);
+          ProjectionSql.fail(schema, dataSource, projection.name(), segment, epoch, e.getMessage());
+          return;
         }
         if (System.nanoTime() - renewed >= renewInterval.toNanos()) {
           ProjectionSql.Claim renewal = claim();
@@ -356,6 +363,7 @@ final class SegmentWorker {
       if (autoCommit) {
         connection.setAutoCommit(false);
       }
+      boolean handled = false;
       try {
         ProjectionSql.Begin begin =
             ProjectionSql.begin(schema, connection, projection.name(), segment, epoch, leaseMillis);
@@ -375,6 +383,7 @@ final class SegmentWorker {
               dead.error());
         } else if (!events.isEmpty()) {
           handle(connection, new Batch(events, to, caughtUp));
+          handled = true;
           saveExternalCheckpoint(projection.name(), segment, to);
         }
         ProjectionSql.advance(
@@ -392,6 +401,11 @@ final class SegmentWorker {
         rollbackQuietly(connection);
         if (ProjectionSql.FENCED.equals(e.getSQLState())) {
           return Outcome.RESYNC;
+        }
+        if (handled && !isTransient(e)) {
+          // What the handler left fails the checkpoint or the commit (a statement it caught that
+          // aborted the transaction, a deferred constraint): that batch fails, not the database.
+          throw new HandlerFailed(e);
         }
         throw new Transient(e);
       } catch (HandlerFailed | Transient | RuntimeException e) {

@@ -83,8 +83,10 @@ public final class Projection {
 
   /**
    * A projection whose handler acts outside the database: each batch is handled, then the
-   * checkpoint moves in a transaction of its own. Delivery is at least once: after a crash or a
-   * lost connection between the two, the batch is handled again, so the handler must be idempotent.
+   * checkpoint moves. Delivery is at least once: after a crash or a lost connection between the
+   * two, the batch is handled again, so the handler must be idempotent. The runner holds its
+   * segment meanwhile in a transaction on one pooled connection, idle while the handler runs: a
+   * server's {@code idle_in_transaction_session_timeout} must be longer than a batch's handling.
    */
   public static Projection atLeastOnce(String name, Read scope, BatchHandler handler) {
     Objects.requireNonNull(handler, "handler must not be null");
@@ -174,7 +176,8 @@ public final class Projection {
 
   /**
    * This projection skipping an event its handler keeps failing on, recording it in the dead-letter
-   * table ({@link Projections#deadLetters}), instead of stopping in state FAILED.
+   * table ({@link Projections#deadLetters}), instead of stopping in state FAILED. An event that
+   * cannot be decoded stops it in state FAILED all the same: there is no event to hand over.
    */
   public Projection withDeadLetters() {
     return new Projection(

@@ -68,7 +68,9 @@ public final class Projections {
    * Moves every segment of projection {@code name} to {@code position} and clears a FAILED state;
    * the runner that owns it next runs the projection's {@link ResetHandler} once, then applies the
    * events after {@code position}. Owners are fenced at once; a batch being applied finishes first.
-   * To retry a FAILED projection where it stopped, reset it to its checkpoint.
+   * To retry a FAILED projection where it stopped, reset it to its checkpoint; for a partitioned
+   * one, to the lowest checkpoint of its segments, since a segment behind {@code position} skips
+   * the events in between.
    *
    * @throws IllegalArgumentException if there is no such projection, or the position is negative or
    *     beyond the head

@@ -38,8 +38,9 @@ public interface Subscription extends AutoCloseable {
    * Delivers every batch of new events to {@code handler} on a thread this subscription owns, until
    * {@link #close()}. Empty batches are not delivered. When the handler throws, the same batch is
    * delivered again as the subscription's {@link Retry} says; when the last attempt fails, the
-   * subscription stops and {@link #failure()} holds the exception. Failed reads (the database is
-   * down) are retried until it is back.
+   * subscription stops and {@link #failure()} holds the exception. It also stops, at once, on an
+   * event it cannot decode (its registered payload class no longer fits its data) and on an {@link
+   * Error} from the handler. Failed reads (the database is down) are retried until it is back.
    *
    * @return this subscription
    * @throws IllegalStateException if it is closed or already started
@@ -55,7 +56,10 @@ public interface Subscription extends AutoCloseable {
   /** Whether the last read reached the head of the log. */
   boolean caughtUp();
 
-  /** For a push subscription that stopped because its handler kept failing: the last exception. */
+  /**
+   * For a push subscription that stopped because its handler kept failing, threw an {@link Error},
+   * or met an event it cannot decode: the exception.
+   */
   Optional<Throwable> failure();
 
   /**

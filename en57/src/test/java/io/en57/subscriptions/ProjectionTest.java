@@ -246,6 +246,63 @@ class ProjectionTest {
   }
 
   @Test
+  void aHandlerThatLeavesItsTransactionAbortedFailsItsBatchRatherThanTheDatabase()
+      throws Exception {
+    ProjectionHandler swallowing =
+        (batch, connection) -> {
+          recordInto(0).apply(batch, connection);
+          try (Statement statement = connection.createStatement()) {
+            statement.execute("SELECT 1 / 0");
+          } catch (SQLException e) {
+            // Swallowed, as a handler might; the transaction stays aborted all the same.
+          }
+        };
+    ProjectionRunner runner =
+        run(
+            Projection.of("swallowing", store.read(), swallowing)
+                .withRetry(new Retry(2, Duration.ofMillis(1), Duration.ofMillis(1))));
+    long head = appendSome(3, "Counted");
+
+    assertThatThrownBy(() -> runner.await("swallowing", head, PATIENCE))
+        .isInstanceOf(ProjectionFailedException.class)
+        .hasMessageContaining("current transaction is aborted");
+    ProjectionStatus status = projections.status("swallowing").get(0);
+    assertThat(status.state()).isEqualTo(ProjectionState.FAILED);
+    assertThat(status.checkpoint()).isZero();
+    assertThat(applied(pool)).isEmpty();
+  }
+
+  /** A payload class the stored data does not fit. */
+  record SeatsLeft(int left) {}
+
+  @Test
+  void anEventThatCannotBeDecodedStopsTheProjectionInStateFailedBeforeIt() throws Exception {
+    long fine = appendSome(2, "Counted");
+    long head = store.append(List.of(Event.of("SeatsLeft", Map.of("left", "many")))).position();
+    EventStore strict =
+        closeLater(
+            EventStore.builder()
+                .register("SeatsLeft", SeatsLeft.class)
+                .pollInterval(Duration.ofMillis(200))
+                .forDataSource(pool));
+    ProjectionRunner runner =
+        closeLater(
+            ProjectionRunner.start(
+                strict,
+                pool,
+                RunnerOptions.defaults().withLease(Duration.ofSeconds(2)),
+                Projection.of("strict", strict.read(), recordInto(0)).withBatchSize(1)));
+
+    assertThatThrownBy(() -> runner.await("strict", head, PATIENCE))
+        .isInstanceOf(ProjectionFailedException.class)
+        .hasMessageContaining("cannot decode the event at position " + head);
+    ProjectionStatus status = projections.status("strict").get(0);
+    assertThat(status.state()).isEqualTo(ProjectionState.FAILED);
+    assertThat(status.checkpoint()).isEqualTo(fine);
+    assertThat(applied(pool)).isEqualTo(positionsOf("Counted"));
+  }
+
+  @Test
   void withDeadLettersAnEventTheHandlerKeepsFailingOnIsSkippedAndRecorded() throws Exception {
     appendSome(5, "Fine");
     long poison = store.append(List.of(Event.of("Poison"))).position();
@@ -476,23 +533,50 @@ class ProjectionTest {
   }
 
   @Test
-  void theNumberOfSegmentsChangesOnlyAfterARebuild() throws Exception {
-    ProjectionRunner runner = run(Projection.of("split", store.read(), recordInto(0)));
+  void theNumberOfSegmentsChangesOnlyAfterARebuildWhoseResetTheNewSegmentsRun() throws Exception {
+    var resets = Collections.synchronizedList(new ArrayList<Long>());
+    ResetHandler truncate =
+        (connection, position) -> {
+          resets.add(position);
+          try (Statement statement = connection.createStatement()) {
+            statement.execute("TRUNCATE applied");
+          }
+        };
+    ProjectionRunner runner =
+        run(Projection.of("split", store.read(), recordInto(0)).onReset(truncate));
     long head = appendSome(3, "Counted");
     assertThat(runner.await("split", head, PATIENCE)).isTrue();
     runner.close();
 
-    Projection resplit = Projection.of("split", store.read(), recordInto(0)).partitionedBy("n:", 2);
+    Projection resplit =
+        Projection.of("split", store.read(), recordInto(0))
+            .partitionedBy("n:", 2)
+            .onReset(truncate);
     assertThatThrownBy(() -> ProjectionRunner.start(store, pool, resplit))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("has 1 segments, not 2")
         .hasMessageContaining("rebuild");
     projections.rebuild("split");
-    database.execute("TRUNCATE applied");
+    long oldEpoch = queryLong("SELECT max(epoch) FROM en57.projections WHERE name = 'split'");
+    // The new segments start one epoch above every old one, so no runner of the old segments
+    // passes for their owner.
+    database.execute("SELECT en57.projection_register('split', 2)");
+    assertThat(queryLong("SELECT min(epoch) FROM en57.projections WHERE name = 'split'"))
+        .isGreaterThan(oldEpoch);
 
     ProjectionRunner again = run(resplit);
     assertThat(again.await("split", head, PATIENCE)).isTrue();
     assertThat(projections.status("split")).hasSize(2);
+    assertThat(resets).containsExactly(0L);
     assertThat(applied(pool)).isEqualTo(positionsOf("Counted"));
+  }
+
+  private static long queryLong(String sql) throws SQLException {
+    try (Connection connection = pool.getConnection();
+        Statement statement = connection.createStatement();
+        ResultSet rows = statement.executeQuery(sql)) {
+      rows.next();
+      return rows.getLong(1);
+    }
   }
 }
