@@ -8,8 +8,9 @@ import io.en57.subscriptions.ConnectionFactory;
 import io.en57.subscriptions.Projection;
 import io.en57.subscriptions.Projections;
 import io.en57.subscriptions.RunnerOptions;
+import java.sql.DriverManager;
+import java.util.Properties;
 import javax.sql.DataSource;
-import org.postgresql.ds.PGSimpleDataSource;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
@@ -118,20 +119,28 @@ public class En57AutoConfiguration {
       matchIfMissing = true)
   static class ListenConnectionConfiguration {
 
-    /** Connections opened with the JDBC URL and credentials of the application's DataSource. */
+    /**
+     * Connections opened with the JDBC URL and credentials of the application's DataSource, by
+     * whichever driver takes that URL: also one that wraps PostgreSQL's (Testcontainers' {@code
+     * jdbc:tc:}, a tracing or failover wrapper), not only {@code jdbc:postgresql:}.
+     */
     @Bean
     @ConditionalOnMissingBean
     @ConditionalOnBean(JdbcConnectionDetails.class)
     ConnectionFactory en57ListenConnection(JdbcConnectionDetails details) {
-      var direct = new PGSimpleDataSource();
-      direct.setURL(details.getJdbcUrl());
-      if (details.getUsername() != null) {
-        direct.setUser(details.getUsername());
-      }
-      if (details.getPassword() != null) {
-        direct.setPassword(details.getPassword());
-      }
-      return direct::getConnection;
+      String url = details.getJdbcUrl();
+      String user = details.getUsername();
+      String password = details.getPassword();
+      return () -> {
+        var credentials = new Properties();
+        if (user != null) {
+          credentials.setProperty("user", user);
+        }
+        if (password != null) {
+          credentials.setProperty("password", password);
+        }
+        return DriverManager.getConnection(url, credentials);
+      };
     }
   }
 }

@@ -19,6 +19,7 @@ import io.en57.subscriptions.Retry;
 import io.en57.testing.TestDatabases;
 import io.en57.testing.TestDatabases.TestDatabase;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.sql.Connection;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.postgresql.PGConnection;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.Status;
@@ -89,6 +91,24 @@ class En57AutoConfigurationTest {
             context -> {
               assertThat(context).hasSingleBean(EventStore.class).hasSingleBean(Projections.class);
               assertThat(context).hasSingleBean(ConnectionFactory.class);
+              EventStore store = context.getBean(EventStore.class);
+              store.append(List.of(Event.of("Configured")));
+              assertThat(store.read().toList()).hasSize(1);
+            });
+  }
+
+  @Test
+  void listensThroughADriverThatWrapsPostgresqlsToo() {
+    contexts
+        .withPropertyValues(
+            "spring.datasource.url=" + WrappingDriver.wrap(migrated.jdbcUrl()),
+            "spring.datasource.driver-class-name=" + WrappingDriver.class.getName())
+        .run(
+            context -> {
+              assertThat(context).hasNotFailed().hasSingleBean(ConnectionFactory.class);
+              try (Connection listening = context.getBean(ConnectionFactory.class).open()) {
+                assertThat(listening.isWrapperFor(PGConnection.class)).isTrue();
+              }
               EventStore store = context.getBean(EventStore.class);
               store.append(List.of(Event.of("Configured")));
               assertThat(store.read().toList()).hasSize(1);
