@@ -6,18 +6,24 @@ import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnSingleCandidate;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.health.autoconfigure.contributor.ConditionalOnEnabledHealthIndicator;
 import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.context.annotation.Bean;
 
 /**
  * The {@code en57} health indicator ({@link En57HealthIndicator}), with Spring Boot's health
- * support on the class path; {@code management.health.en57.enabled=false} turns it off.
+ * support on the class path; {@code management.health.en57.enabled=false} turns it off. It checks
+ * the application's one DataSource (or its primary one); with several and none primary, which one
+ * holds the log is unknown, and there is no indicator.
  */
 @AutoConfiguration(after = En57AutoConfiguration.class)
 @ConditionalOnClass({HealthIndicator.class, EventStore.class})
-@ConditionalOnBean({EventStore.class, DataSource.class})
+@ConditionalOnBean(EventStore.class)
+@ConditionalOnSingleCandidate(DataSource.class)
 @ConditionalOnEnabledHealthIndicator("en57")
+@EnableConfigurationProperties(En57Properties.class)
 public class En57HealthContributorAutoConfiguration {
 
   /** The indicator, named {@code en57}. */

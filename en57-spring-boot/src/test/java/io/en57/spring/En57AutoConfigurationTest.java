@@ -23,6 +23,7 @@ import java.sql.Connection;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -113,6 +114,28 @@ class En57AutoConfigurationTest {
               store.append(List.of(Event.of("Configured")));
               assertThat(store.read().toList()).hasSize(1);
             });
+  }
+
+  @Test
+  void withTwoDataSourcesNeitherPrimaryAndItsOwnStoreTheApplicationStartsWithoutAnIndicator() {
+    contexts
+        .withBean("orders", DataSource.class, migrated::dataSource)
+        .withBean("reports", DataSource.class, migrated::dataSource)
+        .withBean("myStore", EventStore.class, EventStore::inMemory)
+        .run(
+            context ->
+                assertThat(context)
+                    .hasNotFailed()
+                    .hasSingleBean(EventStore.class)
+                    .doesNotHaveBean(En57HealthIndicator.class));
+  }
+
+  @Test
+  void withItsOwnStoreOnTheOneDataSourceTheApplicationKeepsTheIndicator() {
+    on(migrated)
+        .withBean("myStore", EventStore.class, EventStore::inMemory)
+        .run(
+            context -> assertThat(context).hasNotFailed().hasSingleBean(En57HealthIndicator.class));
   }
 
   @Test
