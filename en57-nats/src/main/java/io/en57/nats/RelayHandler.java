@@ -83,7 +83,9 @@ final class RelayHandler implements BatchHandler {
     Tail tail = known;
     known = null; // until this batch is acknowledged, only the stream can say where it ends
     requireConnected();
-    if (tail == null) {
+    if (tail == null || startsAtOrBefore(batch, tail)) {
+      // The runner went back (a reset, maybe after a purge of the stream; a batch sent again): the
+      // tail this handler left may no longer be the stream's.
       tail = tail();
     }
     List<SequencedEvent> events = after(batch.events(), tail.position());
@@ -110,6 +112,10 @@ final class RelayHandler implements BatchHandler {
     if (acknowledged.stream().noneMatch(PublishAck::isDuplicate)) {
       known = new Tail(last.getSeqno(), events.get(events.size() - 1).position());
     }
+  }
+
+  private static boolean startsAtOrBefore(Batch batch, Tail tail) {
+    return !batch.events().isEmpty() && batch.events().get(0).position() <= tail.position();
   }
 
   /**

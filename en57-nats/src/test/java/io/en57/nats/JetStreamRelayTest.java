@@ -200,6 +200,26 @@ class JetStreamRelayTest {
   }
 
   @Test
+  void purgedAndResetWhileItRunsItPublishesTheLogAgain() throws Exception {
+    create("RELAY_PURGED", "en57.>", Duration.ofMillis(100));
+    for (int i = 0; i < 5; i++) {
+      store.append(List.of(Event.of("Counted", Map.of("n", i))));
+    }
+    JetStreamRelay relay = started(JetStreamRelay.builder(nats, "RELAY_PURGED"));
+    assertThat(relay.await(store.head(), PATIENCE)).isTrue();
+    Thread.sleep(300); // the broker forgets the message ids, or it would drop them as duplicates
+
+    nats.jetStreamManagement().purgeStream("RELAY_PURGED");
+    Projections.forDataSource(pool).reset(relay.name(), 0);
+    store.append(List.of(Event.of("Counted", Map.of("n", 5))));
+
+    assertThat(relay.await(store.head(), PATIENCE)).isTrue();
+    assertThat(Streams.readAll(nats, "RELAY_PURGED"))
+        .extracting(Received::position)
+        .containsExactlyElementsOf(positions(store.read()));
+  }
+
+  @Test
   void refusesAStreamWhoseLastMessageItDidNotPublish() throws Exception {
     create("RELAY_FOREIGN", "en57.>", Duration.ofMinutes(2));
     nats.jetStream().publish("en57.Foreign", "not an event".getBytes(StandardCharsets.UTF_8));
