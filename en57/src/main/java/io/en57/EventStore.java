@@ -61,7 +61,10 @@ public final class EventStore implements AutoCloseable {
   private ExecutorService readAhead;
 
   static {
-    StoreAccess.install(store -> store.listening, (store, route) -> store.head(route));
+    StoreAccess.install(
+        store -> store.listening,
+        (store, route) -> store.head(route),
+        store -> store.join.active());
   }
 
   EventStore(

@@ -3,6 +3,11 @@ package io.en57;
 import static io.en57.AppendCondition.failIf;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.en57.decisions.Decision;
+import io.en57.decisions.DecisionModel;
+import io.en57.decisions.DecisionProjection;
+import io.en57.decisions.Outcome;
+import io.en57.decisions.RetryPolicy;
 import io.en57.subscriptions.Batch;
 import io.en57.subscriptions.Subscription;
 import io.en57.testing.TestDatabases;
@@ -16,6 +21,10 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -198,6 +207,47 @@ class TransactionJoinTest {
       assertThat(stored).isEqualTo(rolledBack);
       Batch next = subscription.poll(Duration.ofSeconds(10));
       assertThat(next.events()).extracting(e -> e.event().type()).containsExactly("SeatHeld");
+    }
+  }
+
+  @Test
+  void aDecisionRetriedInsideATransactionDoesNotPauseWhileItHoldsTheAppendLock() throws Exception {
+    DecisionModel model =
+        DecisionModel.of(
+            DecisionProjection.startingWith(0)
+                .on("SeatBooked", (seats, event) -> seats + 1)
+                .withTag("flight:f1"));
+    // Paused as this says, the retry would wait up to an hour.
+    RetryPolicy patient =
+        RetryPolicy.defaults().withBackoff(Duration.ofHours(1), Duration.ofHours(1));
+    var attempts = new AtomicInteger();
+    ExecutorService deciding = Executors.newSingleThreadExecutor();
+    try (EventStore elsewhere = EventStore.forDataSource(database.dataSource())) {
+      Future<Outcome<String>> decided =
+          deciding.submit(
+              () -> {
+                transactions.begin();
+                Outcome<String> outcome =
+                    model.execute(
+                        store,
+                        patient,
+                        state -> {
+                          if (attempts.incrementAndGet() == 1) {
+                            // Another node books meanwhile: the first attempt conflicts.
+                            elsewhere.append(List.of(Event.of("SeatBooked").withTags("flight:f1")));
+                          }
+                          return Decision.append(Event.of("SeatBooked").withTags("flight:f1"));
+                        });
+                transactions.commit();
+                return outcome;
+              });
+
+      assertThat(decided.get(20, TimeUnit.SECONDS)).isEqualTo(new Outcome.Appended<String>(2, 1));
+      assertThat(attempts).hasValue(2);
+    } finally {
+      // A pause (what this test is for) ends at the interrupt: the decision gives up and commits.
+      deciding.shutdownNow();
+      assertThat(deciding.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
     }
   }
 

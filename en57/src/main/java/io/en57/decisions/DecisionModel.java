@@ -181,8 +181,10 @@ public final class DecisionModel {
   /**
    * Reads, decides and appends under the {@link DecisionState#condition()} of the read; after a
    * conflict, pauses as {@code retry} says, reads and decides again, at most {@code
-   * retry.maxAttempts()} times in all. If the thread is interrupted during a pause, it gives up at
-   * once, with the interrupt flag set.
+   * retry.maxAttempts()} times in all. In a transaction of the application's that the store joins
+   * it does not pause: the failed append holds the append lock until that transaction ends, so
+   * nothing can conflict meanwhile and a pause would stall every writer. If the thread is
+   * interrupted during a pause, it gives up at once, with the interrupt flag set.
    *
    * @throws RuntimeException whatever the decider, a handler or the store throws; an {@link
    *     io.en57.En57StorageException} from the append leaves its outcome unknown
@@ -211,7 +213,12 @@ public final class DecisionModel {
       }
       var failure = (AppendResult.Failure) result;
       conflicts++;
-      if (conflicts >= retry.maxAttempts() || !pause(retry, conflicts)) {
+      if (conflicts >= retry.maxAttempts()) {
+        return new Outcome.GaveUp<>(conflicts, failure);
+      }
+      // In the application's transaction the failed append holds the append lock until that
+      // transaction ends: no one can append meanwhile, so a pause would only stall every writer.
+      if (!StoreAccess.appendsInCallersTransaction(store) && !pause(retry, conflicts)) {
         return new Outcome.GaveUp<>(conflicts, failure);
       }
       // Reading replicas, the next read covers at least the events that conflicted, so it cannot

@@ -56,7 +56,7 @@ public final class Listening {
     Operation<AppendEnded> operation = null;
     try {
       operation = listener.appendStarted(new AppendStarted(events, conditional));
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | LinkageError e) {
       failed("appendStarted", e);
     }
     return new AppendObservation(this, operation);
@@ -70,7 +70,7 @@ public final class Listening {
     Operation<ReadEnded> operation = null;
     try {
       operation = listener.readStarted();
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | LinkageError e) {
       failed("readStarted", e);
     }
     return new ReadObservation(this, operation);
@@ -90,7 +90,7 @@ public final class Listening {
     }
     try {
       listener.groupWritten(new GroupWritten(waits, Duration.ofNanos(ended - started)));
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | LinkageError e) {
       failed("groupWritten", e);
     }
   }
@@ -114,7 +114,7 @@ public final class Listening {
       long lag = Math.max(0, head.getAsLong() - checkpoint);
       listener.projectionBatchApplied(
           new ProjectionBatch(projection, segment, events, duration, checkpoint, lag));
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | LinkageError e) {
       failed("projectionBatchApplied", e);
     }
   }
@@ -127,12 +127,12 @@ public final class Listening {
     }
     try {
       listener.projectionFailed(new ProjectionFailure(projection, segment, action, error));
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | LinkageError e) {
       failed("projectionFailed", e);
     }
   }
 
-  private void failed(String method, RuntimeException e) {
+  private void failed(String method, Throwable e) {
     if (warned.compareAndSet(false, true)) {
       LOG.warn("the store listener's {} threw; ignored (further failures log at DEBUG)", method, e);
     } else {
@@ -174,7 +174,7 @@ public final class Listening {
       try {
         operation.ended(
             new AppendEnded(outcome, Duration.ofNanos(System.nanoTime() - started), error));
-      } catch (RuntimeException e) {
+      } catch (RuntimeException | LinkageError e) {
         listening.failed("an append operation's ended", e);
       }
     }
@@ -212,7 +212,7 @@ public final class Listening {
       try {
         operation.ended(
             new ReadEnded(events, Duration.ofNanos(System.nanoTime() - started), error));
-      } catch (RuntimeException e) {
+      } catch (RuntimeException | LinkageError e) {
         listening.failed("a read operation's ended", e);
       }
     }

@@ -10,6 +10,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 
 /**
@@ -82,6 +83,8 @@ public final class ProjectionRuntime implements ProjectionRunner {
   @Override
   public void close() {
     workers.forEach(SegmentWorker::stop);
-    workers.forEach(SegmentWorker::join);
+    // One deadline for all: the workers stop together, so close() waits 30 s at most, not 30 each.
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(SegmentWorker.JOIN_SECONDS);
+    workers.forEach(worker -> worker.join(deadline));
   }
 }

@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
 final class SegmentWorker {
 
   private static final Logger LOG = LoggerFactory.getLogger(SegmentWorker.class);
-  private static final long JOIN_SECONDS = 30;
+  static final long JOIN_SECONDS = 30;
   private static final int MAX_ERROR_LENGTH = 4_000;
 
   /** What applying a batch came to. */
@@ -121,9 +121,13 @@ final class SegmentWorker {
     }
   }
 
-  void join() {
+  /** Waits for the thread to end until {@code deadline} (of {@link System#nanoTime()}). */
+  void join(long deadline) {
     try {
-      thread.join(TimeUnit.SECONDS.toMillis(JOIN_SECONDS));
+      long remaining = deadline - System.nanoTime();
+      if (remaining > 0) {
+        TimeUnit.NANOSECONDS.timedJoin(thread, remaining);
+      }
       if (thread.isAlive()) {
         LOG.warn("{}: still applying a batch {} s after close; leaving it", label, JOIN_SECONDS);
       }

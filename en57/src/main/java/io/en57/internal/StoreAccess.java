@@ -2,27 +2,32 @@ package io.en57.internal;
 
 import io.en57.EventStore;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.function.ToLongBiFunction;
 
 /**
  * Hands the implementation what a store keeps out of its public API: the projection runner reports
  * to the store's listener; a decision model reading replicas learns the head of the source its
- * reads go to. {@link EventStore} installs the accessors when its class initializes, which happens
- * before any store exists.
+ * reads go to, and whether its appends hold the append lock until the caller's transaction ends.
+ * {@link EventStore} installs the accessors when its class initializes, which happens before any
+ * store exists.
  */
 public final class StoreAccess {
 
   private static volatile Function<EventStore, Listening> listening;
   private static volatile ToLongBiFunction<EventStore, ReadRoute> head;
+  private static volatile Predicate<EventStore> inCallersTransaction;
 
   private StoreAccess() {}
 
   /** Called once, by {@link EventStore}. */
   public static void install(
       Function<EventStore, Listening> listeningAccessor,
-      ToLongBiFunction<EventStore, ReadRoute> headAccessor) {
+      ToLongBiFunction<EventStore, ReadRoute> headAccessor,
+      Predicate<EventStore> inCallersTransactionAccessor) {
     listening = listeningAccessor;
     head = headAccessor;
+    inCallersTransaction = inCallersTransactionAccessor;
   }
 
   /** The store's listener, or {@link Listening#NONE}. */
@@ -37,5 +42,13 @@ public final class StoreAccess {
    */
   public static long head(EventStore store, ReadRoute route) {
     return head.applyAsLong(store, route);
+  }
+
+  /**
+   * Whether the store's appends on the calling thread join the application's transaction: there an
+   * append, failed or not, holds the append lock until that transaction ends.
+   */
+  public static boolean appendsInCallersTransaction(EventStore store) {
+    return inCallersTransaction.test(store);
   }
 }

@@ -6,8 +6,9 @@ package io.en57.observation;
  * io.en57.EventStoreBuilder#listener}.
  *
  * <p>The store calls it on its own threads and on the application's, so an implementation must be
- * thread-safe and quick: it runs inside every append. An exception it throws is logged and ignored;
- * it never fails or changes the store's work.
+ * thread-safe and quick: it runs inside every append. An exception it throws is logged and ignored,
+ * and so is a {@link LinkageError} (a listener built against another version of a library it
+ * calls); it never fails or changes the store's work.
  *
  * <p>Appends and reads are reported in two steps, so that a tracer can make a span of them: {@code
  * ...Started} runs on the calling thread before the work (where the caller's current span is), and

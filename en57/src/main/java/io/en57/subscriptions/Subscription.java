@@ -40,7 +40,8 @@ public interface Subscription extends AutoCloseable {
    * delivered again as the subscription's {@link Retry} says; when the last attempt fails, the
    * subscription stops and {@link #failure()} holds the exception. It also stops, at once, on an
    * event it cannot decode (its registered payload class no longer fits its data) and on an {@link
-   * Error} from the handler. Failed reads (the database is down) are retried until it is back.
+   * Error} from the handler. Failed reads (the database is down) are retried until it is back, with
+   * {@link Retry#defaults()}'s back-off whatever the subscription's own {@link Retry}.
    *
    * @return this subscription
    * @throws IllegalStateException if it is closed or already started
