@@ -79,6 +79,9 @@ final class SegmentWorker {
   private long epoch = -1;
   private boolean owner;
 
+  /** Batches in a row that the database failed; its back-off is not the handler's retry. */
+  private int databaseFailures;
+
   SegmentWorker(
       EventStore store,
       DataSource dataSource,
@@ -284,7 +287,9 @@ final class SegmentWorker {
     int failures = 0;
     while (!stopping) {
       try {
-        return transact(events, from, to, caughtUp, null);
+        Outcome outcome = transact(events, from, to, caughtUp, null);
+        databaseFailures = 0;
+        return outcome;
       } catch (HandlerFailed failed) {
         failures++;
         if (failures < projection.retry().attempts()) {
@@ -306,7 +311,8 @@ final class SegmentWorker {
         return giveUp(events.get(0), from, to, caughtUp, failed.getCause());
       } catch (Transient e) {
         LOG.warn("{}: the database failed ({}); resuming from the checkpoint", label, e.getCause());
-        pause(projection.retry().backoffAfter(1));
+        databaseFailures++;
+        pause(backoff(databaseFailures));
         return Outcome.RESYNC;
       }
     }

@@ -272,6 +272,26 @@ class ProjectionTest {
     assertThat(applied(pool)).isEmpty();
   }
 
+  @Test
+  void aBatchTheDatabaseKeepsFailingIsRetriedWithAGrowingPauseWhateverTheHandlersRetry()
+      throws Exception {
+    var calls = new AtomicInteger();
+    ProjectionHandler deadlocking =
+        (batch, connection) -> {
+          calls.incrementAndGet();
+          throw new SQLException("deadlock detected", "40P01");
+        };
+    run(Projection.of("deadlocking", store.read(), deadlocking).withRetry(Retry.none()));
+    appendSome(1, "Counted");
+
+    Thread.sleep(2_000);
+
+    // 100, 200, 400, 800 ms between tries: about five in two seconds, where no pause makes
+    // hundreds.
+    assertThat(calls.get()).isBetween(1, 8);
+    assertThat(projections.status("deadlocking").get(0).state()).isEqualTo(ProjectionState.RUNNING);
+  }
+
   /** A payload class the stored data does not fit. */
   record SeatsLeft(int left) {}
 
