@@ -1,5 +1,7 @@
 package io.en57.spring;
 
+import com.zaxxer.hikari.HikariConfigMXBean;
+import com.zaxxer.hikari.HikariDataSource;
 import io.en57.EventStore;
 import io.en57.EventStoreBuilder;
 import io.en57.Migrator;
@@ -19,6 +21,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnSingleCandidate;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.jdbc.DataSourceUnwrapper;
 import org.springframework.boot.jdbc.autoconfigure.JdbcConnectionDetails;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -120,27 +123,30 @@ public class En57AutoConfiguration {
   static class ListenConnectionConfiguration {
 
     /**
-     * Connections opened with the JDBC URL and credentials of the application's DataSource, by
-     * whichever driver takes that URL: also one that wraps PostgreSQL's (Testcontainers' {@code
-     * jdbc:tc:}, a tracing or failover wrapper), not only {@code jdbc:postgresql:}.
+     * Connections opened with the JDBC URL and credentials of the application's DataSource, and the
+     * driver properties of its HikariCP pool ({@code
+     * spring.datasource.hikari.data-source-properties}, such as {@code sslmode}), by whichever
+     * driver takes that URL: also one that wraps PostgreSQL's (Testcontainers' {@code jdbc:tc:}, a
+     * tracing or failover wrapper), not only {@code jdbc:postgresql:}.
      */
     @Bean
     @ConditionalOnMissingBean
     @ConditionalOnBean(JdbcConnectionDetails.class)
-    ConnectionFactory en57ListenConnection(JdbcConnectionDetails details) {
+    ConnectionFactory en57ListenConnection(JdbcConnectionDetails details, DataSource dataSource) {
       String url = details.getJdbcUrl();
-      String user = details.getUsername();
-      String password = details.getPassword();
-      return () -> {
-        var credentials = new Properties();
-        if (user != null) {
-          credentials.setProperty("user", user);
-        }
-        if (password != null) {
-          credentials.setProperty("password", password);
-        }
-        return DriverManager.getConnection(url, credentials);
-      };
+      var properties = new Properties();
+      HikariDataSource pool =
+          DataSourceUnwrapper.unwrap(dataSource, HikariConfigMXBean.class, HikariDataSource.class);
+      if (pool != null) {
+        properties.putAll(pool.getDataSourceProperties());
+      }
+      if (details.getUsername() != null) {
+        properties.setProperty("user", details.getUsername());
+      }
+      if (details.getPassword() != null) {
+        properties.setProperty("password", details.getPassword());
+      }
+      return () -> DriverManager.getConnection(url, properties);
     }
   }
 }

@@ -2,8 +2,10 @@ package io.en57.spring;
 
 import io.en57.ApplicationTransactions;
 import java.sql.Connection;
+import java.sql.SQLException;
 import java.util.Objects;
 import javax.sql.DataSource;
+import org.springframework.jdbc.CannotGetJdbcConnectionException;
 import org.springframework.jdbc.datasource.ConnectionHolder;
 import org.springframework.jdbc.datasource.DataSourceUtils;
 import org.springframework.transaction.support.TransactionSynchronization;
@@ -14,7 +16,9 @@ import org.springframework.transaction.support.TransactionSynchronizationManager
  * connection of {@code dataSource} ({@code @Transactional} or {@code TransactionTemplate} with a
  * {@code DataSourceTransactionManager}, a {@code JpaTransactionManager} or a {@code
  * JdbcTransactionManager} on that DataSource), the store appends and reads on that connection;
- * outside one, or inside a transaction of another resource, it uses its pool.
+ * outside one, or inside a transaction of another resource, it uses its pool. A transaction manager
+ * set to {@code SYNCHRONIZATION_NEVER} is joined too; the store's subscriptions then see a joined
+ * append within their poll interval rather than at its commit.
  *
  * <pre>{@code
  * EventStore store = EventStore.builder()
@@ -35,12 +39,25 @@ public final class SpringTransactions implements ApplicationTransactions {
 
   @Override
   public Connection connection() {
-    if (!TransactionSynchronizationManager.isActualTransactionActive()
-        || !(TransactionSynchronizationManager.getResource(dataSource)
-            instanceof ConnectionHolder)) {
+    if (!(TransactionSynchronizationManager.getResource(dataSource)
+        instanceof ConnectionHolder holder)) {
       return null;
     }
-    return DataSourceUtils.getConnection(dataSource);
+    boolean inTransaction;
+    if (TransactionSynchronizationManager.isSynchronizationActive()) {
+      // Synchronization also binds a connection outside a transaction (SUPPORTS): not one to join.
+      inTransaction = TransactionSynchronizationManager.isActualTransactionActive();
+    } else {
+      // A transaction manager set to SYNCHRONIZATION_NEVER binds only its transaction's connection
+      // and marks nothing else: that connection is in a transaction when autocommit is off.
+      try {
+        inTransaction = !holder.getConnection().getAutoCommit();
+      } catch (SQLException e) {
+        throw new CannotGetJdbcConnectionException(
+            "Could not inspect the transaction's connection", e);
+      }
+    }
+    return inTransaction ? DataSourceUtils.getConnection(dataSource) : null;
   }
 
   @Override

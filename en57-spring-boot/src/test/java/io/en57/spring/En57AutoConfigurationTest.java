@@ -20,6 +20,8 @@ import io.en57.testing.TestDatabases;
 import io.en57.testing.TestDatabases.TestDatabase;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -45,6 +47,8 @@ import org.springframework.boot.transaction.autoconfigure.TransactionAutoConfigu
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.transaction.support.AbstractPlatformTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /** The auto-configuration, context by context, on embedded PostgreSQL databases. */
@@ -113,6 +117,21 @@ class En57AutoConfigurationTest {
               EventStore store = context.getBean(EventStore.class);
               store.append(List.of(Event.of("Configured")));
               assertThat(store.read().toList()).hasSize(1);
+            });
+  }
+
+  @Test
+  void listensWithThePoolsDriverProperties() {
+    on(migrated)
+        .withPropertyValues("spring.datasource.hikari.data-source-properties.currentSchema=booking")
+        .run(
+            context -> {
+              try (Connection listening = context.getBean(ConnectionFactory.class).open();
+                  Statement statement = listening.createStatement();
+                  ResultSet row = statement.executeQuery("SHOW search_path")) {
+                row.next();
+                assertThat(row.getString(1)).isEqualTo("booking");
+              }
             });
   }
 
@@ -294,6 +313,28 @@ class En57AutoConfigurationTest {
               assertThat(store.read().toList()).hasSize(1);
               assertThat(jdbc.queryForObject("SELECT count(*) FROM bookings", Integer.class))
                   .isOne();
+            });
+  }
+
+  @Test
+  void aTransactionManagerWithoutSynchronizationIsJoinedToo() {
+    on(migrated)
+        .run(
+            context -> {
+              EventStore store = context.getBean(EventStore.class);
+              var manager = new DataSourceTransactionManager(context.getBean(DataSource.class));
+              manager.setTransactionSynchronization(
+                  AbstractPlatformTransactionManager.SYNCHRONIZATION_NEVER);
+              var transaction = new TransactionTemplate(manager);
+              transaction.executeWithoutResult(
+                  status -> {
+                    store.append(List.of(Event.of("SeatBooked")));
+                    status.setRollbackOnly();
+                  });
+              assertThat(store.read().toList()).isEmpty();
+              transaction.executeWithoutResult(
+                  status -> store.append(List.of(Event.of("SeatBooked"))));
+              assertThat(store.read().toList()).hasSize(1);
             });
   }
 
