@@ -64,7 +64,7 @@ public final class EventStore implements AutoCloseable {
     StoreAccess.install(
         store -> store.listening,
         (store, route) -> store.head(route),
-        store -> store.join.active());
+        store -> store.join.active() || store.engine.appendsHoldTheLockUntilTheCallerEnds());
   }
 
   EventStore(

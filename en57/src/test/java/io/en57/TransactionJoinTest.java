@@ -251,6 +251,47 @@ class TransactionJoinTest {
     }
   }
 
+  @Test
+  void aDecisionRetriedOnTheCallersConnectionDoesNotPauseWhileItHoldsTheAppendLock()
+      throws Exception {
+    DecisionModel model =
+        DecisionModel.of(
+            DecisionProjection.startingWith(0)
+                .on("SeatBooked", (seats, event) -> seats + 1)
+                .withTag("flight:f1"));
+    RetryPolicy patient =
+        RetryPolicy.defaults().withBackoff(Duration.ofHours(1), Duration.ofHours(1));
+    var attempts = new AtomicInteger();
+    ExecutorService deciding = Executors.newSingleThreadExecutor();
+    try (EventStore elsewhere = EventStore.forDataSource(database.dataSource());
+        Connection connection = database.dataSource().getConnection()) {
+      connection.setAutoCommit(false);
+      EventStore onConnection = store.onConnection(connection);
+      Future<Outcome<String>> decided =
+          deciding.submit(
+              () -> {
+                Outcome<String> outcome =
+                    model.execute(
+                        onConnection,
+                        patient,
+                        state -> {
+                          if (attempts.incrementAndGet() == 1) {
+                            elsewhere.append(List.of(Event.of("SeatBooked").withTags("flight:f1")));
+                          }
+                          return Decision.append(Event.of("SeatBooked").withTags("flight:f1"));
+                        });
+                connection.commit();
+                return outcome;
+              });
+
+      assertThat(decided.get(20, TimeUnit.SECONDS)).isEqualTo(new Outcome.Appended<String>(2, 1));
+      assertThat(attempts).hasValue(2);
+    } finally {
+      deciding.shutdownNow();
+      assertThat(deciding.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
+    }
+  }
+
   private static void book(Connection connection, String seat) throws SQLException {
     try (PreparedStatement insert =
         connection.prepareStatement("INSERT INTO bookings (seat) VALUES (?)")) {

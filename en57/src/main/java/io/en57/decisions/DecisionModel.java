@@ -181,10 +181,11 @@ public final class DecisionModel {
   /**
    * Reads, decides and appends under the {@link DecisionState#condition()} of the read; after a
    * conflict, pauses as {@code retry} says, reads and decides again, at most {@code
-   * retry.maxAttempts()} times in all. In a transaction of the application's that the store joins
-   * it does not pause: the failed append holds the append lock until that transaction ends, so
-   * nothing can conflict meanwhile and a pause would stall every writer. If the thread is
-   * interrupted during a pause, it gives up at once, with the interrupt flag set.
+   * retry.maxAttempts()} times in all. In a transaction of the application's that the store joins,
+   * or on the application's connection ({@code onConnection}) outside autocommit, it does not
+   * pause: the failed append holds the append lock until that transaction ends, so nothing can
+   * conflict meanwhile and a pause would stall every writer. If the thread is interrupted during a
+   * pause, it gives up at once, with the interrupt flag set.
    *
    * @throws RuntimeException whatever the decider, a handler or the store throws; an {@link
    *     io.en57.En57StorageException} from the append leaves its outcome unknown

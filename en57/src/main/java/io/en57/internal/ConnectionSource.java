@@ -82,6 +82,14 @@ abstract class ConnectionSource {
     return false;
   }
 
+  /**
+   * Whether a transaction lock the work takes stays held after it, until the caller ends its
+   * transaction: on the caller's connection, unless that connection is in autocommit.
+   */
+  boolean holdsLocksUntilTheCallerEnds() {
+    return false;
+  }
+
   /** Cancels, in the database, the work running on the source's connections. */
   void cancelRunning() {}
 
@@ -132,6 +140,15 @@ abstract class ConnectionSource {
       @Override
       boolean isCallersTransaction() {
         return true;
+      }
+
+      @Override
+      boolean holdsLocksUntilTheCallerEnds() {
+        try {
+          return !connection.getAutoCommit();
+        } catch (SQLException e) {
+          return false; // a closed connection holds nothing
+        }
       }
 
       @Override

@@ -62,6 +62,14 @@ public interface Engine extends AutoCloseable {
     return false;
   }
 
+  /**
+   * Whether an append, failed or not, holds the append lock until the caller ends its transaction
+   * (an engine on the caller's connection, outside autocommit).
+   */
+  default boolean appendsHoldTheLockUntilTheCallerEnds() {
+    return false;
+  }
+
   /** An engine running on the caller's connection, inside the caller's transaction. */
   Engine onConnection(Connection connection);
 

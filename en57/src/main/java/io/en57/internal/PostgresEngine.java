@@ -145,6 +145,11 @@ public final class PostgresEngine implements Engine {
   }
 
   @Override
+  public boolean appendsHoldTheLockUntilTheCallerEnds() {
+    return connections.holdsLocksUntilTheCallerEnds();
+  }
+
+  @Override
   public Engine onConnection(Connection connection) {
     Objects.requireNonNull(connection, "connection must not be null");
     return new PostgresEngine(

@@ -45,8 +45,9 @@ public final class StoreAccess {
   }
 
   /**
-   * Whether the store's appends on the calling thread join the application's transaction: there an
-   * append, failed or not, holds the append lock until that transaction ends.
+   * Whether the store's appends on the calling thread run in the application's transaction (joined,
+   * or on its connection outside autocommit): there an append, failed or not, holds the append lock
+   * until that transaction ends.
    */
   public static boolean appendsInCallersTransaction(EventStore store) {
     return inCallersTransaction.test(store);
