@@ -8,7 +8,10 @@ public enum MigrationState {
   PENDING,
   /** Every shipped migration is applied. */
   UP_TO_DATE,
-  /** A migration started and did not complete; {@code migrate} refuses until it is repaired. */
+  /**
+   * A migration recorded as started and not completed, which only an earlier migrator left (it
+   * recorded the start in a transaction of its own); {@code migrate} refuses until it is repaired.
+   */
   PARTIAL,
   /** Schema {@code en57} holds objects but no version table; {@code migrate} refuses. */
   UNVERSIONED,

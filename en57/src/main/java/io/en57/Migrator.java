@@ -34,6 +34,9 @@ import javax.sql.DataSource;
  */
 public final class Migrator {
 
+  /** The oldest server the migrations run on ({@code server_version_num} of PostgreSQL 15). */
+  static final int MIN_SERVER_VERSION_NUM = 150_000;
+
   private static final long MIGRATION_LOCK_CLASS = 1164850487L;
 
   private final DataSource dataSource;
@@ -154,6 +157,10 @@ public final class Migrator {
       grantToApplicationRole(connection);
       return applied;
     }
+    requireSupportedServer(connection);
+    // A migration may drop and create functions, and it adds tables and functions: the roles that
+    // could append before get what a store needs again, named or not (--app-role once is enough).
+    List<String> appendingRoles = rolesThatCanAppend(connection);
     execute(connection, schema.sql("CREATE SCHEMA IF NOT EXISTS en57"));
     execute(
         connection,
@@ -169,21 +176,51 @@ public final class Migrator {
       apply(connection, migration);
       applied.add(migration.name());
     }
+    for (String role : appendingRoles) {
+      if (!role.equals(applicationRole)) {
+        grantTo(connection, role);
+      }
+    }
     grantToApplicationRole(connection);
     return applied;
   }
 
-  /** Grants the application role what a store needs, and revokes everything else in the schema. */
-  private void grantToApplicationRole(Connection connection) throws SQLException {
-    if (applicationRole == null) {
-      return;
+  /** The roles granted EXECUTE on the schema's append function, the owner's own grant aside. */
+  private List<String> rolesThatCanAppend(Connection connection) throws SQLException {
+    var roles = new ArrayList<String>();
+    if (!queryBoolean(
+        connection,
+        schema.sql("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'en57')"))) {
+      return roles;
     }
-    List<String> problems =
-        RoleCheck.identityProblems(RoleCheck.check(connection, schema, applicationRole));
+    try (Statement statement = connection.createStatement();
+        ResultSet rows =
+            statement.executeQuery(
+                schema.sql(
+                    "SELECT DISTINCT r.rolname FROM pg_proc p, aclexplode(p.proacl) a, pg_roles r"
+                        + " WHERE p.pronamespace = 'en57'::regnamespace AND p.proname = 'append'"
+                        + " AND a.privilege_type = 'EXECUTE' AND a.grantee = r.oid"
+                        + " AND a.grantee <> p.proowner ORDER BY 1"))) {
+      while (rows.next()) {
+        roles.add(rows.getString(1));
+      }
+    }
+    return roles;
+  }
+
+  private void grantToApplicationRole(Connection connection) throws SQLException {
+    if (applicationRole != null) {
+      grantTo(connection, applicationRole);
+    }
+  }
+
+  /** Grants {@code role} what a store needs, and revokes everything else in the schema. */
+  private void grantTo(Connection connection, String role) throws SQLException {
+    List<String> problems = RoleCheck.identityProblems(RoleCheck.check(connection, schema, role));
     if (!problems.isEmpty()) {
       throw new MigrationException(
           "not granting to application role "
-              + applicationRole
+              + role
               + ": it "
               + String.join(" and ", problems)
               + "; the application needs a role of its own, created by an administrator"
@@ -192,7 +229,7 @@ public final class Migrator {
     }
     connection.setAutoCommit(false);
     try {
-      for (String grant : RoleCheck.grants(connection, schema, applicationRole)) {
+      for (String grant : RoleCheck.grants(connection, schema, role)) {
         execute(connection, grant);
       }
       connection.commit();
@@ -204,17 +241,23 @@ public final class Migrator {
     }
   }
 
+  /**
+   * Applies {@code migration} and records it in one transaction: one that fails or is cut off
+   * leaves nothing, its version row neither, and migrating again retries it. (A row left started
+   * and not completed, which {@link #status} reports as PARTIAL, comes only from a migrator that
+   * recorded the start on its own.)
+   */
   private void apply(Connection connection, Migration migration) throws SQLException {
-    try (PreparedStatement start =
-        connection.prepareStatement(
-            "INSERT INTO " + versionTable() + " (version, name, checksum) VALUES (?, ?, ?)")) {
-      start.setInt(1, migration.version());
-      start.setString(2, migration.name());
-      start.setString(3, migration.checksum());
-      start.executeUpdate();
-    }
     connection.setAutoCommit(false);
     try {
+      try (PreparedStatement start =
+          connection.prepareStatement(
+              "INSERT INTO " + versionTable() + " (version, name, checksum) VALUES (?, ?, ?)")) {
+        start.setInt(1, migration.version());
+        start.setString(2, migration.name());
+        start.setString(3, migration.checksum());
+        start.executeUpdate();
+      }
       execute(connection, schema.sql(migration.sql()));
       execute(
           connection,
@@ -228,10 +271,8 @@ public final class Migrator {
       throw new MigrationException(
           "migration "
               + migration.name()
-              + " failed and was rolled back: "
-              + e.getMessage()
-              + ". "
-              + repairStep(migration.version(), migration.name()),
+              + " failed and was rolled back, leaving nothing; fix the cause and migrate again: "
+              + e.getMessage(),
           e);
     } finally {
       connection.setAutoCommit(true);
@@ -361,6 +402,33 @@ public final class Migrator {
         .filter(m -> m.version() > afterVersion)
         .map(Migration::name)
         .toList();
+  }
+
+  /**
+   * Refuses a server older than {@link #MIN_SERVER_VERSION_NUM} before anything is applied: a
+   * migration failing half-way through the list would leave a database some stores could no longer
+   * start on.
+   */
+  private static void requireSupportedServer(Connection connection) throws SQLException {
+    try (Statement statement = connection.createStatement();
+        ResultSet row =
+            statement.executeQuery(
+                "SELECT current_setting('server_version_num')::int,"
+                    + " current_setting('server_version')")) {
+      row.next();
+      requireSupportedServer(row.getInt(1), row.getString(2));
+    }
+  }
+
+  static void requireSupportedServer(int versionNum, String version) {
+    if (versionNum < MIN_SERVER_VERSION_NUM) {
+      throw new MigrationException(
+          "En57 needs PostgreSQL "
+              + MIN_SERVER_VERSION_NUM / 10_000
+              + " or newer (its migrations use unlogged sequences); this server is "
+              + version
+              + ". Nothing was migrated");
+    }
   }
 
   private static boolean queryBoolean(Connection connection, String sql) throws SQLException {

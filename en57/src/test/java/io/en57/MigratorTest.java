@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.en57.internal.Migration;
 import io.en57.testing.TestDatabases;
+import io.en57.testing.TestDatabases.ApplicationRole;
 import io.en57.testing.TestDatabases.TestDatabase;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -112,7 +113,17 @@ class MigratorTest {
   }
 
   @Test
-  void aFailedMigrationIsReportedAsPartialAndNeverSilentlyContinued() {
+  void aServerOlderThanPostgresql15IsRefusedBeforeAnythingIsApplied() {
+    assertThatThrownBy(() -> Migrator.requireSupportedServer(140_012, "14.12"))
+        .isInstanceOf(MigrationException.class)
+        .hasMessageContaining("needs PostgreSQL 15 or newer")
+        .hasMessageContaining("this server is 14.12")
+        .hasMessageContaining("Nothing was migrated");
+    Migrator.requireSupportedServer(150_000, "15.0");
+  }
+
+  @Test
+  void aFailedMigrationLeavesNothingAndMigratingAgainRetriesIt() {
     migrator.migrate();
     var broken = new ArrayList<>(Migration.shipped());
     broken.add(
@@ -121,8 +132,31 @@ class MigratorTest {
 
     assertThatThrownBy(upgrade::migrate)
         .isInstanceOf(MigrationException.class)
-        .hasMessageContaining(BROKEN + " failed and was rolled back")
-        .hasMessageContaining("DELETE FROM en57.schema_migrations WHERE version = " + NEXT);
+        .hasMessageContaining(BROKEN + " failed and was rolled back, leaving nothing")
+        .hasMessageContaining("no_such_function");
+
+    MigrationStatus status = upgrade.status();
+    assertThat(status.state()).isEqualTo(MigrationState.PENDING);
+    assertThat(status.currentVersion()).isEqualTo(LATEST);
+    assertThat(status.pendingMigrations()).containsExactly(BROKEN);
+    // The table the failed migration created went with it: creating it again succeeds.
+    database.execute("CREATE TABLE en57.half (id int); DROP TABLE en57.half");
+    var fixed = new ArrayList<>(Migration.shipped());
+    fixed.add(Migration.of(NEXT, FIXED, "CREATE TABLE en57.half (id int)"));
+    assertThat(new Migrator(database.dataSource(), fixed).migrate()).containsExactly(FIXED);
+  }
+
+  @Test
+  void aMigrationRecordedAsStartedAndNotCompletedIsReportedAsPartialAndNeverSilentlyContinued() {
+    migrator.migrate();
+    // What a migrator that recorded the start in a transaction of its own left when it failed.
+    database.execute(
+        "INSERT INTO en57.schema_migrations (version, name, checksum) VALUES ("
+            + NEXT
+            + ", '"
+            + BROKEN
+            + "', 'x')");
+    var upgrade = new Migrator(database.dataSource(), Migration.shipped());
 
     MigrationStatus status = upgrade.status();
     assertThat(status.state()).isEqualTo(MigrationState.PARTIAL);
@@ -142,9 +176,32 @@ class MigratorTest {
 
     // The repair step the warning names, then migrate goes on.
     database.execute("DELETE FROM en57.schema_migrations WHERE version = " + NEXT);
-    var fixed = new ArrayList<>(Migration.shipped());
-    fixed.add(Migration.of(NEXT, FIXED, "CREATE TABLE en57.half (id int)"));
-    assertThat(new Migrator(database.dataSource(), fixed).migrate()).containsExactly(FIXED);
+    assertThat(upgrade.migrate()).isEmpty();
+    assertThat(upgrade.status().state()).isEqualTo(MigrationState.UP_TO_DATE);
+  }
+
+  @Test
+  void migratingWithoutTheApplicationRoleKeepsEverythingItCouldDoAndGivesItWhatIsNew() {
+    try (ApplicationRole application = database.createApplicationRole()) {
+      // A database at version 3, its application role granted then, as the README says, once.
+      List<Migration> third = Migration.shipped().subList(0, 3);
+      new Migrator(database.dataSource(), third).withApplicationRole(application.name()).migrate();
+
+      // Later migrations drop and create en57.append and add tables and functions.
+      assertThat(migrator.migrate()).isEqualTo(SHIPPED.subList(3, SHIPPED.size()));
+
+      assertThat(
+              Migrator.forDataSource(database.dataSource())
+                  .withApplicationRole(application.name())
+                  .status()
+                  .applicationRole()
+                  .orElseThrow()
+                  .inPlace())
+          .isTrue();
+      try (EventStore store = EventStore.forDataSource(application.dataSource())) {
+        assertThat(store.append(List.of(Event.of("Works")))).isEqualTo(new AppendResult.Success(1));
+      }
+    }
   }
 
   @Test

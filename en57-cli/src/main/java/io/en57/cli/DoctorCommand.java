@@ -41,7 +41,7 @@ import picocli.CommandLine.Option;
 final class DoctorCommand extends DatabaseCommand {
 
   /** The oldest PostgreSQL En57 supports. */
-  static final int MIN_SERVER_VERSION = 14;
+  static final int MIN_SERVER_VERSION = 15;
 
   /**
    * The log's append lock, {@code (1164850487, oid of its schema)}, held or awaited; and the
