@@ -1,0 +1,39 @@
+package io.en57.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Released migrations never change: a database migrated with one would report drift against a jar
+ * holding another. The checksums are those of the files as released (LF line endings, which {@code
+ * .gitattributes} keeps on every checkout); a new migration adds its line here.
+ */
+class ReleasedMigrationsTest {
+
+  private static final Map<String, String> RELEASED =
+      Map.of(
+          "0001_create_events",
+          "15adb62db00a61c09e3ce833207f2f89df0cf18dadaab187fcc1ce6de8b57c32",
+          "0002_append_only_history",
+          "78a7e4b287efab67050025f0d32370874ea2fa6981319b494eb0c0a01fbb2644",
+          "0003_projections",
+          "d7ccdcb510f40eaa4f51643ac2a891801f05b2a3ff4fa30cc9ec204ea62b2b0a",
+          "0004_append_across_nodes",
+          "fc93224928800bb23a8ac2bf6594425344869e4f3f64c77b78eef308fa56e40f",
+          "0005_drain_what_queues_meanwhile",
+          "ddd8de59e3b2e70cf25a39614ae1c6ca714d67de3dba30f8481479605669440c",
+          "0006_repartition_keeps_a_pending_reset",
+          "26500c1e6883cc8d16f7bcf7d1ec6a09a39949662ec5e0aadcf4773a7ad8866a");
+
+  @Test
+  void everyReleasedMigrationIsShippedUnchanged() {
+    var shipped = new LinkedHashMap<String, String>();
+    for (Migration migration : Migration.shipped()) {
+      shipped.put(migration.name(), migration.checksum());
+    }
+    assertThat(shipped).containsAllEntriesOf(RELEASED);
+  }
+}
