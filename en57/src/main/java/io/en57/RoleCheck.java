@@ -16,14 +16,18 @@ final class RoleCheck {
 
   private static final String DOES_NOT_EXIST = "does not exist";
   private static final String OWNER = "owns schema %s (or is a member of its owner)";
-  private static final String SUPERUSER = "is a superuser";
+  private static final String SUPERUSER = "is a superuser (or a member of one)";
 
-  /** Per table: a missing SELECT, and any privilege beyond it. */
+  /**
+   * Per table: a missing SELECT, and any privilege beyond it, on the table or on any of its columns
+   * (a column's INSERT lets a role insert around the append lock as well).
+   */
   private static final String TABLES =
       "SELECT c.oid::regclass::text,"
           + " has_table_privilege(?, c.oid, 'SELECT'),"
           + " ARRAY(SELECT p FROM unnest(ARRAY['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE',"
-          + " 'REFERENCES', 'TRIGGER']) p WHERE has_table_privilege(?, c.oid, p))"
+          + " 'REFERENCES', 'TRIGGER']) p WHERE CASE WHEN p IN ('INSERT', 'UPDATE', 'REFERENCES')"
+          + " THEN has_any_column_privilege(?, c.oid, p) ELSE has_table_privilege(?, c.oid, p) END)"
           + " FROM pg_class c WHERE c.relnamespace = 'en57'::regnamespace AND c.relkind = 'r'"
           + " ORDER BY 1";
 
@@ -42,7 +46,8 @@ final class RoleCheck {
 
   /**
    * What makes a role unfit to be the application's role whatever is granted: it does not exist, or
-   * it owns the schema or is a superuser, from whom privileges on the log cannot be taken.
+   * it owns the schema or is a superuser, or is a member of either (it could SET ROLE to it), from
+   * whom privileges on the log cannot be taken.
    */
   static List<String> identityProblems(ApplicationRoleStatus status) {
     var problems = new ArrayList<String>();
@@ -67,7 +72,10 @@ final class RoleCheck {
     try (PreparedStatement query =
         connection.prepareStatement(
             schema.sql(
-                "SELECT r.rolsuper, pg_has_role(r.oid, n.nspowner, 'USAGE'),"
+                // MEMBER, not USAGE: a member that does not inherit can still SET ROLE to it.
+                "SELECT r.rolsuper OR EXISTS (SELECT 1 FROM pg_roles s WHERE s.rolsuper"
+                    + " AND pg_has_role(r.oid, s.oid, 'MEMBER')),"
+                    + " pg_has_role(r.oid, n.nspowner, 'MEMBER'),"
                     + " has_schema_privilege(r.oid, n.oid, 'USAGE'),"
                     + " has_schema_privilege(r.oid, n.oid, 'CREATE')"
                     + " FROM pg_roles r, pg_namespace n WHERE r.rolname = ? AND n.nspname = 'en57'"))) {
@@ -93,6 +101,7 @@ final class RoleCheck {
     try (PreparedStatement query = connection.prepareStatement(schema.sql(TABLES))) {
       query.setString(1, role);
       query.setString(2, role);
+      query.setString(3, role);
       try (ResultSet rows = query.executeQuery()) {
         while (rows.next()) {
           String table = rows.getString(1);

@@ -128,6 +128,8 @@ class HistoryProtectionTest {
               + careless.name()
               + "; GRANT SELECT, INSERT ON en57.events TO "
               + careless.name()
+              + "; GRANT UPDATE (data) ON en57.events TO "
+              + careless.name()
               + "; GRANT EXECUTE ON FUNCTION en57.ticket_key(bigint) TO PUBLIC");
       Migrator migrator =
           Migrator.forDataSource(database.dataSource()).withApplicationRole(careless.name());
@@ -139,6 +141,7 @@ class HistoryProtectionTest {
       assertThat(before.excess())
           .containsExactly(
               "INSERT on table en57.events",
+              "UPDATE on table en57.events",
               "EXECUTE on function en57.ticket_key(bigint) for PUBLIC (every role)");
 
       migrator.migrate();
@@ -168,6 +171,19 @@ class HistoryProtectionTest {
                     .migrate())
         .isInstanceOf(MigrationException.class)
         .hasMessageContaining("does not exist");
+    try (ApplicationRole member = database.createApplicationRole()) {
+      // Not inheriting its rights, it can still SET ROLE to the owner (here a superuser).
+      database.execute(
+          "ALTER ROLE " + member.name() + " NOINHERIT; GRANT " + owner + " TO " + member.name());
+      assertThatThrownBy(
+              () ->
+                  Migrator.forDataSource(database.dataSource())
+                      .withApplicationRole(member.name())
+                      .migrate())
+          .isInstanceOf(MigrationException.class)
+          .hasMessageContaining("owns schema en57 (or is a member of its owner)")
+          .hasMessageContaining("is a superuser (or a member of one)");
+    }
   }
 
   @Test
