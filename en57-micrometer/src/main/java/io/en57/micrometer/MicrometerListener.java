@@ -12,6 +12,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.observation.DefaultMeterObservationHandler;
@@ -49,6 +50,7 @@ public final class MicrometerListener implements StoreListener {
 
   private final MeterRegistry meters;
   private final ObservationRegistry observations;
+  private final Tags common;
   private final DistributionSummary eventsPerAppend;
   private final DistributionSummary eventsPerConditionalAppend;
   private final DistributionSummary eventsPerPage;
@@ -57,30 +59,35 @@ public final class MicrometerListener implements StoreListener {
   private final Timer groupWrite;
   private final Map<Tags, AtomicLong> lags = new ConcurrentHashMap<>();
 
-  private MicrometerListener(MeterRegistry meters, ObservationRegistry observations) {
+  private MicrometerListener(MeterRegistry meters, ObservationRegistry observations, Tags common) {
     this.meters = meters;
     this.observations = observations;
-    this.eventsPerAppend = eventsPerAppend(meters, false);
-    this.eventsPerConditionalAppend = eventsPerAppend(meters, true);
+    this.common = common;
+    this.eventsPerAppend = eventsPerAppend(false);
+    this.eventsPerConditionalAppend = eventsPerAppend(true);
     this.eventsPerPage =
         DistributionSummary.builder("en57.read.events")
             .description("Events in a page a read fetched")
             .baseUnit("events")
+            .tags(common)
             .register(meters);
     this.groupSize =
         DistributionSummary.builder("en57.group.size")
             .description("Appends written together by one group commit")
             .baseUnit("appends")
+            .tags(common)
             .register(meters);
     this.groupWait =
         Timer.builder("en57.group.wait")
             .description("Time an append waited for its group commit to start")
+            .tags(common)
             .register(meters);
     this.groupWrite =
         Timer.builder("en57.group.write")
             .description(
                 "Time a group commit took in the database: waiting for the append lock, checking,"
                     + " inserting, committing")
+            .tags(common)
             .register(meters);
   }
 
@@ -93,7 +100,7 @@ public final class MicrometerListener implements StoreListener {
     Objects.requireNonNull(meters, "meters must not be null");
     ObservationRegistry observations = ObservationRegistry.create();
     observations.observationConfig().observationHandler(new DefaultMeterObservationHandler(meters));
-    return new MicrometerListener(meters, observations);
+    return new MicrometerListener(meters, observations, Tags.empty());
   }
 
   /**
@@ -104,17 +111,29 @@ public final class MicrometerListener implements StoreListener {
   public static MicrometerListener of(MeterRegistry meters, ObservationRegistry observations) {
     return new MicrometerListener(
         Objects.requireNonNull(meters, "meters must not be null"),
-        Objects.requireNonNull(observations, "observations must not be null"));
+        Objects.requireNonNull(observations, "observations must not be null"),
+        Tags.empty());
+  }
+
+  /**
+   * This listener with {@code tags} on every meter and observation it records: with several logs in
+   * one registry ({@code io.en57.routing}), give each log's store a listener tagged with its log,
+   * say {@code withTags(Tags.of("log", location.schema()))}, or their meters add up and their
+   * projections' lags overwrite each other. Tag every store's listener with the same keys.
+   */
+  public MicrometerListener withTags(Iterable<Tag> tags) {
+    return new MicrometerListener(
+        meters, observations, common.and(Objects.requireNonNull(tags, "tags must not be null")));
   }
 
   @Override
   public Operation<AppendEnded> appendStarted(AppendStarted append) {
-    Observation observation =
+    var observation =
         Observation.createNotStarted("en57.append", observations)
             .contextualName("en57 append")
             .lowCardinalityKeyValue("conditional", String.valueOf(append.conditional()))
-            .highCardinalityKeyValue("en57.events", String.valueOf(append.events()))
-            .start();
+            .highCardinalityKeyValue("en57.events", String.valueOf(append.events()));
+    tagged(observation).start();
     return ended -> {
       observation.lowCardinalityKeyValue("outcome", lowerCase(ended.outcome()));
       ended.error().ifPresent(observation::error);
@@ -125,8 +144,9 @@ public final class MicrometerListener implements StoreListener {
 
   @Override
   public Operation<ReadEnded> readStarted() {
-    Observation observation =
-        Observation.createNotStarted("en57.read", observations).contextualName("en57 read").start();
+    var observation =
+        Observation.createNotStarted("en57.read", observations).contextualName("en57 read");
+    tagged(observation).start();
     return ended -> {
       observation.lowCardinalityKeyValue(
           "outcome", ended.error().isPresent() ? "error" : "success");
@@ -175,6 +195,13 @@ public final class MicrometerListener implements StoreListener {
         .increment();
   }
 
+  private Observation tagged(Observation observation) {
+    for (Tag tag : common) {
+      observation.lowCardinalityKeyValue(tag.getKey(), tag.getValue());
+    }
+    return observation;
+  }
+
   private AtomicLong lag(Tags tags) {
     return lags.computeIfAbsent(
         tags,
@@ -190,16 +217,17 @@ public final class MicrometerListener implements StoreListener {
         });
   }
 
-  private static DistributionSummary eventsPerAppend(MeterRegistry meters, boolean conditional) {
+  private DistributionSummary eventsPerAppend(boolean conditional) {
     return DistributionSummary.builder("en57.append.events")
         .description("Events in an append")
         .baseUnit("events")
+        .tags(common)
         .tag("conditional", String.valueOf(conditional))
         .register(meters);
   }
 
-  private static Tags projectionTags(String projection, int segment) {
-    return Tags.of("projection", projection, "segment", String.valueOf(segment));
+  private Tags projectionTags(String projection, int segment) {
+    return common.and("projection", projection, "segment", String.valueOf(segment));
   }
 
   private static String lowerCase(Enum<?> value) {

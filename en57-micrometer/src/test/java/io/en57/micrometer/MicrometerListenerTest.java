@@ -13,6 +13,7 @@ import io.en57.subscriptions.Retry;
 import io.en57.testing.TestDatabases;
 import io.en57.testing.TestDatabases.TestDatabase;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.observation.DefaultMeterObservationHandler;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -89,6 +90,43 @@ class MicrometerListenerTest {
     assertThat(meterRegistry.get("en57.group.size").summary().count()).isEqualTo(4);
     assertThat(meterRegistry.get("en57.group.wait").timer().count()).isEqualTo(4);
     assertThat(meterRegistry.get("en57.group.write").timer().count()).isEqualTo(4);
+  }
+
+  @Test
+  void listenersTaggedWithTheirLogKeepTheLogsMetersApartInOneRegistry() {
+    MicrometerListener meters = MicrometerListener.of(meterRegistry);
+    try (EventStore acme =
+            EventStore.builder()
+                .listener(meters.withTags(Tags.of("log", "acme")))
+                .forDataSource(database.dataSource());
+        EventStore globex =
+            EventStore.builder()
+                .listener(meters.withTags(Tags.of("log", "globex")))
+                .forDataSource(database.dataSource())) {
+      acme.append(List.of(Event.of("Placed")));
+      globex.append(List.of(Event.of("Placed"), Event.of("Placed")));
+      globex.append(List.of(Event.of("Placed")));
+    }
+    assertThat(
+            meterRegistry
+                .get("en57.append.events")
+                .tag("log", "acme")
+                .tag("conditional", "false")
+                .summary()
+                .totalAmount())
+        .isEqualTo(1);
+    assertThat(
+            meterRegistry
+                .get("en57.append.events")
+                .tag("log", "globex")
+                .tag("conditional", "false")
+                .summary()
+                .totalAmount())
+        .isEqualTo(3);
+    assertThat(meterRegistry.get("en57.append").tag("log", "acme").timer().count()).isEqualTo(1);
+    assertThat(meterRegistry.get("en57.append").tag("log", "globex").timer().count()).isEqualTo(2);
+    assertThat(meterRegistry.get("en57.group.size").tag("log", "globex").summary().count())
+        .isEqualTo(2);
   }
 
   @Test
