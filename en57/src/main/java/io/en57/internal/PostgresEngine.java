@@ -139,6 +139,26 @@ public final class PostgresEngine implements Engine {
         Cancellation.NONE);
   }
 
+  /** Which database cluster a server belongs to, and whether it is a standby replaying its WAL. */
+  record Server(long systemIdentifier, boolean standby) {}
+
+  /** The server this engine reads: its cluster's system identifier, and whether in recovery. */
+  Server server() {
+    return connections.read(
+        connection -> {
+          try (PreparedStatement statement =
+              connection.prepareStatement(
+                  "SELECT system_identifier, pg_is_in_recovery() FROM pg_control_system()")) {
+            statement.setQueryTimeout(timeouts.querySeconds());
+            try (ResultSet row = statement.executeQuery()) {
+              row.next();
+              return new Server(row.getLong(1), row.getBoolean(2));
+            }
+          }
+        },
+        Cancellation.NONE);
+  }
+
   /** The schema of the log this engine reads and appends to. */
   LogSchema schema() {
     return schema;

@@ -33,9 +33,10 @@ import org.slf4j.LoggerFactory;
  * after everything it shows.
  *
  * <p>A replica is skipped while it is down (its last health check or a read on it failed to
- * connect) or lags behind the primary by more than the configured time. Health is checked on a
- * daemon thread every {@link #checkInterval}, never on the read path: one {@code max(position)} on
- * the primary and on each replica. The lag of a replica is how long ago the primary last stood at a
+ * connect), lags behind the primary by more than the configured time, or is not a standby of the
+ * primary's cluster (not in recovery, or another system identifier). Health is checked on a daemon
+ * thread every {@link #checkInterval}, never on the read path: one {@code max(position)} on the
+ * primary and on each replica. The lag of a replica is how long ago the primary last stood at a
  * head the replica has reached, from the primary's heads sampled at each check (so clocks and idle
  * periods do not matter). A read whose replica fails on the way (connection lost, or a query
  * cancelled by a conflict with recovery) goes on from the primary, which holds every event the
@@ -64,6 +65,10 @@ public final class ReplicatedEngine implements Engine {
     final PostgresEngine engine;
     volatile boolean up = true;
     volatile boolean lagging;
+
+    /** Why it is not (or not yet known to be) a standby of the primary; null once it is one. */
+    volatile String foreign = "not checked yet";
+
     volatile long head;
 
     Replica(String name, PostgresEngine engine) {
@@ -72,7 +77,7 @@ public final class ReplicatedEngine implements Engine {
     }
 
     boolean usable() {
-      return up && !lagging;
+      return up && !lagging && foreign == null;
     }
 
     void reached(long position) {
@@ -103,6 +108,7 @@ public final class ReplicatedEngine implements Engine {
   }
 
   private final PostgresEngine primary;
+  private volatile Long primaryCluster;
   private final List<Replica> replicas;
   private final Options options;
   private final Duration checkInterval;
@@ -329,6 +335,7 @@ public final class ReplicatedEngine implements Engine {
         LOG.info("replica {} answers again at position {}", replica.name, head);
         replica.up = true;
       }
+      checkIsAStandbyOfThePrimary(replica);
       if (primaryHead != null) {
         long lag = lagNanos(head, System.nanoTime());
         boolean lagging = lag > options.maxLag().toNanos();
@@ -348,6 +355,36 @@ public final class ReplicatedEngine implements Engine {
           replica.lagging = lagging;
         }
       }
+    }
+  }
+
+  /**
+   * Marks {@code replica} unusable unless it is a standby (in recovery) of the primary's cluster: a
+   * URL naming the wrong server, a restored copy or a promoted former standby holds another
+   * history, whose positions mean other events.
+   */
+  private void checkIsAStandbyOfThePrimary(Replica replica) {
+    try {
+      if (primaryCluster == null) {
+        primaryCluster = primary.server().systemIdentifier();
+      }
+      PostgresEngine.Server server = replica.engine.server();
+      String foreign =
+          !server.standby()
+              ? "it is not a standby (not in recovery): a primary of its own, or promoted"
+              : server.systemIdentifier() != primaryCluster
+                  ? "it is a standby of another cluster (system identifier "
+                      + Long.toUnsignedString(server.systemIdentifier())
+                      + ", the primary's "
+                      + Long.toUnsignedString(primaryCluster)
+                      + ")"
+                  : null;
+      if (foreign != null && !foreign.equals(replica.foreign)) {
+        LOG.error("replica {} is not read: {}", replica.name, foreign);
+      }
+      replica.foreign = foreign;
+    } catch (RuntimeException e) {
+      // A server out of reach is the head check's business; this one waits for the next check.
     }
   }
 

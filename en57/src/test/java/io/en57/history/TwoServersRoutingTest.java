@@ -61,6 +61,22 @@ class TwoServersRoutingTest {
   }
 
   @Test
+  void aReplicaThatIsNoStandbyOfThePrimaryIsNeverRead() throws Exception {
+    Migrator.forUrl(firstUrl).migrate();
+    try (EventStore elsewhere = EventStore.forUrl(secondUrl);
+        EventStore store = EventStore.builder().replica(secondUrl).forUrl(firstUrl)) {
+      elsewhere.append(List.of(Event.of("Elsewhere")));
+      store.append(List.of(Event.of("Here")));
+
+      // Read from the other server, the log would hold "Elsewhere" and not "Here".
+      assertThat(store.read().toList())
+          .extracting(Event::type)
+          .contains("Here")
+          .doesNotContain("Elsewhere");
+    }
+  }
+
+  @Test
   void eachKeysEventsLandOnItsOwnServer() throws Exception {
     try (EventStoreRouter router =
         EventStoreRouter.builder()
