@@ -190,7 +190,8 @@ public final class EventStore implements AutoCloseable {
 
   /**
    * The position of the newest stored event, 0 for an empty store. On a store with replicas, the
-   * primary's head.
+   * primary's head: a condition {@code after(head())} must then go with a read {@code
+   * atLeast(head)} or {@code fromPrimary()}, since a replica's read may stop short of it.
    */
   public long head() {
     return join.run(engine, (target, joined) -> target.head());
