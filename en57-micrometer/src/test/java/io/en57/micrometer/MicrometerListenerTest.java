@@ -7,6 +7,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.en57.DuplicateEventIdException;
 import io.en57.Event;
 import io.en57.EventStore;
+import io.en57.Migrator;
+import io.en57.routing.EventStoreRouter;
 import io.en57.subscriptions.Projection;
 import io.en57.subscriptions.ProjectionRunner;
 import io.en57.subscriptions.Retry;
@@ -23,6 +25,7 @@ import io.micrometer.observation.tck.TestObservationRegistry;
 import io.micrometer.observation.tck.TestObservationRegistryAssert;
 import java.time.Duration;
 import java.util.List;
+import java.util.Properties;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterAll;
@@ -94,39 +97,45 @@ class MicrometerListenerTest {
 
   @Test
   void listenersTaggedWithTheirLogKeepTheLogsMetersApartInOneRegistry() {
+    Migrator.forUrl(database.postgresUrl()).withSchema("acme").migrate();
+    Migrator.forUrl(database.postgresUrl()).withSchema("globex").migrate();
+    var properties = new Properties();
+    properties.setProperty("logs.acme", database.postgresUrl() + "#acme");
+    properties.setProperty("logs.globex", database.postgresUrl() + "#globex");
+
+    // README: Metrics and tracing
     MicrometerListener meters = MicrometerListener.of(meterRegistry);
-    try (EventStore acme =
-            EventStore.builder()
-                .listener(meters.withTags(Tags.of("log", "acme")))
-                .forDataSource(database.dataSource());
-        EventStore globex =
-            EventStore.builder()
-                .listener(meters.withTags(Tags.of("log", "globex")))
-                .forDataSource(database.dataSource())) {
-      acme.append(List.of(Event.of("Placed")));
-      globex.append(List.of(Event.of("Placed"), Event.of("Placed")));
-      globex.append(List.of(Event.of("Placed")));
+    EventStoreRouter logs =
+        EventStoreRouter.builder()
+            .routes(properties, "logs.")
+            .opener(
+                location ->
+                    EventStore.builder()
+                        .schema(location.schema())
+                        .listener(meters.withTags(Tags.of("log", location.schema())))
+                        .forUrl(location.url()))
+            .build();
+
+    try (logs) {
+      logs.store("acme").append(List.of(Event.of("Placed")));
+      logs.store("globex").append(List.of(Event.of("Placed"), Event.of("Placed")));
+      logs.store("globex").append(List.of(Event.of("Placed")));
     }
-    assertThat(
-            meterRegistry
-                .get("en57.append.events")
-                .tag("log", "acme")
-                .tag("conditional", "false")
-                .summary()
-                .totalAmount())
-        .isEqualTo(1);
-    assertThat(
-            meterRegistry
-                .get("en57.append.events")
-                .tag("log", "globex")
-                .tag("conditional", "false")
-                .summary()
-                .totalAmount())
-        .isEqualTo(3);
+    assertThat(appendedEvents("acme")).isEqualTo(1);
+    assertThat(appendedEvents("globex")).isEqualTo(3);
     assertThat(meterRegistry.get("en57.append").tag("log", "acme").timer().count()).isEqualTo(1);
     assertThat(meterRegistry.get("en57.append").tag("log", "globex").timer().count()).isEqualTo(2);
     assertThat(meterRegistry.get("en57.group.size").tag("log", "globex").summary().count())
         .isEqualTo(2);
+  }
+
+  private double appendedEvents(String log) {
+    return meterRegistry
+        .get("en57.append.events")
+        .tag("log", log)
+        .tag("conditional", "false")
+        .summary()
+        .totalAmount();
   }
 
   @Test
