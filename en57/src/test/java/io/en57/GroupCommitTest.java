@@ -197,6 +197,32 @@ class GroupCommitTest {
   }
 
   @Test
+  void aRetryReplayedInAGroupAddsNothingToTheConflictsOfTheAppendsAfterIt() throws Exception {
+    EventStore store = store(1);
+    List<Event> booking = List.of(Event.of("Booked").withTags("seat:1"));
+    AppendCondition seatFree = failIf(store.read().withTag("seat:1"));
+    assertThat(store.append(booking, seatFree)).isEqualTo(new Success(1));
+    try (Connection holder = AppendLock.hold(database.dataSource())) {
+      Future<AppendResult> leader = threads.submit(() -> store.append(List.of(Event.of("Leader"))));
+      AppendLock.awaitWaiters(database.dataSource(), 1);
+      // The booking again (its answer was lost), then another booking of the seat: one group.
+      Future<AppendResult> retry = submitInOrder(() -> store.append(booking, seatFree));
+      Future<AppendResult> late =
+          submitInOrder(
+              () -> store.append(List.of(Event.of("Booked").withTags("seat:1")), seatFree));
+      holder.commit();
+
+      assertThat(leader.get()).isEqualTo(new Success(3));
+      assertThat(retry.get()).isEqualTo(new Success(1, true));
+      var failure = (Failure) late.get();
+      assertThat(failure.conflictingEvents())
+          .extracting(SequencedEvent::position)
+          .containsExactly(1L);
+      assertThat(failure.position()).isEqualTo(1);
+    }
+  }
+
+  @Test
   void appendsSharingAnEventIdGoInSeparateGroupsSoTheSecondReplaysTheFirst() throws Exception {
     EventStore store = store(1);
     Event event = Event.of("Once");

@@ -340,15 +340,7 @@ final class AppendSql {
                 anyIdStored(connection, schema, request, timeouts)
                     ? replay(connection, schema, request, timeouts)
                     : new Completion.Decided(
-                        conflict(
-                            connection,
-                            schema,
-                            requests,
-                            completions,
-                            k,
-                            decision.base(),
-                            decision.conflictPositions()[k],
-                            timeouts));
+                        conflict(connection, schema, requests, decision, k, timeouts));
             case DUPLICATE_ID -> replay(connection, schema, request, timeouts);
             case AFTER_BEYOND_HEAD ->
                 new Completion.Failed(
@@ -393,19 +385,19 @@ final class AppendSql {
 
   /**
    * The newest events that made request k fail: stored ones up to the latest the database found,
-   * and events of requests stored before k in this group.
+   * and events of requests stored before k in this group (by the database: a retry replayed there
+   * wrote nothing and took no position).
    */
   private static AppendOutcome conflict(
       Connection connection,
       LogSchema schema,
       List<AppendRequest> requests,
-      List<Completion> earlier,
+      GroupDecision decision,
       int k,
-      long base,
-      Long storedConflict,
       Timeouts timeouts)
       throws SQLException {
     Query condition = requests.get(k).condition();
+    Long storedConflict = decision.conflictPositions()[k];
     var conflicts = new ArrayList<StoredEvent>();
     if (storedConflict != null) {
       List<StoredEvent> stored =
@@ -421,10 +413,9 @@ final class AppendSql {
         conflicts.add(stored.get(i));
       }
     }
-    long position = base;
+    long position = decision.base();
     for (int j = 0; j < k; j++) {
-      if (!(earlier.get(j) instanceof Completion.Decided decided
-          && decided.outcome() instanceof AppendOutcome.Stored)) {
+      if (decision.statuses()[j] != STORED) {
         continue;
       }
       for (EncodedEvent event : requests.get(j).events()) {
