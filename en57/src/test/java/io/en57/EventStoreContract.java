@@ -828,6 +828,42 @@ abstract class EventStoreContract {
           .hasMessageContaining("events[0].data: event type 'CourseDefined' is registered to");
       assertNothingStored();
     }
+
+    /** A shape, registered as the interface, without type information for Jackson. */
+    sealed interface Shape permits Circle {}
+
+    record Circle(double radius) implements Shape {}
+
+    /** A class Jackson cannot construct: no default constructor, no creator. */
+    static final class Opaque {
+      private final int value;
+
+      Opaque(int value, String unused) {
+        this.value = value;
+      }
+
+      public int getValue() {
+        return value;
+      }
+    }
+
+    @Test
+    void aTypedPayloadThatWouldNotReadBackAsItselfIsRefused() {
+      EventStore typed =
+          open(
+              options ->
+                  options.register("ShapeAdded", Shape.class).register("Opaque", Opaque.class));
+      assertThatThrownBy(() -> typed.append(List.of(Event.of("ShapeAdded", new Circle(1.0)))))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("events[0].data: the ")
+          .hasMessageContaining("does not read back into " + Shape.class.getName());
+      assertThatThrownBy(
+              () -> typed.append(List.of(Event.of("Fine"), Event.of("Opaque", new Opaque(7, "x")))))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("events[1].data: the ")
+          .hasMessageContaining("does not read back into " + Opaque.class.getName());
+      assertNothingStored();
+    }
   }
 
   /**

@@ -130,6 +130,7 @@ public final class EventCodec {
                 + event.data().getClass().getName());
       }
       data = toJson(event.data(), field + ".data", 0);
+      requireReadBack(data, event, payloadClass, field + ".data");
     } else if (event.data() instanceof Map<?, ?> map) {
       var hints = new LinkedHashMap<String, String>();
       data = toJson(withHints(map, hints, field + ".data"), field + ".data", 0);
@@ -156,6 +157,41 @@ public final class EventCodec {
     // The metadata sit one level down in the meta document, under "metadata".
     String metaJson = meta.isEmpty() ? null : toJson(meta, field + ".metadata", 1);
     return new EncodedEvent(event.id(), event.type(), data, metaJson, event.tags());
+  }
+
+  /**
+   * Refuses a typed payload the mapper writes but cannot read back as its own class (an interface
+   * or abstract class without type information, a class it cannot construct, a subclass of the
+   * registered class): stored, it could never be read, and the log keeps it for good.
+   */
+  private void requireReadBack(String json, Event event, Class<?> payloadClass, String field) {
+    Object readBack;
+    try {
+      readBack = read(payloadReaders.get(event.type()), json);
+    } catch (IOException | RuntimeException e) {
+      throw new IllegalArgumentException(
+          field
+              + ": the "
+              + event.data().getClass().getName()
+              + " written as JSON does not read back into "
+              + payloadClass.getName()
+              + " ("
+              + e.getMessage()
+              + "); a record, a class with a @JsonCreator constructor, or type information on a"
+              + " polymorphic class reads back",
+          e);
+    }
+    if (readBack == null || readBack.getClass() != event.data().getClass()) {
+      throw new IllegalArgumentException(
+          field
+              + ": the "
+              + event.data().getClass().getName()
+              + " reads back as "
+              + (readBack == null ? "null" : "a " + readBack.getClass().getName())
+              + ", not as itself; register its own class for its event type, or give "
+              + payloadClass.getName()
+              + " type information");
+    }
   }
 
   /** Decodes a stored event. */
