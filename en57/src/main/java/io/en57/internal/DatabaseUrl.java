@@ -36,20 +36,26 @@ public record DatabaseUrl(String jdbcUrl, String user, String password) {
     if (!"postgres".equals(uri.getScheme()) && !"postgresql".equals(uri.getScheme())) {
       throw invalid("expected jdbc:postgresql://, postgres:// or postgresql://");
     }
-    if (uri.getHost() == null) {
+    // java.net.URI leaves the host out of an authority that is no single Internet host name, such
+    // as a Compose service's "postgres_db" or libpq's "h1:5432,h2:5432"; the driver takes both.
+    String authority = uri.getRawAuthority();
+    int at = authority == null ? -1 : authority.lastIndexOf('@');
+    String hosts = authority == null ? "" : authority.substring(at + 1);
+    if (hosts.isEmpty() || hosts.startsWith(":")) {
       throw invalid("it names no host");
     }
-    var jdbc =
-        new StringBuilder("jdbc:postgresql://")
-            .append(uri.getRawAuthority().replaceFirst("^.*@", ""));
+    var jdbc = new StringBuilder("jdbc:postgresql://").append(hosts);
     jdbc.append(uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath());
     if (uri.getRawQuery() != null) {
       jdbc.append('?').append(uri.getRawQuery());
     }
+    if (!parsesAsJdbc(jdbc.toString())) {
+      throw invalid("the PostgreSQL driver cannot parse the URL it becomes");
+    }
     String user = null;
     String password = null;
-    if (uri.getRawUserInfo() != null) {
-      String[] parts = uri.getRawUserInfo().split(":", 2);
+    if (at >= 0) {
+      String[] parts = authority.substring(0, at).split(":", 2);
       user = decode(parts[0]);
       password = parts.length > 1 ? decode(parts[1]) : null;
     }

@@ -29,6 +29,20 @@ class DatabaseUrlTest {
   }
 
   @Test
+  void hostsThatAreNoInternetHostNamesAreTakenAsTheDriverTakesThem() {
+    // A Compose service name, and libpq's list of hosts to try in turn.
+    assertThat(DatabaseUrl.parse("postgres://app:pw@postgres_db:5432/shop"))
+        .isEqualTo(new DatabaseUrl("jdbc:postgresql://postgres_db:5432/shop", "app", "pw"));
+    assertThat(DatabaseUrl.parse("postgresql://app@h1:5432,h2:5433/shop?targetServerType=primary"))
+        .isEqualTo(
+            new DatabaseUrl(
+                "jdbc:postgresql://h1:5432,h2:5433/shop?targetServerType=primary", "app", null));
+    assertThatThrownBy(() -> DatabaseUrl.parse("postgres://app:hunter2@:5432/shop"))
+        .hasMessageContaining("no host")
+        .hasMessageNotContaining("hunter2");
+  }
+
+  @Test
   void percentEncodedCredentialsAreDecoded() {
     var url = DatabaseUrl.parse("postgres://us%40er:p%3Aa%2Fss+word%25@db/app");
     assertThat(url.user()).isEqualTo("us@er");
