@@ -9,7 +9,7 @@ import java.util.Objects;
  *
  * <pre>{@code
  * switch (store.append(events, condition)) {
- *   case AppendResult.Success(var position) -> ...;
+ *   case AppendResult.Success(var position, var replayed) -> ...;
  *   case AppendResult.Failure(var position, var conflicts) -> ...;
  * }
  * }</pre>

@@ -136,12 +136,16 @@ public final class EventStoreBuilder {
    * How long an append waits for the append lock before failing with {@link
    * AppendLockTimeoutException}, nothing written; 10 seconds by default. The lock is held only
    * while an append commits, unless an append runs inside an application transaction ({@link
-   * EventStore#onConnection}), which holds it until that transaction ends.
+   * EventStore#onConnection}), which holds it until that transaction ends. PostgreSQL counts it in
+   * whole milliseconds: from 1 ms to {@value Integer#MAX_VALUE} ms (about 24.8 days).
    */
   public EventStoreBuilder lockTimeout(Duration lockTimeout) {
     Objects.requireNonNull(lockTimeout, "lockTimeout must not be null");
-    if (lockTimeout.isNegative() || lockTimeout.isZero()) {
-      throw new IllegalArgumentException("lockTimeout must be positive, got " + lockTimeout);
+    if (lockTimeout.compareTo(Duration.ofMillis(1)) < 0
+        || lockTimeout.compareTo(Duration.ofMillis(Integer.MAX_VALUE)) > 0) {
+      // Below 1 ms the database would read 0, which means no limit at all.
+      throw new IllegalArgumentException(
+          "lockTimeout must be from 1 ms to " + Integer.MAX_VALUE + " ms, got " + lockTimeout);
     }
     this.lockTimeout = lockTimeout;
     return this;

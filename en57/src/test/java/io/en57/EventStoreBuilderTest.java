@@ -1,0 +1,24 @@
+package io.en57;
+
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/** What the builder refuses before anything connects. */
+class EventStoreBuilderTest {
+
+  @Test
+  void aLockTimeoutPostgresqlWouldReadAsNoLimitOrCouldNotTakeIsRefused() {
+    // Below a millisecond the database would read 0: no limit at all.
+    assertThatThrownBy(() -> EventStore.builder().lockTimeout(Duration.ofNanos(500_000)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("lockTimeout must be from 1 ms to 2147483647 ms");
+    assertThatThrownBy(() -> EventStore.builder().lockTimeout(Duration.ofDays(25)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("lockTimeout must be from 1 ms");
+    assertThatThrownBy(() -> EventStore.builder().lockTimeout(Duration.ZERO))
+        .isInstanceOf(IllegalArgumentException.class);
+    EventStore.builder().lockTimeout(Duration.ofMillis(1)).lockTimeout(Duration.ofDays(24));
+  }
+}
