@@ -92,7 +92,8 @@ public final class EventStoreBuilder {
   /**
    * The Jackson mapper for typed payloads. By default a mapper with java.time and Optional support
    * that writes dates as ISO strings and ignores unknown properties (so events written by newer
-   * code still read).
+   * code still read). It also writes the values of untyped data and metadata, which read back as
+   * plain JSON types whatever its deserialization features.
    */
   public EventStoreBuilder objectMapper(ObjectMapper objectMapper) {
     this.objectMapper = Objects.requireNonNull(objectMapper, "objectMapper must not be null");

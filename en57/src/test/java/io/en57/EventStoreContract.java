@@ -4,6 +4,8 @@ import static io.en57.AppendCondition.failIf;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.en57.AppendResult.Failure;
 import io.en57.AppendResult.Success;
 import java.math.BigDecimal;
@@ -611,6 +613,22 @@ abstract class EventStoreContract {
                   new Measured(-0.0, 1e20, new BigDecimal("1E+3"), List.of(1e20, -0.0, 7L)))));
       assertThat(typed.read().toList().get(0).data())
           .isEqualTo(new Measured(0.0, 1e20, new BigDecimal("1000"), List.of(1e20, 0.0, 7)));
+    }
+
+    @Test
+    void untypedDataReadsBackAsPlainJsonTypesWhateverTheMappersFeatures() {
+      var mapper =
+          new ObjectMapper()
+              .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+              .enable(DeserializationFeature.USE_LONG_FOR_INTS)
+              .enable(DeserializationFeature.USE_JAVA_ARRAY_FOR_JSON_ARRAY);
+      EventStore withMapper = open(options -> options.objectMapper(mapper));
+      Map<String, Object> data = Map.of("amounts", List.of(2.5, 3), "nested", Map.of("n", 7));
+      withMapper.append(
+          List.of(Event.of("Measured", data).withMetadata(Map.of("tries", List.of(1)))));
+      Event read = withMapper.read().toList().get(0);
+      assertThat(read.data()).isEqualTo(data);
+      assertThat(read.metadata()).isEqualTo(Map.of("tries", List.of(1)));
     }
 
     @Test

@@ -97,7 +97,9 @@ public final class EventCodec {
             .streamWriteConstraints(WRITE_LIMITS)
             .build()
             .setCodec(mapper);
-    this.mapReader = mapper.readerFor(MAP);
+    // Untyped data and the meta document read back as plain JSON types whatever the mapper's
+    // deserialization features (big decimals for floats, longs for ints, arrays for lists).
+    this.mapReader = new ObjectMapper().readerFor(MAP);
     this.writer = mapper.writer();
     this.payloadClasses = Map.copyOf(payloadClasses);
     this.payloadClasses.forEach(
