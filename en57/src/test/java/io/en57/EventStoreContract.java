@@ -705,6 +705,21 @@ abstract class EventStoreContract {
     }
 
     @Test
+    void aRetryWhoseNestedNumbersEqualTheStoredOnesAsValuesIsAReplayOnEveryEngine() {
+      UUID id = UUID.randomUUID();
+      assertThat(store.append(List.of(Event.of("Measured", Map.of("l", List.of(1))).withId(id))))
+          .isEqualTo(new Success(1));
+      // jsonb compares numbers by value: 1.0 inside a list is the stored 1.
+      assertThat(store.append(List.of(Event.of("Measured", Map.of("l", List.of(1.0))).withId(id))))
+          .isEqualTo(new Success(1, true));
+      assertThatThrownBy(
+              () ->
+                  store.append(List.of(Event.of("Measured", Map.of("l", List.of(1.5))).withId(id))))
+          .isInstanceOf(DuplicateEventIdException.class)
+          .hasMessageContaining("with other data");
+    }
+
+    @Test
     void anAppendRepeatingOnlySomeStoredIdsOrInAnotherOrderIsADuplicate() {
       List<Event> original = order("OrderPlaced", "customer:1", 100);
       store.append(original);

@@ -2,6 +2,7 @@ package io.en57.internal;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.en57.Query;
@@ -10,6 +11,7 @@ import java.sql.Connection;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -29,6 +31,13 @@ public final class InMemoryEngine implements Engine {
       new ObjectMapper()
           .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
           .setNodeFactory(JsonNodeFactory.withExactBigDecimals(false));
+
+  /** Numbers equal by value whatever their node type (1 and 1.0), other values as they are. */
+  private static final Comparator<JsonNode> BY_VALUE =
+      (a, b) ->
+          a.isNumber() && b.isNumber()
+              ? a.decimalValue().compareTo(b.decimalValue())
+              : a.equals(b) ? 0 : 1;
 
   private final List<StoredEvent> log = new ArrayList<>();
   private final Map<UUID, Integer> positionsById = new HashMap<>();
@@ -91,7 +100,7 @@ public final class InMemoryEngine implements Engine {
       return stored == appended;
     }
     try {
-      return JSON.readTree(stored).equals(JSON.readTree(appended));
+      return JSON.readTree(stored).equals(BY_VALUE, JSON.readTree(appended));
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("the codec wrote JSON it cannot read", e);
     }
