@@ -29,7 +29,9 @@ import java.util.UUID;
  *       bytes in UTF-8 (they are indexed; the same holds for types and tags in queries);
  *   <li>no text anywhere (type, tags, map keys, strings) containing U+0000 or half of a UTF-16
  *       surrogate pair;
- *   <li>data, and metadata, each at most {@value #MAX_JSON_LENGTH} characters written as JSON;
+ *   <li>data, and metadata, each at most {@value #MAX_JSON_LENGTH} characters written as JSON, and
+ *       the data and metadata of all events of one append together at most {@value
+ *       #MAX_APPEND_JSON_LENGTH};
  *   <li>at most {@value #MAX_NESTING_DEPTH} levels of maps and lists, the data map (or the payload
  *       object) being the first;
  *   <li>numbers inside lists and maps, and in typed payloads, at most {@value #MAX_NUMBER_LENGTH}
@@ -58,6 +60,14 @@ public record Event(
    * (with the type hints of data and metadata): 16 Mi.
    */
   public static final int MAX_JSON_LENGTH = 16 * 1024 * 1024;
+
+  /**
+   * The most characters the data and metadata of all events of one append may take together,
+   * written as JSON: 32 Mi. An append's data travels to PostgreSQL as one jsonb array, which holds
+   * at most 256 MiB, and jsonb takes up to about six times the JSON's size (a list of small
+   * numbers).
+   */
+  public static final int MAX_APPEND_JSON_LENGTH = 32 * 1024 * 1024;
 
   /** The deepest nesting of maps and lists in data or metadata; the data map is level 1. */
   public static final int MAX_NESTING_DEPTH = 1_000;

@@ -328,6 +328,7 @@ public final class EventStore implements AutoCloseable {
     }
     var encoded = new ArrayList<EncodedEvent>(events.size());
     var indexById = new HashMap<UUID, Integer>();
+    long jsonLength = 0;
     for (int i = 0; i < events.size(); i++) {
       Event event = Objects.requireNonNull(events.get(i), "events[" + i + "] must not be null");
       Integer earlier = indexById.putIfAbsent(event.id(), i);
@@ -335,7 +336,19 @@ public final class EventStore implements AutoCloseable {
         throw new IllegalArgumentException(
             "events[" + i + "].id repeats the id of events[" + earlier + "]: " + event.id());
       }
-      encoded.add(codec.encode(event, "events[" + i + "]"));
+      EncodedEvent one = codec.encode(event, "events[" + i + "]");
+      jsonLength += one.data().length() + (one.meta() == null ? 0 : one.meta().length());
+      if (jsonLength > Event.MAX_APPEND_JSON_LENGTH) {
+        throw new IllegalArgumentException(
+            "events: the data and metadata of events[0.."
+                + i
+                + "] take "
+                + jsonLength
+                + " characters written as JSON; at most "
+                + Event.MAX_APPEND_JSON_LENGTH
+                + " are allowed in one append: split it into several appends");
+      }
+      encoded.add(one);
     }
     return encoded;
   }

@@ -881,6 +881,20 @@ abstract class EventStoreContract {
     }
 
     @Test
+    void anAppendWhoseDataTogetherExceedsTheAppendLimitIsRefused() {
+      String text = "x".repeat(Event.MAX_JSON_LENGTH - 100);
+      List<Event> events =
+          IntStream.range(0, 3).mapToObj(i -> Event.of("Big", Map.of("text", text))).toList();
+      assertThatThrownBy(() -> store.append(events))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("events: the data and metadata of events[0..2] take")
+          .hasMessageContaining("at most " + Event.MAX_APPEND_JSON_LENGTH);
+      assertNothingStored();
+      // Two of them fit.
+      assertThat(store.append(events.subList(0, 2))).isEqualTo(new Success(3));
+    }
+
+    @Test
     void aTypedPayloadThatWouldNotReadBackAsItselfIsRefused() {
       EventStore typed =
           open(
