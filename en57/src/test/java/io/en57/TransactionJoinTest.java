@@ -212,47 +212,28 @@ class TransactionJoinTest {
 
   @Test
   void aDecisionRetriedInsideATransactionDoesNotPauseWhileItHoldsTheAppendLock() throws Exception {
-    DecisionModel model =
-        DecisionModel.of(
-            DecisionProjection.startingWith(0)
-                .on("SeatBooked", (seats, event) -> seats + 1)
-                .withTag("flight:f1"));
-    // Paused as this says, the retry would wait up to an hour.
-    RetryPolicy patient =
-        RetryPolicy.defaults().withBackoff(Duration.ofHours(1), Duration.ofHours(1));
-    var attempts = new AtomicInteger();
-    ExecutorService deciding = Executors.newSingleThreadExecutor();
-    try (EventStore elsewhere = EventStore.forDataSource(database.dataSource())) {
-      Future<Outcome<String>> decided =
-          deciding.submit(
-              () -> {
-                transactions.begin();
-                Outcome<String> outcome =
-                    model.execute(
-                        store,
-                        patient,
-                        state -> {
-                          if (attempts.incrementAndGet() == 1) {
-                            // Another node books meanwhile: the first attempt conflicts.
-                            elsewhere.append(List.of(Event.of("SeatBooked").withTags("flight:f1")));
-                          }
-                          return Decision.append(Event.of("SeatBooked").withTags("flight:f1"));
-                        });
-                transactions.commit();
-                return outcome;
-              });
-
-      assertThat(decided.get(20, TimeUnit.SECONDS)).isEqualTo(new Outcome.Appended<String>(2, 1));
-      assertThat(attempts).hasValue(2);
-    } finally {
-      // A pause (what this test is for) ends at the interrupt: the decision gives up and commits.
-      deciding.shutdownNow();
-      assertThat(deciding.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
-    }
+    decidesWithoutPausing(store, transactions::begin, transactions::commit);
   }
 
   @Test
   void aDecisionRetriedOnTheCallersConnectionDoesNotPauseWhileItHoldsTheAppendLock()
+      throws Exception {
+    try (Connection connection = database.dataSource().getConnection()) {
+      connection.setAutoCommit(false);
+      decidesWithoutPausing(store.onConnection(connection), () -> {}, connection::commit);
+    }
+  }
+
+  /** A step of a transaction, run on the deciding thread. */
+  private interface Step {
+    void run() throws Exception;
+  }
+
+  /**
+   * A decision through {@code target} between {@code begin} and {@code commit} whose first attempt
+   * conflicts: its retry must come at once, where a pause as its policy says would last an hour.
+   */
+  private static void decidesWithoutPausing(EventStore target, Step begin, Step commit)
       throws Exception {
     DecisionModel model =
         DecisionModel.of(
@@ -263,30 +244,30 @@ class TransactionJoinTest {
         RetryPolicy.defaults().withBackoff(Duration.ofHours(1), Duration.ofHours(1));
     var attempts = new AtomicInteger();
     ExecutorService deciding = Executors.newSingleThreadExecutor();
-    try (EventStore elsewhere = EventStore.forDataSource(database.dataSource());
-        Connection connection = database.dataSource().getConnection()) {
-      connection.setAutoCommit(false);
-      EventStore onConnection = store.onConnection(connection);
+    try (EventStore elsewhere = EventStore.forDataSource(database.dataSource())) {
       Future<Outcome<String>> decided =
           deciding.submit(
               () -> {
+                begin.run();
                 Outcome<String> outcome =
                     model.execute(
-                        onConnection,
+                        target,
                         patient,
                         state -> {
                           if (attempts.incrementAndGet() == 1) {
+                            // Another node books meanwhile: the first attempt conflicts.
                             elsewhere.append(List.of(Event.of("SeatBooked").withTags("flight:f1")));
                           }
                           return Decision.append(Event.of("SeatBooked").withTags("flight:f1"));
                         });
-                connection.commit();
+                commit.run();
                 return outcome;
               });
 
       assertThat(decided.get(20, TimeUnit.SECONDS)).isEqualTo(new Outcome.Appended<String>(2, 1));
       assertThat(attempts).hasValue(2);
     } finally {
+      // A pause (what this is for) ends at the interrupt: the decision gives up and commits.
       deciding.shutdownNow();
       assertThat(deciding.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
     }
