@@ -364,12 +364,17 @@ public final class ReplicatedEngine implements Engine {
    * history, whose positions mean other events.
    */
   private void checkIsAStandbyOfThePrimary(Replica replica) {
-    try {
-      if (primaryCluster == null) {
+    if (primaryCluster == null) {
+      try {
         primaryCluster = primary.server().systemIdentifier();
+      } catch (RuntimeException e) {
+        return; // the primary is out of reach: the replica stays as it was, until it answers
       }
+    }
+    String foreign;
+    try {
       PostgresEngine.Server server = replica.engine.server();
-      String foreign =
+      foreign =
           !server.standby()
               ? "it is not a standby (not in recovery): a primary of its own, or promoted"
               : server.systemIdentifier() != primaryCluster
@@ -379,13 +384,14 @@ public final class ReplicatedEngine implements Engine {
                       + Long.toUnsignedString(primaryCluster)
                       + ")"
                   : null;
-      if (foreign != null && !foreign.equals(replica.foreign)) {
-        LOG.error("replica {} is not read: {}", replica.name, foreign);
-      }
-      replica.foreign = foreign;
     } catch (RuntimeException e) {
-      // A server out of reach is the head check's business; this one waits for the next check.
+      // It answered a head query just now: most likely pg_control_system() is not allowed.
+      foreign = "cannot tell whether it is a standby of the primary (" + e.getMessage() + ")";
     }
+    if (foreign != null && !foreign.equals(replica.foreign)) {
+      LOG.error("replica {} is not read: {}", replica.name, foreign);
+    }
+    replica.foreign = foreign;
   }
 
   private synchronized void sample(long head, long now) {
