@@ -11,6 +11,9 @@
 #       queued:       as shipped;
 #       per-key:      the registered prototype, its read without a horizon (not gap-safe);
 #       per-key-horizon: the same, the read stopping at a gap-safe horizon (ceiling.horizon);
+#   - the snapshot prototype (ceiling.append_snapshot), 16 nodes x 1, with its sequencer giving
+#     positions beside the writers (one session, every 2 ms): appends, and decisions whose
+#     condition is their read's snapshot;
 #   - 4 nodes x 4 threads: 4 connections, groups of 4 appends a call (as each node's group commit
 #     makes them), as shipped and with the free writer;
 #   - 1 node x 16 threads: 1 connection, groups of 16 appends a call, as shipped.
@@ -43,11 +46,26 @@ rate() { # script connections appends-per-call -> appends per second
     2>/dev/null | sed -n 's/^tps = \([0-9]*\).*/\1/p' | awk -v n="$3" '{print $1 * n}'
 }
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : int((v[NR/2] + v[NR/2+1]) / 2)}'; }
+sequenced_rate() { # script -> appends per second with the sequencer running beside 16 writers
+  PGOPTIONS="-c statement_timeout=$(( seconds + 5 ))s" psql -qX -d $db -c "DO \$\$ BEGIN LOOP
+    PERFORM ceiling.sequence_events(); COMMIT; PERFORM pg_sleep(0.002); END LOOP; END \$\$" \
+    >/dev/null 2>&1 &
+  local sequencer=$!
+  rate "$1" 16 1
+  psql -qX -d $db -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+    WHERE query LIKE 'DO %sequence_events%' AND pid <> pg_backend_pid()" >/dev/null
+  wait $sequencer || true
+}
+unsequenced() { # how many events the sequencer had not reached; then it reaches them
+  psql -qAtX -d $db -c "SELECT count(*) FROM ceiling.s_events WHERE position IS NULL"
+  psql -qAtX -d $db -c "SELECT ceiling.sequence_events()" >/dev/null
+}
 free_writer() { psql -qX -d $db -v ON_ERROR_STOP=1 -f "$here/free-writer.sql" >/dev/null; }
 shipped_writer() { printf '%s\n;\n' "$shipped_definition" | psql -qX -d $db -v ON_ERROR_STOP=1 >/dev/null; }
 
 names=(raw queued_16x1 free_writer_16x1 per_key_16x1 per_key_registered_16x1
        queued_decisions_16x1 per_key_decisions_16x1 per_key_horizon_decisions_16x1
+       snapshot_16x1 snapshot_decisions_16x1
        queued_4x4 free_writer_4x4 shipped_1x16)
 declare -A runs
 for round in $(seq 1 "$rounds"); do
@@ -61,6 +79,10 @@ for round in $(seq 1 "$rounds"); do
     [queued_decisions_16x1]=$(rate queued-decision.sql 16 1)
     [per_key_decisions_16x1]=$(rate per-key-decision.sql 16 1)
     [per_key_horizon_decisions_16x1]=$(rate per-key-horizon-decision.sql 16 1))
+  now[snapshot_16x1]=$(sequenced_rate snapshot-append.sql)
+  left_after_appends=$(unsequenced)
+  now[snapshot_decisions_16x1]=$(sequenced_rate snapshot-decision.sql)
+  left_after_decisions=$(unsequenced)
   free_writer
   now[free_writer_16x1]=$(rate queued-group.sql 16 1)
   now[free_writer_4x4]=$(rate queued-group.sql 4 4)
@@ -70,7 +92,7 @@ for round in $(seq 1 "$rounds"); do
     runs[$name]+=" ${now[$name]}"
     line+=" $name ${now[$name]}"
   done
-  echo "$line"
+  echo "$line (left unsequenced when the writers stopped: $left_after_appends, $left_after_decisions)"
 done
 r=$(median ${runs[raw]})
 for name in "${names[@]:1}"; do

@@ -81,3 +81,49 @@ BEGIN
   RETURN coalesce(v_lowest_in_flight - 1, v_drawn);
 END;
 $$;
+
+-- A prototype without positions at append time (not shipped): the condition is checked under a
+-- lock on the event's tags against the decision's snapshot (no event of the tag committed outside
+-- it), each event keeps the transaction id that wrote it, and one sequencer gives positions later,
+-- in transaction id order, to the events every snapshot now sees: those of transactions below the
+-- oldest one still running (pg_snapshot_xmin), so a position once given is final and dense. Only
+-- the events get positions here, not their tag rows: a lower bound on the sequencer's cost.
+CREATE TABLE ceiling.s_events (id uuid PRIMARY KEY, type text NOT NULL, data jsonb NOT NULL,
+                               tags text[] NOT NULL, xid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+                               position bigint UNIQUE);
+CREATE INDEX s_events_unsequenced ON ceiling.s_events (xid) WHERE position IS NULL;
+CREATE TABLE ceiling.s_tags (tag text NOT NULL, xid xid8 NOT NULL, id uuid NOT NULL);
+CREATE INDEX s_tags_tag ON ceiling.s_tags (tag);
+CREATE FUNCTION ceiling.append_snapshot(p_id uuid, p_type text, p_data jsonb, p_tags text[],
+                                        p_snapshot pg_snapshot) RETURNS boolean
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+BEGIN
+  PERFORM pg_advisory_xact_lock(1164850499, hashtext(t)) FROM unnest(p_tags) t ORDER BY hashtext(t);
+  IF EXISTS (SELECT 1 FROM ceiling.s_tags t
+              WHERE t.tag = p_tags[1]
+                AND (p_snapshot IS NULL OR NOT pg_visible_in_snapshot(t.xid, p_snapshot))) THEN
+    RETURN false;
+  END IF;
+  INSERT INTO ceiling.s_events (id, type, data, tags) VALUES (p_id, p_type, p_data, p_tags);
+  INSERT INTO ceiling.s_tags (tag, xid, id) SELECT t, pg_current_xact_id(), p_id FROM unnest(p_tags) t;
+  RETURN true;
+END;
+$$;
+-- The sequencer: one at a time; returns how many events it gave positions to.
+CREATE FUNCTION ceiling.sequence_events() RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  v_horizon xid8 := pg_snapshot_xmin(pg_current_snapshot());
+  v_base bigint;
+  v_count bigint;
+BEGIN
+  PERFORM pg_advisory_xact_lock(1164850496, 0);
+  SELECT coalesce(max(position), 0) INTO v_base FROM ceiling.s_events;
+  UPDATE ceiling.s_events e SET position = v_base + t.n
+    FROM (SELECT id, row_number() OVER (ORDER BY xid, id) AS n FROM ceiling.s_events
+           WHERE position IS NULL AND xid < v_horizon) t
+   WHERE e.id = t.id;
+  GET DIAGNOSTICS v_count = ROW_COUNT;
+  RETURN v_count;
+END;
+$$;
