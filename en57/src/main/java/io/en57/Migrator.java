@@ -160,7 +160,8 @@ public final class Migrator {
     requireSupportedServer(connection);
     // A migration may drop and create functions, and it adds tables and functions: the roles that
     // could append before get what a store needs again, named or not (--app-role once is enough).
-    List<String> appendingRoles = rolesThatCanAppend(connection);
+    List<String> appendingRoles =
+        status.state() == MigrationState.FRESH ? List.of() : rolesThatCanAppend(connection);
     execute(connection, schema.sql("CREATE SCHEMA IF NOT EXISTS en57"));
     execute(
         connection,
@@ -188,11 +189,6 @@ public final class Migrator {
   /** The roles granted EXECUTE on the schema's append function, the owner's own grant aside. */
   private List<String> rolesThatCanAppend(Connection connection) throws SQLException {
     var roles = new ArrayList<String>();
-    if (!queryBoolean(
-        connection,
-        schema.sql("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'en57')"))) {
-      return roles;
-    }
     try (Statement statement = connection.createStatement();
         ResultSet rows =
             statement.executeQuery(

@@ -8,6 +8,7 @@ import io.en57.observation.ProjectionBatch;
 import io.en57.observation.ProjectionFailure;
 import io.en57.observation.ReadEnded;
 import io.en57.observation.StoreListener;
+import io.micrometer.common.KeyValues;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
@@ -51,6 +52,7 @@ public final class MicrometerListener implements StoreListener {
   private final MeterRegistry meters;
   private final ObservationRegistry observations;
   private final Tags common;
+  private final KeyValues commonKeyValues;
   private final DistributionSummary eventsPerAppend;
   private final DistributionSummary eventsPerConditionalAppend;
   private final DistributionSummary eventsPerPage;
@@ -63,6 +65,7 @@ public final class MicrometerListener implements StoreListener {
     this.meters = meters;
     this.observations = observations;
     this.common = common;
+    this.commonKeyValues = KeyValues.of(common, Tag::getKey, Tag::getValue);
     this.eventsPerAppend = eventsPerAppend(false);
     this.eventsPerConditionalAppend = eventsPerAppend(true);
     this.eventsPerPage =
@@ -128,12 +131,13 @@ public final class MicrometerListener implements StoreListener {
 
   @Override
   public Operation<AppendEnded> appendStarted(AppendStarted append) {
-    var observation =
+    Observation observation =
         Observation.createNotStarted("en57.append", observations)
             .contextualName("en57 append")
             .lowCardinalityKeyValue("conditional", String.valueOf(append.conditional()))
-            .highCardinalityKeyValue("en57.events", String.valueOf(append.events()));
-    tagged(observation).start();
+            .highCardinalityKeyValue("en57.events", String.valueOf(append.events()))
+            .lowCardinalityKeyValues(commonKeyValues)
+            .start();
     return ended -> {
       observation.lowCardinalityKeyValue("outcome", lowerCase(ended.outcome()));
       ended.error().ifPresent(observation::error);
@@ -144,9 +148,11 @@ public final class MicrometerListener implements StoreListener {
 
   @Override
   public Operation<ReadEnded> readStarted() {
-    var observation =
-        Observation.createNotStarted("en57.read", observations).contextualName("en57 read");
-    tagged(observation).start();
+    Observation observation =
+        Observation.createNotStarted("en57.read", observations)
+            .contextualName("en57 read")
+            .lowCardinalityKeyValues(commonKeyValues)
+            .start();
     return ended -> {
       observation.lowCardinalityKeyValue(
           "outcome", ended.error().isPresent() ? "error" : "success");
@@ -193,13 +199,6 @@ public final class MicrometerListener implements StoreListener {
         .tag("action", lowerCase(failure.action()).replace('_', '-'))
         .register(meters)
         .increment();
-  }
-
-  private Observation tagged(Observation observation) {
-    for (Tag tag : common) {
-      observation.lowCardinalityKeyValue(tag.getKey(), tag.getValue());
-    }
-    return observation;
   }
 
   private AtomicLong lag(Tags tags) {
