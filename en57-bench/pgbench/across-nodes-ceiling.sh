@@ -5,6 +5,8 @@
 #       queued:       en57.append + en57.await_append as shipped;
 #       free-writer:  the same, with the lock holder's writing made free (it stores nothing), which
 #                     leaves the cost of the queue itself: the ceiling of this design;
+#       async-commit: as shipped, but committing under the lock without waiting for the WAL flush,
+#                     the wait for durability moved after it (async-commit-group.sql);
 #       per-key:      a prototype append under a lock on its tag only, with no global order;
 #       per-key-registered: the same, registering each drawn position for a reader's horizon;
 #   - 16 nodes x 1 thread making decisions: a read of a tag's events, then the append:
@@ -15,7 +17,7 @@
 #     positions beside the writers (one session, every 2 ms): appends, and decisions whose
 #     condition is their read's snapshot;
 #   - 4 nodes x 4 threads: 4 connections, groups of 4 appends a call (as each node's group commit
-#     makes them), as shipped and with the free writer;
+#     makes them), as shipped, with the flush after the lock, and with the free writer;
 #   - 1 node x 16 threads: 1 connection, groups of 16 appends a call, as shipped.
 # Rounds are interleaved; medians are printed in appends/s with their ratio to the raw rate.
 #
@@ -63,16 +65,18 @@ unsequenced() { # how many events the sequencer had not reached; then it reaches
 free_writer() { psql -qX -d $db -v ON_ERROR_STOP=1 -f "$here/free-writer.sql" >/dev/null; }
 shipped_writer() { printf '%s\n;\n' "$shipped_definition" | psql -qX -d $db -v ON_ERROR_STOP=1 >/dev/null; }
 
-names=(raw queued_16x1 free_writer_16x1 per_key_16x1 per_key_registered_16x1
+names=(raw queued_16x1 free_writer_16x1 async_commit_16x1 per_key_16x1 per_key_registered_16x1
        queued_decisions_16x1 per_key_decisions_16x1 per_key_horizon_decisions_16x1
        snapshot_16x1 snapshot_decisions_16x1
-       queued_4x4 free_writer_4x4 shipped_1x16)
+       queued_4x4 async_commit_4x4 free_writer_4x4 shipped_1x16)
 declare -A runs
 for round in $(seq 1 "$rounds"); do
   declare -A now=(
     [raw]=$(rate raw-commit.sql 16 1)
     [queued_16x1]=$(rate queued-group.sql 16 1)
     [queued_4x4]=$(rate queued-group.sql 4 4)
+    [async_commit_16x1]=$(rate async-commit-group.sql 16 1)
+    [async_commit_4x4]=$(rate async-commit-group.sql 4 4)
     [shipped_1x16]=$(rate queued-group.sql 1 16)
     [per_key_16x1]=$(rate per-key-append.sql 16 1)
     [per_key_registered_16x1]=$(rate per-key-registered-append.sql 16 1)
