@@ -4,7 +4,6 @@ import io.en57.Query;
 import io.en57.SequencedEvent;
 import io.en57.subscriptions.Batch;
 import io.en57.subscriptions.BatchHandler;
-import io.en57.subscriptions.Retry;
 import io.en57.subscriptions.Subscription;
 import io.en57.subscriptions.SubscriptionOptions;
 import java.time.Duration;
@@ -31,12 +30,6 @@ final class LogSubscription implements Subscription {
   private static final Logger LOG = LoggerFactory.getLogger(Subscription.class);
   private static final long CLOSE_WAIT_SECONDS = 30;
   private static final long LINGER_NANOS = 2_000_000;
-
-  /**
-   * How a push subscription waits between failed reads: the handler's {@link Retry} is for the
-   * handler, and one of no attempts would make a database outage a busy loop.
-   */
-  private static final Retry READ_RETRY = Retry.defaults();
 
   /**
    * One read: the events after {@code from}, and how far they reach. Decoded by the thread that
@@ -333,7 +326,7 @@ final class LogSubscription implements Subscription {
       } catch (RuntimeException e) {
         readFailures++;
         LOG.warn("{}: reading the log failed ({}); trying again", name, e.toString());
-        if (!pause(READ_RETRY.backoffAfter(Math.min(readFailures, 30)))) {
+        if (!pause(DatabaseBackoff.after(readFailures))) {
           return;
         }
         continue;

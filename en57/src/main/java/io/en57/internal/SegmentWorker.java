@@ -153,11 +153,11 @@ final class SegmentWorker {
           }
           failures++;
           LOG.warn("{}: {}; trying again", label, e.toString());
-          pause(backoff(failures));
+          pause(DatabaseBackoff.after(failures));
         } catch (RuntimeException e) {
           failures++;
           LOG.warn("{}: {}; trying again", label, e.toString());
-          pause(backoff(failures));
+          pause(DatabaseBackoff.after(failures));
         }
       }
     } catch (Throwable e) {
@@ -312,7 +312,7 @@ final class SegmentWorker {
       } catch (Transient e) {
         LOG.warn("{}: the database failed ({}); resuming from the checkpoint", label, e.getCause());
         databaseFailures++;
-        pause(backoff(databaseFailures));
+        pause(DatabaseBackoff.after(databaseFailures));
         return Outcome.RESYNC;
       }
     }
@@ -563,11 +563,6 @@ final class SegmentWorker {
             + "): "
             + trace;
     return text.length() > MAX_ERROR_LENGTH ? text.substring(0, MAX_ERROR_LENGTH) : text;
-  }
-
-  private static Duration backoff(int failures) {
-    long millis = Math.min(5_000, 100L << Math.min(failures - 1, 6));
-    return Duration.ofMillis(millis);
   }
 
   private void pause(Duration duration) {

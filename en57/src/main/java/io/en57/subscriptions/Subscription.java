@@ -40,8 +40,9 @@ public interface Subscription extends AutoCloseable {
    * delivered again as the subscription's {@link Retry} says; when the last attempt fails, the
    * subscription stops and {@link #failure()} holds the exception. It also stops, at once, on an
    * event it cannot decode (its registered payload class no longer fits its data) and on an {@link
-   * Error} from the handler. Failed reads (the database is down) are retried until it is back, with
-   * {@link Retry#defaults()}'s back-off whatever the subscription's own {@link Retry}.
+   * Error} from the handler. Failed reads (the database is down) are retried until it is back,
+   * after 100 ms, then twice as long each time up to 5 s, whatever the subscription's own {@link
+   * Retry}.
    *
    * @return this subscription
    * @throws IllegalStateException if it is closed or already started
