@@ -13,6 +13,7 @@ import io.en57.testing.TestDatabases.TestDatabase;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -66,8 +67,11 @@ class DecisionsReadmeExamplesTest {
     Query course =
         store.read().ofType("CourseDefined", "StudentSubscribed").withTag("course:c1").query();
 
-    List<Event> events = store.read(course).toList();
-    long lastSeen = store.read(course).last().map(SequencedEvent::position).orElse(0L);
+    List<SequencedEvent> events;
+    try (Stream<SequencedEvent> read = store.read(course).sequenced()) {
+      events = read.toList();
+    }
+    long lastSeen = events.isEmpty() ? 0 : events.get(events.size() - 1).position();
     AppendResult result =
         store.append(
             List.of(Event.of("StudentSubscribed").withTags("course:c1", "student:s1")),
@@ -159,7 +163,7 @@ class DecisionsReadmeExamplesTest {
       System.out.println("not subscribed: " + rejected.reason());
     }
 
-    assertThat(outcome).isEqualTo(new Outcome.Appended<String>(3, 0));
+    assertThat(outcome).isEqualTo(new Outcome.Appended<String>(3, false, 0));
   }
 
   @Test
@@ -178,6 +182,6 @@ class DecisionsReadmeExamplesTest {
             .withBackoff(Duration.ofMillis(2), Duration.ofMillis(50));
     Outcome<String> outcome = model.execute(store, patient, decider);
 
-    assertThat(outcome).isEqualTo(new Outcome.Appended<String>(2, 0));
+    assertThat(outcome).isEqualTo(new Outcome.Appended<String>(2, false, 0));
   }
 }
