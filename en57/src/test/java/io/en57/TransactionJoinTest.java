@@ -264,7 +264,8 @@ class TransactionJoinTest {
                 return outcome;
               });
 
-      assertThat(decided.get(20, TimeUnit.SECONDS)).isEqualTo(new Outcome.Appended<String>(2, 1));
+      assertThat(decided.get(20, TimeUnit.SECONDS))
+          .isEqualTo(new Outcome.Appended<String>(2, false, 1));
       assertThat(attempts).hasValue(2);
     } finally {
       // A pause (what this is for) ends at the interrupt: the decision gives up and commits.

@@ -1,6 +1,7 @@
 package io.en57.decisions;
 
 import io.en57.Event;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 
@@ -16,7 +17,7 @@ public sealed interface Decision<R> {
   /** Append {@code events} (at least one), on the condition the decision model derived. */
   static <R> Decision<R> append(Event... events) {
     Objects.requireNonNull(events, "events must not be null");
-    return append(List.of(events));
+    return append(Arrays.asList(events));
   }
 
   /** Append {@code events} (at least one), on the condition the decision model derived. */

@@ -28,7 +28,7 @@ import java.util.stream.Stream;
  * DecisionModel model = DecisionModel.of(capacity, subscriptions);
  * Outcome<String> outcome = model.execute(store, state ->
  *     state.get(subscriptions) < state.get(capacity)
- *         ? Decision.append(subscribed)
+ *         ? Decision.append(Event.of("StudentSubscribed").withTags("course:c1", "student:s1"))
  *         : Decision.reject("course full"));
  * }</pre>
  *
@@ -210,7 +210,7 @@ public final class DecisionModel {
       var append = (Decision.Append<R>) decision;
       AppendResult result = store.append(append.events(), state.condition());
       if (result instanceof AppendResult.Success success) {
-        return new Outcome.Appended<>(success.position(), conflicts);
+        return new Outcome.Appended<>(success.position(), success.replayed(), conflicts);
       }
       var failure = (AppendResult.Failure) result;
       conflicts++;

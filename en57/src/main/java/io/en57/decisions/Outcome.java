@@ -25,9 +25,13 @@ public sealed interface Outcome<R> {
    * The decided events were appended.
    *
    * @param position the position of the last appended event
+   * @param replayed true when the decided events were already stored (the same ids in the same
+   *     order, with the same content, as {@link AppendResult.Success#replayed()}): nothing new was
+   *     written, and {@code position} is where they were stored before, as when a command whose
+   *     decider gives its events ids derived from the command runs twice
    * @param conflicts conflicts before the successful append
    */
-  record Appended<R>(long position, int conflicts) implements Outcome<R> {}
+  record Appended<R>(long position, boolean replayed, int conflicts) implements Outcome<R> {}
 
   /**
    * The decision was to append nothing.

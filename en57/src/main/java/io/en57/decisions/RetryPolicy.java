@@ -12,9 +12,13 @@ import java.util.random.RandomGenerator;
  *
  * @param maxAttempts attempts in all, at least 1 (1: no retry)
  * @param initialBackoff the bound of the first pause; zero for no pauses
- * @param maxBackoff the largest bound a pause may reach, at least {@code initialBackoff}
+ * @param maxBackoff the largest bound a pause may reach, at least {@code initialBackoff}, at most a
+ *     day
  */
 public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration maxBackoff) {
+
+  /** Pauses are counted in nanoseconds, and a longer one would only be a mistake. */
+  private static final Duration LONGEST_BACKOFF = Duration.ofDays(1);
 
   private static final RetryPolicy DEFAULTS =
       new RetryPolicy(10, Duration.ofMillis(1), Duration.ofMillis(100));
@@ -32,6 +36,10 @@ public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration max
     if (maxBackoff.compareTo(initialBackoff) < 0) {
       throw new IllegalArgumentException(
           "maxBackoff (" + maxBackoff + ") must not be less than initialBackoff");
+    }
+    if (maxBackoff.compareTo(LONGEST_BACKOFF) > 0) {
+      throw new IllegalArgumentException(
+          "maxBackoff (" + maxBackoff + ") must not be longer than " + LONGEST_BACKOFF);
     }
   }
 
@@ -62,8 +70,11 @@ public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration max
   long boundNanos(int conflicts) {
     long initial = initialBackoff.toNanos();
     long max = maxBackoff.toNanos();
+    if (initial == 0) {
+      return 0;
+    }
     int doublings = Math.max(0, conflicts - 1);
-    if (doublings >= Long.numberOfLeadingZeros(Math.max(initial, 1)) - 1) {
+    if (doublings >= Long.numberOfLeadingZeros(initial) - 1) {
       return max;
     }
     return Math.min(max, initial << doublings);

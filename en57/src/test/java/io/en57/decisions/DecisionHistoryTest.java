@@ -282,7 +282,7 @@ class DecisionHistoryTest {
     private Outcome<String> withoutCondition(DecisionModel model, Decider<String> decider) {
       Decision<String> decision = decider.decide(model.read(store));
       if (decision instanceof Decision.Append<String> append) {
-        return new Outcome.Appended<>(store.append(append.events()).position(), 0);
+        return new Outcome.Appended<>(store.append(append.events()).position(), false, 0);
       }
       return decision instanceof Decision.Reject<String> reject
           ? new Outcome.Rejected<>(reject.reason(), 0)

@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
@@ -417,8 +418,22 @@ abstract class DecisionModelContract {
     void appendsWhatTheDeciderDecides() {
       Outcome<String> outcome = model.execute(store, state -> subscribe(state, "s1"));
 
-      assertThat(outcome).isEqualTo(new Outcome.Appended<String>(2, 0));
+      assertThat(outcome).isEqualTo(new Outcome.Appended<String>(2, false, 0));
       assertThat(store.read().withTag("student:s1").toList()).hasSize(1);
+    }
+
+    @Test
+    void aDecisionWhoseEventsAreAlreadyStoredIsAReplayAndAppendsNothing() {
+      Event subscribed =
+          event("StudentSubscribed", "course:c1", "student:s1")
+              .withId(UUID.fromString("0190d3a4-1b2c-7d3e-8f40-123456789abc"));
+
+      Outcome<String> first = model.execute(store, state -> Decision.append(subscribed));
+      Outcome<String> again = model.execute(store, state -> Decision.append(subscribed));
+
+      assertThat(first).isEqualTo(new Outcome.Appended<String>(2, false, 0));
+      assertThat(again).isEqualTo(new Outcome.Appended<String>(2, true, 0));
+      assertThat(store.head()).isEqualTo(2);
     }
 
     @Test
@@ -455,7 +470,7 @@ abstract class DecisionModelContract {
               });
 
       assertThat(seen).containsExactly(0, 1);
-      assertThat(outcome).isEqualTo(new Outcome.Appended<String>(3, 1));
+      assertThat(outcome).isEqualTo(new Outcome.Appended<String>(3, false, 1));
     }
 
     @Test
@@ -584,7 +599,11 @@ abstract class DecisionModelContract {
           .isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining("decide Decision.nothing() instead");
       assertThatThrownBy(() -> Decision.append((Event) null))
-          .isInstanceOf(NullPointerException.class);
+          .isInstanceOf(NullPointerException.class)
+          .hasMessage("events[0] must not be null");
+      assertThatThrownBy(() -> Decision.append(event("StudentSubscribed"), null))
+          .isInstanceOf(NullPointerException.class)
+          .hasMessage("events[1] must not be null");
       assertThatThrownBy(() -> Decision.reject(null))
           .isInstanceOf(NullPointerException.class)
           .hasMessage("reason must not be null");

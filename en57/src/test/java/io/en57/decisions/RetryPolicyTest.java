@@ -45,6 +45,24 @@ class RetryPolicyTest {
   }
 
   @Test
+  void noInitialBackoffMeansNoPauseHoweverManyConflicts() {
+    var none = policy.withMaxAttempts(1_000).withBackoff(Duration.ZERO, Duration.ofSeconds(1));
+    for (int conflicts = 1; conflicts < 1_000; conflicts++) {
+      assertThat(none.pauseNanos(conflicts, new Random(1))).isZero();
+    }
+  }
+
+  @Test
+  void theLongestBackoffIsADay() {
+    var longest = policy.withBackoff(Duration.ofMillis(1), Duration.ofDays(1));
+    assertThat(longest.boundNanos(100)).isEqualTo(Duration.ofDays(1).toNanos());
+    assertThat(longest.pauseNanos(100, new Random(1))).isBetween(0L, Duration.ofDays(1).toNanos());
+    assertThatThrownBy(() -> policy.withBackoff(Duration.ofMillis(1), Duration.ofDays(200_000)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("maxBackoff (PT4800000H) must not be longer than PT24H");
+  }
+
+  @Test
   void theDefaultsAreTenAttemptsFromOneToAHundredMilliseconds() {
     assertThat(RetryPolicy.defaults())
         .isEqualTo(new RetryPolicy(10, Duration.ofMillis(1), Duration.ofMillis(100)));
