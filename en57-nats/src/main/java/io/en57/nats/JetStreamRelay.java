@@ -50,8 +50,10 @@ import javax.sql.DataSource;
  * the stream already holds (acknowledged, but the checkpoint did not move before a crash). So while
  * the relay is its stream's only publisher, the stream holds the relayed events in position order,
  * each once; the event id as message id also lets the broker drop a duplicate within the stream's
- * duplicate window. A stream whose last message another publisher (or another relay) wrote is
- * refused with an error.
+ * duplicate window; a message the broker drops so, although the stream does not hold it (purged
+ * within the window), fails the batch until the window has passed. A stream whose last message
+ * another publisher (or another relay) wrote is refused with an error, and so is a stream whose
+ * retention is not limits (a work-queue or interest stream deletes its last message once consumed).
  *
  * <p>Failures: when the broker is unreachable or refuses a batch, the relay tries again with
  * back-off (100 ms doubling to 5 s) and never stops on its own, logging each failure; its lag grows

@@ -12,6 +12,8 @@ import io.nats.client.Message;
 import io.nats.client.PublishOptions;
 import io.nats.client.api.MessageInfo;
 import io.nats.client.api.PublishAck;
+import io.nats.client.api.RetentionPolicy;
+import io.nats.client.api.StreamInfo;
 import io.nats.client.impl.Headers;
 import java.io.IOException;
 import java.net.URLDecoder;
@@ -108,10 +110,22 @@ final class RelayHandler implements BatchHandler {
       acks.add(jetStream.publishAsync(outgoing.get(i), options));
     }
     List<PublishAck> acknowledged = awaitAcks(events, acks);
-    PublishAck last = acknowledged.get(acknowledged.size() - 1);
-    if (acknowledged.stream().noneMatch(PublishAck::isDuplicate)) {
-      known = new Tail(last.getSeqno(), events.get(events.size() - 1).position());
+    for (int i = 0; i < acknowledged.size(); i++) {
+      if (acknowledged.get(i).isDuplicate()) {
+        // Every event after the tail is new to the stream, unless it no longer holds what it once
+        // did: counted as relayed, the event would be missing from the stream for good.
+        throw new IllegalStateException(
+            "the broker dropped the event at position "
+                + events.get(i).position()
+                + " as a duplicate of its id: stream "
+                + stream
+                + " holds it already (published meanwhile), or no longer does (purged, or past its"
+                + " limits) and the broker still remembers the id; the batch will be sent again"
+                + " from the stream's last message, and stored once the duplicate window passed");
+      }
     }
+    PublishAck last = acknowledged.get(acknowledged.size() - 1);
+    known = new Tail(last.getSeqno(), events.get(events.size() - 1).position());
   }
 
   private static boolean startsAtOrBefore(Batch batch, Tail tail) {
@@ -178,9 +192,9 @@ final class RelayHandler implements BatchHandler {
   private record Tail(long sequence, long position) {}
 
   private Tail tail() throws IOException, JetStreamApiException {
-    MessageInfo last;
+    StreamInfo info;
     try {
-      last = management.getLastMessage(stream, ">");
+      info = management.getStreamInfo(stream);
     } catch (JetStreamApiException e) {
       if (e.getApiErrorCode() == STREAM_NOT_FOUND) {
         throw new IllegalStateException(
@@ -189,12 +203,30 @@ final class RelayHandler implements BatchHandler {
                 + " on the NATS server; create it with subjects covering the relay's",
             e);
       }
+      throw e;
+    }
+    RetentionPolicy retention = info.getConfiguration().getRetentionPolicy();
+    if (retention != RetentionPolicy.Limits) {
+      // Consumers delete its messages, the last one too: an empty-looking stream would make the
+      // relay send again what it holds, or what was consumed.
+      throw new IllegalStateException(
+          "stream "
+              + stream
+              + " has "
+              + retention.name()
+              + " retention, which deletes messages once consumed; the relay reads where it left off"
+              + " from the stream's last message and needs limits retention (the default)");
+    }
+    MessageInfo last;
+    try {
+      last = management.getLastMessage(stream, ">");
+    } catch (JetStreamApiException e) {
       if (e.getApiErrorCode() != NO_MESSAGE_FOUND) {
         throw e;
       }
-      // Empty: new, or purged. Only the checkpoint knows what was relayed.
-      long lastSequence = management.getStreamInfo(stream).getStreamState().getLastSequence();
-      return new Tail(lastSequence, 0);
+      // Empty: new, purged, or every message past the stream's limits. Only the checkpoint knows
+      // what was relayed. (This relay is the stream's only publisher, and it is not publishing.)
+      return new Tail(info.getStreamState().getLastSequence(), 0);
     }
     return new Tail(last.getSeq(), positionOf(last));
   }

@@ -17,6 +17,8 @@ import io.en57.subscriptions.Retry;
 import io.en57.testing.TestDatabases;
 import io.en57.testing.TestDatabases.TestDatabase;
 import io.nats.client.Connection;
+import io.nats.client.api.RetentionPolicy;
+import io.nats.client.api.StreamConfiguration;
 import java.math.BigDecimal;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
@@ -220,6 +222,24 @@ class JetStreamRelayTest {
   }
 
   @Test
+  void purgedAndResetWithinTheDuplicateWindowItPublishesTheLogAgainOnceTheWindowPassed()
+      throws Exception {
+    create("RELAY_PURGED_EARLY", "en57.>", Duration.ofSeconds(10));
+    // One event: of several, the second would be refused for the sequence it expects anyway.
+    store.append(List.of(Event.of("Counted", Map.of("n", 0))));
+    JetStreamRelay relay = started(JetStreamRelay.builder(nats, "RELAY_PURGED_EARLY"));
+    assertThat(relay.await(store.head(), PATIENCE)).isTrue();
+
+    nats.jetStreamManagement().purgeStream("RELAY_PURGED_EARLY");
+    Projections.forDataSource(pool).reset(relay.name(), 0);
+
+    assertThat(relay.await(store.head(), PATIENCE)).isTrue();
+    assertThat(Streams.readAll(nats, "RELAY_PURGED_EARLY"))
+        .extracting(Received::position)
+        .containsExactlyElementsOf(positions(store.read()));
+  }
+
+  @Test
   void refusesAStreamWhoseLastMessageItDidNotPublish() throws Exception {
     create("RELAY_FOREIGN", "en57.>", Duration.ofMinutes(2));
     nats.jetStream().publish("en57.Foreign", "not an event".getBytes(StandardCharsets.UTF_8));
@@ -233,6 +253,34 @@ class JetStreamRelayTest {
     assertThat(Projections.forDataSource(pool).status(relay.name()).get(0).error().orElseThrow())
         .contains("was not published by a relay");
     assertThat(Streams.readAll(nats, "RELAY_FOREIGN")).hasSize(1);
+  }
+
+  @Test
+  void refusesAStreamWhoseConsumersDeleteItsMessages() throws Exception {
+    streams.add("RELAY_WORK_QUEUE");
+    nats.jetStreamManagement()
+        .addStream(
+            StreamConfiguration.builder()
+                .name("RELAY_WORK_QUEUE")
+                .subjects("en57.>")
+                .retentionPolicy(RetentionPolicy.WorkQueue)
+                .build());
+    long head = store.append(List.of(Event.of("Counted"))).position();
+
+    JetStreamRelay relay =
+        started(JetStreamRelay.builder(nats, "RELAY_WORK_QUEUE").retry(TWO_ATTEMPTS));
+
+    assertThatThrownBy(() -> relay.await(head, PATIENCE))
+        .isInstanceOf(ProjectionFailedException.class);
+    assertThat(Projections.forDataSource(pool).status(relay.name()).get(0).error().orElseThrow())
+        .contains("has WorkQueue retention")
+        .contains("needs limits retention");
+    assertThat(
+            nats.jetStreamManagement()
+                .getStreamInfo("RELAY_WORK_QUEUE")
+                .getStreamState()
+                .getLastSequence())
+        .isZero();
   }
 
   @Test
