@@ -238,8 +238,11 @@ public final class JetStreamRelay implements AutoCloseable {
     }
 
     /**
-     * How a failed batch is tried again. By default without end, waiting 100 ms doubling to 5 s;
-     * with a bounded policy the relay stops in state FAILED after the last attempt.
+     * How a failed batch is tried again. By default without end, waiting 100 ms doubling to 5 s.
+     * With a bounded policy, after a batch's last attempt the relay tries its events one at a time,
+     * each as the policy says (as every projection does, to find the event it fails on), and stops
+     * in state FAILED at the first that fails every attempt: with the broker down, after twice the
+     * attempts.
      */
     public Builder retry(Retry retry) {
       this.retry = Objects.requireNonNull(retry, "retry must not be null");
