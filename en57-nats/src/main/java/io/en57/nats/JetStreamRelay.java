@@ -133,9 +133,9 @@ public final class JetStreamRelay implements AutoCloseable {
   }
 
   /**
-   * Stops relaying: a batch being published finishes first (bounded by the acknowledgement
-   * timeout), and another node's relay takes over at once. Closes neither the store nor the NATS
-   * connection.
+   * Stops relaying: a batch being published finishes first (bounded by three acknowledgement
+   * timeouts: the stream's state, its last message, the acknowledgements), and another node's relay
+   * takes over at once. Closes neither the store nor the NATS connection.
    */
   @Override
   public void close() {
@@ -214,7 +214,8 @@ public final class JetStreamRelay implements AutoCloseable {
     /**
      * Publishes at most {@code batchSize} events at a time (5,000 by default: a batch ends with a
      * wait for its last acknowledgement and a commit, which larger batches share among more
-     * events).
+     * events). A batch is held in memory whole, its events and their messages, so with large events
+     * choose a smaller one.
      */
     public Builder batchSize(int batchSize) {
       if (batchSize < 1) {
