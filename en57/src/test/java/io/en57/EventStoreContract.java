@@ -1058,6 +1058,9 @@ abstract class EventStoreContract {
 
         Event inside = limit.event().apply(limit.limit()).withTags(tagsWith(limit, tag, 0));
         typed.append(List.of(inside));
+        assertThat(typed.append(List.of(inside)))
+            .as(limit.name() + ", retried")
+            .isEqualTo(new Success(head + 1, true));
         Event expected =
             new Event(
                 inside.id(),
@@ -1111,6 +1114,7 @@ abstract class EventStoreContract {
               .withMetadata(Map.of(key, key));
       store.append(List.of(event));
       assertThat(store.read().toList()).containsExactly(event);
+      assertThat(store.append(List.of(event))).isEqualTo(new Success(1, true));
     }
   }
 

@@ -66,7 +66,7 @@ public final class EventCodec {
    * Everything the writer accepts, with room to spare, and what earlier versions wrote without
    * limits of their own (numbers, keys and strings of any length, nesting one level deeper).
    */
-  private static final StreamReadConstraints READ_LIMITS =
+  static final StreamReadConstraints READ_LIMITS =
       StreamReadConstraints.builder()
           .maxNestingDepth(2 * Event.MAX_NESTING_DEPTH)
           .maxNumberLength(Integer.MAX_VALUE)

@@ -1,5 +1,6 @@
 package io.en57.internal;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -26,9 +27,12 @@ import java.util.UUID;
  */
 public final class InMemoryEngine implements Engine {
 
-  /** Reads JSON to compare documents by value, numbers by their value as jsonb compares them. */
+  /**
+   * Reads JSON to compare documents by value, numbers by their value as jsonb compares them, within
+   * the codec's limits (Jackson's defaults refuse what the codec accepts).
+   */
   private static final ObjectMapper JSON =
-      new ObjectMapper()
+      new ObjectMapper(JsonFactory.builder().streamReadConstraints(EventCodec.READ_LIMITS).build())
           .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
           .setNodeFactory(JsonNodeFactory.withExactBigDecimals(false));
 
