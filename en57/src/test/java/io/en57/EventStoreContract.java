@@ -89,6 +89,15 @@ abstract class EventStoreContract {
     }
 
     @Test
+    void aClosedStoreRefusesAppends() {
+      store.close();
+      assertThatThrownBy(() -> store.append(List.of(event("Late"))))
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessageStartingWith("the store is closed");
+      store.close(); // closing again does no harm
+    }
+
+    @Test
     void anEmptyStoreHasHeadZeroAndReadsNothing() {
       assertThat(store.head()).isZero();
       assertThat(store.read().toList()).isEmpty();

@@ -47,6 +47,7 @@ public final class InMemoryEngine implements Engine {
   private final Map<UUID, Integer> positionsById = new HashMap<>();
   private final Map<String, Positions> byTag = new HashMap<>();
   private final Map<String, Positions> byType = new HashMap<>();
+  private boolean closed;
 
   @Override
   public synchronized AppendOutcome append(List<EncodedEvent> events, Query condition) {
@@ -114,6 +115,7 @@ public final class InMemoryEngine implements Engine {
   @Override
   public synchronized List<StoredEvent> read(
       Query query, long cursor, boolean backwards, int limit, Cancellation cancellation) {
+    requireOpen();
     // Each criterion yields its first matches beyond the cursor; the page is the first of their
     // union, as the database merges the scans of its indexes.
     var matches = new ArrayList<Integer>();
@@ -181,7 +183,15 @@ public final class InMemoryEngine implements Engine {
 
   @Override
   public synchronized long head() {
+    requireOpen();
     return log.size();
+  }
+
+  /** Like a PostgreSQL store, whose pool is gone once it is closed, a closed one refuses work. */
+  private void requireOpen() {
+    if (closed) {
+      throw new IllegalStateException("the store is closed");
+    }
   }
 
   @Override
@@ -191,7 +201,9 @@ public final class InMemoryEngine implements Engine {
   }
 
   @Override
-  public void close() {}
+  public synchronized void close() {
+    closed = true;
+  }
 
   private static List<StoredEvent> reversed(List<StoredEvent> events) {
     var ascending = new ArrayList<>(events);
