@@ -8,6 +8,7 @@ import io.en57.subscriptions.Retry;
 import io.en57.subscriptions.Subscription;
 import io.en57.subscriptions.SubscriptionOptions;
 import java.time.Duration;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -196,6 +197,23 @@ abstract class SubscriptionContract {
 
       assertThat(positions(next.get(PATIENCE.toSeconds(), TimeUnit.SECONDS)))
           .containsExactly(position);
+    }
+  }
+
+  @Test
+  void aPollWithTheLongestTimeoutIsWokenByAnAppendToo() throws Exception {
+    try (Subscription subscription = store.subscribe(store.read(), 0)) {
+      assertThat(subscription.poll(Duration.ZERO).caughtUp()).isTrue();
+      for (Duration longest :
+          List.of(Duration.ofNanos(Long.MAX_VALUE), ChronoUnit.FOREVER.getDuration())) {
+        Future<Batch> next = threads.submit(() -> subscription.poll(longest));
+
+        long position = store.append(List.of(event("A"))).position();
+
+        assertThat(positions(next.get(PATIENCE.toSeconds(), TimeUnit.SECONDS)))
+            .as("poll(%s)", longest)
+            .containsExactly(position);
+      }
     }
   }
 

@@ -30,6 +30,7 @@ final class LogSubscription implements Subscription {
   private static final Logger LOG = LoggerFactory.getLogger(Subscription.class);
   private static final long CLOSE_WAIT_SECONDS = 30;
   private static final long LINGER_NANOS = 2_000_000;
+  private static final Duration LONGEST_WAIT = Duration.ofNanos(Long.MAX_VALUE);
 
   /**
    * One read: the events after {@code from}, and how far they reach. Decoded by the thread that
@@ -104,7 +105,8 @@ final class LogSubscription implements Subscription {
       }
     }
     requireOpen();
-    Page page = next(timeout.toNanos());
+    // Durations beyond what nanoseconds hold (ChronoUnit.FOREVER's) wait as long as they can.
+    Page page = next(timeout.compareTo(LONGEST_WAIT) < 0 ? timeout.toNanos() : Long.MAX_VALUE);
     readAheadAfter(page);
     Batch batch = batchOf(page);
     advanceTo(page);
@@ -220,7 +222,9 @@ final class LogSubscription implements Subscription {
    * commit or more, per subscription; waiting a little lets each read take in several groups.
    */
   private void lingerAfter(long previousRead, long deadline) throws InterruptedException {
-    long left = Math.min(previousRead + LINGER_NANOS, deadline) - System.nanoTime();
+    // Differences, not instants, are compared: the deadline of a long wait overflows.
+    long now = System.nanoTime();
+    long left = Math.min(previousRead + LINGER_NANOS - now, deadline - now);
     if (left > 0) {
       watch.sleep(left, () -> closed);
     }
