@@ -3,6 +3,7 @@ package io.en57.internal;
 import io.en57.subscriptions.ConnectionFactory;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.SQLFeatureNotSupportedException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -22,6 +23,14 @@ final class LogListener {
   private static final Logger LOG = LoggerFactory.getLogger(LogListener.class);
   private static final int WAIT_MILLIS = 500;
   private static final long CHECK_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+  /**
+   * How long the check may wait for the server. A connection whose peer vanished without a word (a
+   * failover, a firewall forgetting it) would otherwise wait for the kernel to give up on it, some
+   * fifteen minutes, listening to nothing meanwhile.
+   */
+  static final int CHECK_TIMEOUT_MILLIS = 10_000;
+
   private static final Duration FIRST_PAUSE = Duration.ofMillis(100);
 
   private final ConnectionFactory connections;
@@ -86,6 +95,11 @@ final class LogListener {
 
   private void listen(Connection connection, boolean reconnected) throws SQLException {
     connection.setAutoCommit(true);
+    try {
+      connection.setNetworkTimeout(Runnable::run, CHECK_TIMEOUT_MILLIS);
+    } catch (SQLFeatureNotSupportedException e) {
+      LOG.debug("The LISTEN connection takes no network timeout ({})", e.toString());
+    }
     try (Statement statement = connection.createStatement()) {
       statement.execute("LISTEN \"" + channel + '"');
     }
