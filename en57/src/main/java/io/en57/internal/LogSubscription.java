@@ -209,10 +209,13 @@ final class LogSubscription implements Subscription {
         // The replica has not replayed this store's appends yet: it will soon, no wake-up follows.
         watch.sleep(Math.min(remaining, replicaPause), () -> closed);
         replicaPause = Math.min(replicaPause * 2, pollNanos);
-        continue;
+      } else {
+        watch.awaitChange(generation, Math.min(remaining, pollNanos), () -> closed);
+        headFromDatabase |= watch.generation() == generation || watch.unannounced() != unannounced;
       }
-      watch.awaitChange(generation, Math.min(remaining, pollNanos), () -> closed);
-      headFromDatabase |= watch.generation() == generation || watch.unannounced() != unannounced;
+      if (closed) {
+        return page; // no read after close(): the store's pool may be closing
+      }
     }
   }
 
@@ -325,6 +328,9 @@ final class LogSubscription implements Subscription {
       try {
         page = next(watch.pollInterval().toNanos());
         readFailures = 0;
+        if (closed) {
+          return; // the handler finishes the batch it has, and gets no other after close()
+        }
       } catch (InterruptedException e) {
         return;
       } catch (RuntimeException e) {
