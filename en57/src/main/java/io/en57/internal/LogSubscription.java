@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
 final class LogSubscription implements Subscription {
 
   private static final Logger LOG = LoggerFactory.getLogger(Subscription.class);
-  private static final long CLOSE_WAIT_SECONDS = 30;
+  static final long CLOSE_WAIT_SECONDS = 30;
   private static final long LINGER_NANOS = 2_000_000;
   private static final Duration LONGEST_WAIT = Duration.ofNanos(Long.MAX_VALUE);
 
@@ -143,28 +143,48 @@ final class LogSubscription implements Subscription {
 
   @Override
   public void close() {
+    awaitClosed(beginClose(), System.nanoTime() + TimeUnit.SECONDS.toNanos(CLOSE_WAIT_SECONDS));
+  }
+
+  /**
+   * Marks this subscription closed and wakes it; returns the thread running its handler, unless it
+   * is the caller's or there is none.
+   */
+  Thread beginClose() {
     Thread running;
     synchronized (this) {
       if (closed) {
-        return;
+        return null;
       }
       closed = true;
       running = pusher;
     }
     watch.closed(this);
-    if (running != null && running != Thread.currentThread()) {
-      try {
-        running.join(TimeUnit.SECONDS.toMillis(CLOSE_WAIT_SECONDS));
-        if (running.isAlive()) {
-          LOG.warn(
-              "{}: the handler did not finish within {} s of close(); interrupting it",
-              name,
-              CLOSE_WAIT_SECONDS);
-          running.interrupt();
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
+    return running == Thread.currentThread() ? null : running;
+  }
+
+  /**
+   * Waits for the handler's thread, {@code running}, until {@code deadline} (in {@link
+   * System#nanoTime()}), then interrupts it.
+   */
+  void awaitClosed(Thread running, long deadline) {
+    if (running == null) {
+      return;
+    }
+    try {
+      long left = deadline - System.nanoTime();
+      if (left > 0) {
+        TimeUnit.NANOSECONDS.timedJoin(running, left);
       }
+      if (running.isAlive()) {
+        LOG.warn(
+            "{}: the handler did not finish within {} s of close(); interrupting it",
+            name,
+            CLOSE_WAIT_SECONDS);
+        running.interrupt();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 

@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import javax.sql.DataSource;
@@ -173,8 +174,13 @@ public final class LogWatch implements AutoCloseable {
       closed = true;
       stopping = listener;
     }
-    for (LogSubscription subscription : List.copyOf(open)) {
-      subscription.close();
+    // All are told at once and waited for together: stuck handlers cost one wait, not one each.
+    List<LogSubscription> closing = List.copyOf(open);
+    List<Thread> running = closing.stream().map(LogSubscription::beginClose).toList();
+    long deadline =
+        System.nanoTime() + TimeUnit.SECONDS.toNanos(LogSubscription.CLOSE_WAIT_SECONDS);
+    for (int i = 0; i < closing.size(); i++) {
+      closing.get(i).awaitClosed(running.get(i), deadline);
     }
     if (stopping != null) {
       stopping.close();
