@@ -218,7 +218,10 @@ public final class EventStore implements AutoCloseable {
         schema);
   }
 
-  /** Closes the store's subscriptions and the connection pool the store owns, if any. */
+  /**
+   * Closes the store's subscriptions, waiting at most 30 seconds in all for push handlers to finish
+   * their batches (then interrupting them), and the connection pool the store owns, if any.
+   */
   @Override
   public void close() {
     watch.close();
