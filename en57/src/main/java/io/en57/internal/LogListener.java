@@ -29,7 +29,7 @@ final class LogListener {
    * failover, a firewall forgetting it) would otherwise wait for the kernel to give up on it, some
    * fifteen minutes, listening to nothing meanwhile.
    */
-  static final int CHECK_TIMEOUT_MILLIS = 10_000;
+  private static final int CHECK_TIMEOUT_MILLIS = 10_000;
 
   private static final Duration FIRST_PAUSE = Duration.ofMillis(100);
 

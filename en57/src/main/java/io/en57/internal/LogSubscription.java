@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
 final class LogSubscription implements Subscription {
 
   private static final Logger LOG = LoggerFactory.getLogger(Subscription.class);
-  static final long CLOSE_WAIT_SECONDS = 30;
+  private static final long CLOSE_WAIT_SECONDS = 30;
   private static final long LINGER_NANOS = 2_000_000;
   private static final Duration LONGEST_WAIT = Duration.ofNanos(Long.MAX_VALUE);
 
@@ -143,7 +143,12 @@ final class LogSubscription implements Subscription {
 
   @Override
   public void close() {
-    awaitClosed(beginClose(), System.nanoTime() + TimeUnit.SECONDS.toNanos(CLOSE_WAIT_SECONDS));
+    awaitClosed(beginClose(), closeDeadline());
+  }
+
+  /** How long closing waits for handlers to finish: a deadline in {@link System#nanoTime()}. */
+  static long closeDeadline() {
+    return System.nanoTime() + TimeUnit.SECONDS.toNanos(CLOSE_WAIT_SECONDS);
   }
 
   /**

@@ -10,7 +10,6 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import javax.sql.DataSource;
@@ -177,8 +176,7 @@ public final class LogWatch implements AutoCloseable {
     // All are told at once and waited for together: stuck handlers cost one wait, not one each.
     List<LogSubscription> closing = List.copyOf(open);
     List<Thread> running = closing.stream().map(LogSubscription::beginClose).toList();
-    long deadline =
-        System.nanoTime() + TimeUnit.SECONDS.toNanos(LogSubscription.CLOSE_WAIT_SECONDS);
+    long deadline = LogSubscription.closeDeadline();
     for (int i = 0; i < closing.size(); i++) {
       closing.get(i).awaitClosed(running.get(i), deadline);
     }
