@@ -332,9 +332,10 @@ final class LogSubscription implements Subscription {
   private void readAheadAfter(Page page) {
     if (!page.caughtUp() && readAhead != null && !closed) {
       long from = page.position();
-      HeadSource source =
-          page.rows().size() == options.batchSize() ? HeadSource.NONE : headSource();
-      ahead = CompletableFuture.supplyAsync(() -> read(from, source), readAhead);
+      // Without the head: a page read ahead is used later, and "caught up" must be news of the
+      // poll that returns it, not of a read made before the latest appends (a caller who appended
+      // and then polled until caught up stopped short of its own events).
+      ahead = CompletableFuture.supplyAsync(() -> read(from, HeadSource.NONE), readAhead);
     }
   }
 
