@@ -63,6 +63,8 @@ public final class EventStoreBuilder {
   private Duration replicaMaxLag = Duration.ofSeconds(5);
   private Duration readYourWritesWait = Duration.ofSeconds(1);
   private ReplicaFallback readYourWritesFallback = ReplicaFallback.PRIMARY;
+  private String forwardHost;
+  private int forwardPort;
 
   EventStoreBuilder() {}
 
@@ -248,6 +250,45 @@ public final class EventStoreBuilder {
   }
 
   /**
+   * Forwards this store's appends to the application node that leads appends, so that the appends
+   * of every node share one group commit instead of queuing for the append lock one node after the
+   * other. The nodes whose stores forward appends elect one of them in the database; the others
+   * send it their appends over TCP, and it writes them with its own. This store listens on {@code
+   * host}:{@code port} for other nodes' appends, from the moment it is built until it is closed,
+   * and holds one more connection to the database for the election (a dedicated one for {@link
+   * #forUrl}, one of the pool for {@link #forDataSource}). No node leads until moments after the
+   * first store starts; meanwhile, and whenever the leader does not answer, a store appends
+   * directly, as without this option.
+   *
+   * <p>The database still decides every append under its lock, as without forwarding: which node
+   * writes an append changes nothing that the store guarantees. A node presents a token the leader
+   * publishes in the database, readable by the roles that may append; the traffic itself is not
+   * encrypted, so {@code host} should be on a network only the application's nodes reach.
+   *
+   * @param host the address other nodes reach this one at, which this store also listens on: the
+   *     node's own address on the application's network, not a wildcard such as {@code 0.0.0.0}
+   * @param port the port to listen on, 0 for any free one
+   */
+  public EventStoreBuilder forwardAppends(String host, int port) {
+    Objects.requireNonNull(host, "host must not be null");
+    if (host.isBlank()) {
+      throw new IllegalArgumentException("host must not be blank");
+    }
+    if (host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]")) {
+      throw new IllegalArgumentException(
+          "host is where other nodes reach this one, so it must not be the wildcard "
+              + host
+              + "; give the node's own address");
+    }
+    if (port < 0 || port > 65_535) {
+      throw new IllegalArgumentException("port must be within 0 and 65535, got " + port);
+    }
+    this.forwardHost = host;
+    this.forwardPort = port;
+    return this;
+  }
+
+  /**
    * Tells {@code listener} of every append, read page, group commit and projection batch, for
    * metrics and tracing (the module {@code en57-micrometer} has one for Micrometer). Without one,
    * the store does no such bookkeeping at all. See {@link StoreListener}.
@@ -349,7 +390,7 @@ public final class EventStoreBuilder {
       listenOn = parsed.unpooled()::getConnection;
     }
     try {
-      return postgres(pool, pool, listenOn);
+      return postgres(pool, pool, listenOn, parsed.unpooled()::getConnection);
     } catch (RuntimeException e) {
       pool.close();
       throw e;
@@ -359,7 +400,11 @@ public final class EventStoreBuilder {
   /** A PostgreSQL store borrowing {@code dataSource}. See {@link EventStore#forDataSource}. */
   public EventStore forDataSource(DataSource dataSource) {
     Objects.requireNonNull(dataSource, "dataSource must not be null");
-    return postgres(dataSource, () -> {}, listen ? listenConnection : null);
+    return postgres(
+        dataSource,
+        () -> {},
+        listen ? listenConnection : null,
+        listenConnection != null ? listenConnection : dataSource::getConnection);
   }
 
   /** An in-memory store. See {@link EventStore#inMemory}. */
@@ -367,11 +412,22 @@ public final class EventStoreBuilder {
     if (!replicas.isEmpty()) {
       throw new IllegalStateException("replicas are for PostgreSQL stores, not in-memory ones");
     }
+    if (forwardHost != null) {
+      throw new IllegalStateException(
+          "forwarding appends is for PostgreSQL stores, not in-memory ones");
+    }
     return build(new InMemoryEngine());
   }
 
+  /**
+   * A PostgreSQL store; {@code dedicated} opens the connection on which it takes part in electing
+   * the append leader, when it forwards appends.
+   */
   private EventStore postgres(
-      DataSource dataSource, AutoCloseable onClose, ConnectionFactory listenOn) {
+      DataSource dataSource,
+      AutoCloseable onClose,
+      ConnectionFactory listenOn,
+      ConnectionFactory dedicated) {
     if (schemaCheck) {
       requireMigrated(Migrator.forDataSource(dataSource).withSchema(schema.name()).status());
     }
@@ -379,7 +435,12 @@ public final class EventStoreBuilder {
         new PostgresEngine.GroupCommit(
             maxGroupSize, maxGroupWait, groupsInFlight, Listening.of(listener));
     var timeouts = new Timeouts(lockTimeout, queryTimeout);
-    Engine engine = PostgresEngine.onPool(dataSource, schema, timeouts, groupCommit, onClose);
+    var forwarding =
+        forwardHost == null
+            ? null
+            : new PostgresEngine.Forwarding(forwardHost, forwardPort, dedicated);
+    Engine engine =
+        PostgresEngine.onPool(dataSource, schema, timeouts, groupCommit, forwarding, onClose);
     if (!replicas.isEmpty()) {
       engine = withReplicas((PostgresEngine) engine, timeouts);
     }

@@ -43,8 +43,24 @@ final class ConditionalAppends implements Scenario {
    */
   static final double PEER_16_NODES = 801;
 
-  /** Threads, and the stores (application nodes) they are spread over. */
-  record Setup(int threads, int stores) {}
+  /**
+   * Threads, and the stores (application nodes) they are spread over; {@code forwarded}: the stores
+   * forward their appends to the leading one ({@code EventStoreBuilder.forwardAppends}).
+   */
+  record Setup(int threads, int stores, boolean forwarded) {
+
+    Setup(int threads, int stores) {
+      this(threads, stores, false);
+    }
+
+    String described() {
+      return Report.threads(threads)
+          + ", "
+          + stores
+          + (stores == 1 ? " store" : " stores")
+          + (forwarded ? " forwarding" : "");
+    }
+  }
 
   static final List<Setup> SETUPS =
       List.of(
@@ -52,9 +68,12 @@ final class ConditionalAppends implements Scenario {
           new Setup(4, 1),
           new Setup(16, 1),
           new Setup(16, 4),
+          new Setup(16, 4, true),
           new Setup(16, 16),
+          new Setup(16, 16, true),
           new Setup(64, 1),
-          new Setup(64, 4));
+          new Setup(64, 4),
+          new Setup(64, 4, true));
 
   /**
    * Connections per store: appends use {@code groupsInFlight} (1) of them whatever the load, so
@@ -98,13 +117,13 @@ final class ConditionalAppends implements Scenario {
                 "commits/s",
                 Better.NEITHER));
       }
-      Outcome ours = appends(context, threads, stores);
+      Outcome ours = appends(context, setup);
       double rateRatio = ours.callsPerSecond() / raw.callsPerSecond();
       double p50Ratio = ours.latency().median() / raw.latency().median();
       rows.add(
           List.of(
               String.valueOf(threads),
-              String.valueOf(stores),
+              stores + (setup.forwarded() ? " forwarding" : ""),
               rate(ours.callsPerSecond()),
               ms(ours.latency().median()),
               ms(ours.latency().p99()),
@@ -114,14 +133,13 @@ final class ConditionalAppends implements Scenario {
               ratio(rateRatio),
               ratio(p50Ratio)));
       context.progress("%s", String.join(" | ", rows.get(rows.size() - 1)));
-      String key =
-          Report.threads(threads) + ", " + stores + (stores == 1 ? " store: " : " stores: ");
+      String described = setup.described();
+      String key = described + ": ";
       figures.add(new Figure(key + "appends/s", ours.callsPerSecond(), "appends/s", Better.HIGHER));
       figures.add(new Figure(key + "p50", ours.latency().median(), "ms", Better.LOWER));
       figures.add(new Figure(key + "p99", ours.latency().p99(), "ms", Better.LOWER));
       figures.add(new Figure(key + "÷ raw rate", rateRatio, "×", Better.HIGHER));
-      String described =
-          Report.threads(threads) + ", " + stores + (stores == 1 ? " store" : " stores");
+      String nodes = setup.forwarded() ? ", forwarding appends" : "";
       if (threads == 16 && stores == 1) {
         oneNodeAt16[0] = ours.callsPerSecond();
         targets.add(rateTarget(described, rateRatio, 1.0));
@@ -129,15 +147,20 @@ final class ConditionalAppends implements Scenario {
         targets.add(rateTarget(described + " (16 nodes × 1 thread)", rateRatio, 0.5));
         targets.add(
             new Target(
-                "conditional appends, 16 nodes × 1 thread: ≥ 2 × the best peer's 801/s (issue 10)",
+                "conditional appends, 16 nodes × 1 thread"
+                    + nodes
+                    + ": ≥ 2 × the best peer's 801/s (issue 10)",
                 rate(ours.callsPerSecond()) + " appends/s",
                 ours.callsPerSecond() >= 2 * PEER_16_NODES));
       } else if (threads == 16 && stores == 4 && oneNodeAt16[0] > 0) {
         double toOneNode = ours.callsPerSecond() / oneNodeAt16[0];
         targets.add(
             new Target(
-                "conditional appends, 4 nodes × 4 threads: within 10% of 1 node × 16 threads",
-                ratio(toOneNode) + " ×", toOneNode >= 0.9));
+                "conditional appends, 4 nodes × 4 threads"
+                    + nodes
+                    + ": within 10% of 1 node × 16 threads",
+                ratio(toOneNode) + " ×",
+                toOneNode >= 0.9));
       } else if (threads == 64 && stores == 1) {
         targets.add(rateTarget(described, rateRatio, 1.5));
       } else if (threads == 1 && stores == 1) {
@@ -178,14 +201,21 @@ final class ConditionalAppends implements Scenario {
         ratio >= target);
   }
 
-  private static Outcome appends(Context context, int threads, int storeCount) throws Exception {
+  private static Outcome appends(Context context, Setup setup) throws Exception {
+    int threads = setup.threads();
+    int storeCount = setup.stores();
     try (Database database = context.server().create()) {
       var pools = new ArrayList<HikariDataSource>();
       var stores = new ArrayList<EventStore>();
       try {
         for (int i = 0; i < storeCount; i++) {
-          pools.add(database.pool(Math.max(2, Math.min(POOL_SIZE, 32 / storeCount))));
-          stores.add(Database.store(pools.get(i)));
+          // A forwarding store holds one connection of its pool for electing the leader.
+          int poolSize = Math.max(2, Math.min(POOL_SIZE, 32 / storeCount));
+          pools.add(database.pool(poolSize + (setup.forwarded() ? 1 : 0)));
+          stores.add(
+              setup.forwarded()
+                  ? EventStore.builder().forwardAppends("127.0.0.1", 0).forDataSource(pools.get(i))
+                  : Database.store(pools.get(i)));
         }
         return Measure.forDuration(
             threads,

@@ -1,6 +1,7 @@
 package io.en57.internal;
 
 import io.en57.Query;
+import io.en57.subscriptions.ConnectionFactory;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -24,6 +25,7 @@ public final class PostgresEngine implements Engine {
   private final LogSchema schema;
   private final Timeouts timeouts;
   private final GroupCommitter groups;
+  private final AppendForwarding forwarding;
   private final AutoCloseable onClose;
   private final boolean pooled;
 
@@ -32,6 +34,7 @@ public final class PostgresEngine implements Engine {
       LogSchema schema,
       Timeouts timeouts,
       GroupCommit groupCommit,
+      Forwarding forwarding,
       AutoCloseable onClose,
       boolean pooled) {
     this.connections = connections;
@@ -47,8 +50,26 @@ public final class PostgresEngine implements Engine {
                 groupCommit.maxWait(),
                 groupCommit.groupsInFlight(),
                 groupCommit.listening());
+    this.forwarding =
+        forwarding == null
+            ? null
+            : AppendForwarding.start(
+                forwarding.host(),
+                forwarding.port(),
+                forwarding.connections(),
+                schema,
+                timeouts,
+                groups::append);
     this.onClose = onClose;
   }
+
+  /**
+   * Where this node listens for other nodes' appends when it leads them, and where it takes part in
+   * electing the leader (a dedicated connection, held while the store is open).
+   *
+   * @param port 0 for any free port
+   */
+  public record Forwarding(String host, int port, ConnectionFactory connections) {}
 
   /**
    * How appends are grouped.
@@ -62,20 +83,23 @@ public final class PostgresEngine implements Engine {
       int maxGroupSize, Duration maxWait, int groupsInFlight, Listening listening) {}
 
   /**
-   * An engine on a pool, grouping concurrent appends as {@code groupCommit} says. {@code onClose}
-   * runs on {@link #close()}: it closes a pool the store owns, and is a no-op for a borrowed one.
+   * An engine on a pool, grouping concurrent appends as {@code groupCommit} says, and forwarding
+   * them to the leading node as {@code forwarding} says (null: never). {@code onClose} runs on
+   * {@link #close()}: it closes a pool the store owns, and is a no-op for a borrowed one.
    */
   public static PostgresEngine onPool(
       DataSource dataSource,
       LogSchema schema,
       Timeouts timeouts,
       GroupCommit groupCommit,
+      Forwarding forwarding,
       AutoCloseable onClose) {
     return new PostgresEngine(
         ConnectionSource.pool(dataSource, timeouts.networkMillis()),
         schema,
         timeouts,
         groupCommit,
+        forwarding,
         onClose,
         true);
   }
@@ -91,6 +115,7 @@ public final class PostgresEngine implements Engine {
         schema,
         timeouts,
         null,
+        null,
         onClose,
         true);
   }
@@ -98,6 +123,9 @@ public final class PostgresEngine implements Engine {
   @Override
   public AppendOutcome append(List<EncodedEvent> events, Query condition) {
     var request = new AppendRequest(events, condition);
+    if (forwarding != null) {
+      return forwarding.append(request);
+    }
     if (groups != null) {
       return groups.append(request);
     }
@@ -173,11 +201,15 @@ public final class PostgresEngine implements Engine {
   public Engine onConnection(Connection connection) {
     Objects.requireNonNull(connection, "connection must not be null");
     return new PostgresEngine(
-        ConnectionSource.caller(connection), schema, timeouts, null, () -> {}, false);
+        ConnectionSource.caller(connection), schema, timeouts, null, null, () -> {}, false);
   }
 
   @Override
   public void close() {
+    if (forwarding != null) {
+      // Other nodes' appends being written here are answered first; then they append directly.
+      forwarding.close();
+    }
     if (groups != null) {
       // Queued appends fail at once; groups being written finish, bounded by the network timeout.
       groups.close(Duration.ofMillis(timeouts.networkMillis()));

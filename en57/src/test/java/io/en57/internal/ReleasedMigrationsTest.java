@@ -26,7 +26,9 @@ class ReleasedMigrationsTest {
           "0005_drain_what_queues_meanwhile",
           "ddd8de59e3b2e70cf25a39614ae1c6ca714d67de3dba30f8481479605669440c",
           "0006_repartition_keeps_a_pending_reset",
-          "26500c1e6883cc8d16f7bcf7d1ec6a09a39949662ec5e0aadcf4773a7ad8866a");
+          "26500c1e6883cc8d16f7bcf7d1ec6a09a39949662ec5e0aadcf4773a7ad8866a",
+          "0007_append_leader",
+          "ebb5b873c89b7df78dc9540be4c218d8ea49697e139c1cc9cf83b6935a49d34c");
 
   @Test
   void everyReleasedMigrationIsShippedUnchanged() {

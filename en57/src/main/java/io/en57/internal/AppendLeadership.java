@@ -1,0 +1,147 @@
+package io.en57.internal;
+
+import io.en57.subscriptions.ConnectionFactory;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.SQLFeatureNotSupportedException;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Takes part in electing the append leader, on a dedicated connection, and knows who leads. Once a
+ * second it runs {@code en57.lead_appends}, which makes this node the leader if none is, and
+ * returns the leader. A node leads while that connection's session lives: when it breaks, or the
+ * store closes it, PostgreSQL releases the lead and another node takes it at its next call.
+ * Thread-safe.
+ */
+final class AppendLeadership {
+
+  private static final Logger LOG = LoggerFactory.getLogger(AppendLeadership.class);
+
+  /** How often the leader is learnt, and so how long a new one may stay unknown. */
+  static final Duration INTERVAL = Duration.ofSeconds(1);
+
+  /** How long the leader's database may take to answer before the connection is given up. */
+  private static final int NETWORK_TIMEOUT_MILLIS = 10_000;
+
+  /** Where a node listens, and the token a follower presents to it. */
+  record Leader(String address, String token) {}
+
+  private final ConnectionFactory connections;
+  private final LogSchema schema;
+  private final Leader self;
+  private final Thread thread;
+  private final CountDownLatch firstRound = new CountDownLatch(1);
+  private volatile Leader leader;
+  private volatile boolean closed;
+
+  AppendLeadership(ConnectionFactory connections, LogSchema schema, Leader self) {
+    this.connections = connections;
+    this.schema = schema;
+    this.self = self;
+    this.thread = new Thread(this::run, "en57-append-leadership");
+    thread.setDaemon(true);
+  }
+
+  /**
+   * Starts, and waits up to {@code patience} for the first election, so that a store forwards from
+   * its first append on when a leader is there.
+   */
+  void start(Duration patience) {
+    thread.start();
+    try {
+      firstRound.await(patience.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** The leader as last learnt, null when unknown (no leader, or no database). */
+  Leader leader() {
+    return leader;
+  }
+
+  /** Whether this node leads, as last learnt. */
+  boolean leads() {
+    return self.equals(leader);
+  }
+
+  /** Learn the leader now rather than at the next interval: the one known did not answer. */
+  void recheck() {
+    LockSupport.unpark(thread);
+  }
+
+  /** Gives up the lead, if held, and stops. */
+  void close() {
+    closed = true;
+    LockSupport.unpark(thread);
+    try {
+      thread.join(NETWORK_TIMEOUT_MILLIS + 1_000L);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    leader = null;
+  }
+
+  private void run() {
+    int failures = 0;
+    while (!closed) {
+      try (Connection connection = connections.open()) {
+        connection.setAutoCommit(true);
+        try {
+          connection.setNetworkTimeout(Runnable::run, NETWORK_TIMEOUT_MILLIS);
+        } catch (SQLFeatureNotSupportedException e) {
+          LOG.debug("The leadership connection takes no network timeout ({})", e.toString());
+        }
+        try (PreparedStatement lead =
+            connection.prepareStatement(
+                schema.sql("SELECT address, token FROM en57.lead_appends(?, ?)"))) {
+          lead.setString(1, self.address());
+          lead.setString(2, self.token());
+          while (!closed) {
+            learn(lead);
+            firstRound.countDown();
+            failures = 0;
+            LockSupport.parkNanos(this, INTERVAL.toNanos());
+          }
+        }
+      } catch (SQLException | RuntimeException e) {
+        leader = null;
+        firstRound.countDown();
+        if (closed) {
+          return;
+        }
+        failures++;
+        if (failures == 1) {
+          LOG.warn(
+              "En57 lost its append leadership connection ({}); this node appends directly until"
+                  + " it is back",
+              e.toString());
+        }
+        LockSupport.parkNanos(this, DatabaseBackoff.after(failures).toNanos());
+      }
+    }
+  }
+
+  private void learn(PreparedStatement lead) throws SQLException {
+    Leader learnt = null;
+    try (ResultSet row = lead.executeQuery()) {
+      if (row.next()) {
+        learnt = new Leader(row.getString(1), row.getString(2));
+      }
+    }
+    Leader before = leader;
+    leader = learnt;
+    if (self.equals(learnt) && !self.equals(before)) {
+      LOG.info("En57 leads appends at {}: other nodes forward theirs here", self.address());
+    } else if (before != null && !before.equals(learnt) && before.equals(self)) {
+      LOG.info("En57 no longer leads appends");
+    }
+  }
+}

@@ -1,0 +1,152 @@
+package io.en57.internal;
+
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.en57.Query;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * What travels between a node and the append leader: frames of JSON, each after its length in four
+ * bytes. A connection starts with the follower's {@link Hello}; then each {@link Request} gets one
+ * {@link Reply}, in turn.
+ */
+final class ForwardingWire {
+
+  /**
+   * The largest request or reply: an append's data and metadata may take {@link
+   * io.en57.Event#MAX_APPEND_JSON_LENGTH} characters of JSON, up to three bytes each in UTF-8, and
+   * escaping them as strings here can take several times that.
+   */
+  static final int MAX_FRAME_BYTES = Integer.MAX_VALUE - 8;
+
+  /** The largest hello: read before the peer is known, so it must not make the leader allocate. */
+  static final int MAX_HELLO_BYTES = 1024;
+
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+
+  private ForwardingWire() {}
+
+  /** The follower's first frame: the token the leader published. */
+  record Hello(String token) {}
+
+  /** One append; {@code condition} null when it has none. */
+  record Request(List<WireEvent> events, List<WireCriterion> condition) {
+
+    static Request of(AppendRequest append) {
+      return new Request(
+          append.events().stream().map(WireEvent::of).toList(),
+          append.condition() == null
+              ? null
+              : append.condition().criteria().stream().map(WireCriterion::of).toList());
+    }
+
+    AppendRequest toAppend() {
+      return new AppendRequest(
+          events.stream().map(WireEvent::toEncoded).toList(),
+          condition == null
+              ? null
+              : new Query(condition.stream().map(WireCriterion::toCriterion).toList()));
+    }
+  }
+
+  /** An encoded event; tags as a list, in the order the follower held them. */
+  record WireEvent(UUID id, String type, String data, String meta, List<String> tags) {
+
+    static WireEvent of(EncodedEvent event) {
+      return new WireEvent(
+          event.id(), event.type(), event.data(), event.meta(), new ArrayList<>(event.tags()));
+    }
+
+    EncodedEvent toEncoded() {
+      return new EncodedEvent(id, type, data, meta, inOrder(tags));
+    }
+  }
+
+  record WireCriterion(List<String> types, List<String> tags, long after) {
+
+    static WireCriterion of(Query.Criterion criterion) {
+      return new WireCriterion(
+          new ArrayList<>(criterion.types()), new ArrayList<>(criterion.tags()), criterion.after());
+    }
+
+    Query.Criterion toCriterion() {
+      return new Query.Criterion(inOrder(types), inOrder(tags), after);
+    }
+  }
+
+  record WireStoredEvent(long position, WireEvent event) {}
+
+  /** The leader's answer to one request. */
+  @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "reply")
+  @JsonSubTypes({
+    @JsonSubTypes.Type(value = Reply.Stored.class, name = "stored"),
+    @JsonSubTypes.Type(value = Reply.Conflicted.class, name = "conflicted"),
+    @JsonSubTypes.Type(value = Reply.Refused.class, name = "refused"),
+    @JsonSubTypes.Type(value = Reply.NotTaken.class, name = "not-taken")
+  })
+  sealed interface Reply {
+
+    record Stored(long position, boolean replayed) implements Reply {}
+
+    record Conflicted(long position, List<WireStoredEvent> events) implements Reply {}
+
+    /** The append is refused, as it would be on the follower: the follower throws the same. */
+    record Refused(Reason reason, String message, UUID eventId) implements Reply {}
+
+    /**
+     * The leader did not write the append, or cannot say that it did (it is closing, the database
+     * failed it): the follower appends directly, which is safe whatever the leader did, because an
+     * append already stored is replayed, not stored twice.
+     */
+    record NotTaken(String message) implements Reply {}
+
+    static Reply of(AppendOutcome outcome) {
+      if (outcome instanceof AppendOutcome.Stored stored) {
+        return new Stored(stored.position(), stored.replayed());
+      }
+      var conflicted = (AppendOutcome.Conflicted) outcome;
+      return new Conflicted(
+          conflicted.position(),
+          conflicted.events().stream()
+              .map(e -> new WireStoredEvent(e.position(), WireEvent.of(e.event())))
+              .toList());
+    }
+  }
+
+  /** Why the leader refused an append. */
+  enum Reason {
+    DUPLICATE_EVENT_ID,
+    INVALID,
+    LOCK_TIMEOUT
+  }
+
+  static void write(DataOutputStream out, Object frame) throws IOException {
+    byte[] bytes = MAPPER.writeValueAsBytes(frame);
+    out.writeInt(bytes.length);
+    out.write(bytes);
+    out.flush();
+  }
+
+  static <T> T read(DataInputStream in, Class<T> type, int maxBytes) throws IOException {
+    int length = in.readInt();
+    if (length < 0 || length > maxBytes) {
+      throw new IOException("a frame of " + length + " bytes is not one this library sends");
+    }
+    byte[] bytes = new byte[length];
+    in.readFully(bytes);
+    return MAPPER.readValue(bytes, type);
+  }
+
+  private static Set<String> inOrder(List<String> values) {
+    return Collections.unmodifiableSet(new LinkedHashSet<>(values));
+  }
+}

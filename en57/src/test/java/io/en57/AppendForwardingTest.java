@@ -1,0 +1,256 @@
+package io.en57;
+
+import static io.en57.AppendCondition.failIf;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.en57.AppendResult.Success;
+import io.en57.observation.GroupWritten;
+import io.en57.observation.StoreListener;
+import io.en57.testing.TestDatabases;
+import io.en57.testing.TestDatabases.TestDatabase;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Appends forwarded to the node leading appends: written by the leader's group commit, and never
+ * lost or doubled when the leader goes away, whichever way it goes.
+ */
+@Tag("postgres")
+class AppendForwardingTest {
+
+  private static TestDatabase database;
+  private static ExecutorService threads;
+  private final List<EventStore> nodes = new ArrayList<>();
+
+  @BeforeAll
+  static void createDatabase() {
+    database = TestDatabases.createMigrated();
+    threads = Executors.newCachedThreadPool();
+  }
+
+  @AfterAll
+  static void dropDatabase() {
+    threads.shutdownNow();
+    database.close();
+  }
+
+  @BeforeEach
+  void emptyLog() {
+    database.emptyLog();
+  }
+
+  @AfterEach
+  void closeNodes() {
+    nodes.forEach(EventStore::close);
+  }
+
+  /** A node forwarding appends, on a port of its own, counting the appends it writes itself. */
+  private EventStore node(int port, AtomicInteger written) {
+    EventStore node =
+        EventStore.builder()
+            .maxPoolSize(3)
+            .listener(
+                new StoreListener() {
+                  @Override
+                  public void groupWritten(GroupWritten group) {
+                    written.addAndGet(group.appends());
+                  }
+                })
+            .forwardAppends("127.0.0.1", port)
+            .forUrl(database.jdbcUrl());
+    nodes.add(node);
+    return node;
+  }
+
+  private static Event registered(String user) {
+    return Event.of("UserRegistered", Map.of("user", user)).withTags("user:" + user);
+  }
+
+  private static AppendResult register(EventStore node, String user) {
+    return node.append(List.of(registered(user)), failIf(node.read().withTag("user:" + user)));
+  }
+
+  @Test
+  void aFollowersAppendsAreWrittenByTheLeaderWithTheSameOutcomes() {
+    var leaderWrote = new AtomicInteger();
+    var followerWrote = new AtomicInteger();
+    EventStore leader = node(0, leaderWrote);
+    EventStore follower = node(0, followerWrote);
+
+    for (int i = 0; i < 20; i++) {
+      assertThat(register(follower, "u" + i)).isInstanceOf(Success.class);
+    }
+    AppendResult again = register(follower, "u7");
+
+    assertThat(leaderWrote).hasValue(21);
+    assertThat(followerWrote).hasValue(0);
+    assertThat(again).isInstanceOf(AppendResult.Failure.class);
+    assertThat(((AppendResult.Failure) again).conflictingEvents())
+        .singleElement()
+        .satisfies(e -> assertThat(e.event().data()).isEqualTo(Map.of("user", "u7")));
+    assertThat(leader.read().toList()).hasSize(20);
+  }
+
+  @Test
+  void whenTheLeaderClosesAnotherNodeLeadsAndEveryAppendIsStoredOnce() throws Exception {
+    var wrote = List.of(new AtomicInteger(), new AtomicInteger(), new AtomicInteger());
+    EventStore leader = node(0, wrote.get(0));
+    EventStore second = node(0, wrote.get(1));
+    EventStore third = node(0, wrote.get(2));
+    int perNode = 300;
+    var done = new AtomicInteger();
+    var appenders = new ArrayList<Future<List<AppendResult>>>();
+    for (EventStore follower : List.of(second, third)) {
+      String prefix = follower == second ? "b" : "c";
+      appenders.add(
+          threads.submit(
+              () -> {
+                var results = new ArrayList<AppendResult>();
+                for (int i = 0; i < perNode; i++) {
+                  results.add(register(follower, prefix + i));
+                  done.incrementAndGet();
+                }
+                return results;
+              }));
+    }
+    while (done.get() < perNode / 2) {
+      Thread.sleep(1);
+    }
+    leader.close();
+    nodes.remove(leader);
+    int leaderWroteWhenClosed = wrote.get(0).get();
+
+    for (Future<List<AppendResult>> appender : appenders) {
+      assertThat(appender.get()).hasSize(perNode).allMatch(r -> r instanceof Success);
+    }
+    List<SequencedEvent> log = second.read().sequenced().toList();
+    assertThat(log).hasSize(2 * perNode);
+    assertThat(log.stream().map(e -> e.event().id()).distinct()).hasSize(2 * perNode);
+    assertThat(leaderWroteWhenClosed).isPositive();
+    // One of the others leads now: the other's appends go to it.
+    waitUntilALeaderIsElected();
+    int secondBefore = wrote.get(1).get();
+    int thirdBefore = wrote.get(2).get();
+    for (int i = 0; i < 10; i++) {
+      register(second, "late-b" + i);
+      register(third, "late-c" + i);
+    }
+    assertThat(Math.max(wrote.get(1).get() - secondBefore, wrote.get(2).get() - thirdBefore))
+        .isEqualTo(20);
+  }
+
+  @Test
+  void aLeaderWhoseDatabaseSessionEndsLosesTheLeadAndAppendsGoOn() throws Exception {
+    var leaderWrote = new AtomicInteger();
+    var followerWrote = new AtomicInteger();
+    node(0, leaderWrote);
+    EventStore follower = node(0, followerWrote);
+    register(follower, "before");
+    assertThat(leaderWrote).hasValue(1);
+
+    try (Connection admin = database.dataSource().getConnection();
+        Statement statement = admin.createStatement()) {
+      statement.execute("SELECT pg_terminate_backend(pid) FROM en57.append_leader");
+    }
+    for (int i = 0; i < 50; i++) {
+      assertThat(register(follower, "during" + i)).isInstanceOf(Success.class);
+      Thread.sleep(20);
+    }
+    waitUntilALeaderIsElected();
+    assertThat(follower.read().toList()).hasSize(51);
+  }
+
+  @Test
+  void aLeaderThatDoesNotAnswerIsPassedOver() throws Exception {
+    int closedPort;
+    try (var socket = new ServerSocket(0)) {
+      closedPort = socket.getLocalPort();
+    }
+    // A leader that died without its session noticing: the database names it, nobody listens.
+    try (Connection stale = database.dataSource().getConnection();
+        Statement statement = stale.createStatement()) {
+      statement.execute(
+          "SELECT * FROM en57.lead_appends('127.0.0.1:" + closedPort + "', 'stale-token')");
+      var wrote = new AtomicInteger();
+      EventStore follower = node(0, wrote);
+      long started = System.nanoTime();
+      for (int i = 0; i < 20; i++) {
+        assertThat(register(follower, "u" + i)).isInstanceOf(Success.class);
+      }
+      assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(5));
+      assertThat(wrote).hasValue(20);
+    }
+  }
+
+  @Test
+  void aConnectionWithoutTheLeadersTokenIsTurnedAwayAndStoresNothing() throws Exception {
+    int port;
+    try (var socket = new ServerSocket(0)) {
+      port = socket.getLocalPort();
+    }
+    node(port, new AtomicInteger());
+    try (var socket = new Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(10_000);
+      var out = new DataOutputStream(socket.getOutputStream());
+      frame(out, "{\"token\":\"guessed\"}");
+      frame(
+          out,
+          "{\"events\":[{\"id\":\""
+              + UUID.randomUUID()
+              + "\",\"type\":\"Forged\",\"data\":\"{}\",\"meta\":null,\"tags\":[]}],"
+              + "\"condition\":null}");
+      assertThat(new DataInputStream(socket.getInputStream()).read()).isEqualTo(-1);
+    }
+    assertThat(nodes.get(0).read().toList()).isEmpty();
+  }
+
+  private static void frame(DataOutputStream out, String json) throws IOException {
+    byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
+    out.writeInt(bytes.length);
+    out.write(bytes);
+    out.flush();
+  }
+
+  private static void waitUntilALeaderIsElected() throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+    while (System.nanoTime() < deadline) {
+      try (Connection admin = database.dataSource().getConnection();
+          Statement statement = admin.createStatement();
+          ResultSet row =
+              statement.executeQuery(
+                  "SELECT count(*) FROM en57.append_leader l JOIN pg_locks k ON k.pid = l.pid"
+                      + " AND k.locktype = 'advisory' AND k.classid = 1164850491 AND k.granted")) {
+        row.next();
+        if (row.getInt(1) == 1) {
+          // Give every node a round to learn it.
+          Thread.sleep(1_500);
+          return;
+        }
+      }
+      Thread.sleep(100);
+    }
+    throw new AssertionError("no node took the lead within 15 s");
+  }
+}
