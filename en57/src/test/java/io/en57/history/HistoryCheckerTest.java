@@ -4,12 +4,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.en57.AppendResult;
 import io.en57.EventStore;
+import io.en57.EventStoreBuilder;
 import io.en57.internal.Migration;
+import io.en57.observation.GroupWritten;
+import io.en57.observation.StoreListener;
 import io.en57.testing.TestDatabases;
 import io.en57.testing.TestDatabases.TestDatabase;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -30,11 +36,46 @@ class HistoryCheckerTest {
 
   @Test
   void theStoreKeepsEveryInvariantUnderConcurrentWritersOnFourNodes() throws Exception {
+    checkFourNodes(builder -> builder, DURATION);
+  }
+
+  /**
+   * The same with every node forwarding its appends to the leading one, which writes them with its
+   * own: the leader must have written most of them, and every invariant still holds.
+   */
+  @Test
+  void theStoreKeepsEveryInvariantWhenFourNodesForwardTheirAppendsToALeader() throws Exception {
+    var written = new ConcurrentHashMap<Integer, AtomicInteger>();
+    var node = new AtomicInteger();
+    checkFourNodes(
+        builder -> {
+          var count = written.computeIfAbsent(node.getAndIncrement(), n -> new AtomicInteger());
+          return builder
+              .listener(
+                  new StoreListener() {
+                    @Override
+                    public void groupWritten(GroupWritten group) {
+                      count.addAndGet(group.appends());
+                    }
+                  })
+              .forwardAppends("127.0.0.1", 0);
+        },
+        DURATION.dividedBy(2));
+    int total = written.values().stream().mapToInt(AtomicInteger::get).sum();
+    int byTheLeader = written.values().stream().mapToInt(AtomicInteger::get).max().orElse(0);
+    System.out.printf(
+        "History checker, forwarding: the leading node wrote %d of %d appends%n",
+        byTheLeader, total);
+    assertThat(byTheLeader).isGreaterThan(total / 2);
+  }
+
+  private static void checkFourNodes(UnaryOperator<EventStoreBuilder> options, Duration duration)
+      throws Exception {
     System.out.printf(
         "History checker: seed %d, %s (replay with -Den57.history.seed=%d)%n",
-        SEED, DURATION, SEED);
+        SEED, duration, SEED);
     try (TestDatabase database = TestDatabases.createMigrated()) {
-      History history = run(database, DURATION, 4, 6);
+      History history = run(database, duration, 4, 6, options);
       List<String> violations = HistoryChecker.check(history);
       long successes =
           history.appends().stream()
@@ -81,7 +122,8 @@ class HistoryCheckerTest {
       for (int round = 0;
           round < 6 && violations.stream().noneMatch(v -> v.startsWith("I1:"));
           round++) {
-        violations = HistoryChecker.check(run(database, Duration.ofSeconds(5), 4, 0));
+        violations =
+            HistoryChecker.check(run(database, Duration.ofSeconds(5), 4, 0, builder -> builder));
       }
       System.out.printf(
           "History checker on the broken engine: %d violations, e.g. %s%n",
@@ -95,12 +137,19 @@ class HistoryCheckerTest {
    * own pool.
    */
   private static History run(
-      TestDatabase database, Duration duration, int nodeCount, int subscribers)
+      TestDatabase database,
+      Duration duration,
+      int nodeCount,
+      int subscribers,
+      UnaryOperator<EventStoreBuilder> options)
       throws InterruptedException {
     var nodes = new ArrayList<EventStore>();
     try {
       for (int node = 0; node < nodeCount; node++) {
-        nodes.add(EventStore.builder().maxPoolSize(6).readBatchSize(20).forUrl(database.jdbcUrl()));
+        nodes.add(
+            options
+                .apply(EventStore.builder().maxPoolSize(6).readBatchSize(20))
+                .forUrl(database.jdbcUrl()));
       }
       return new HistoryRun(nodes, SEED, 8, 2, 2, 2, subscribers).run(duration);
     } finally {
