@@ -3,6 +3,10 @@ package io.en57;
 import static io.en57.AppendCondition.failIf;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import io.en57.AppendResult.Success;
 import io.en57.observation.GroupWritten;
 import io.en57.observation.StoreListener;
@@ -13,6 +17,7 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -25,6 +30,7 @@ import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -39,6 +45,8 @@ import org.junit.jupiter.api.Test;
  */
 @Tag("postgres")
 class AppendForwardingTest {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   private static TestDatabase database;
   private static ExecutorService threads;
@@ -71,17 +79,20 @@ class AppendForwardingTest {
     EventStore node =
         EventStore.builder()
             .maxPoolSize(3)
-            .listener(
-                new StoreListener() {
-                  @Override
-                  public void groupWritten(GroupWritten group) {
-                    written.addAndGet(group.appends());
-                  }
-                })
+            .listener(counting(written))
             .forwardAppends("127.0.0.1", port)
             .forUrl(database.jdbcUrl());
     nodes.add(node);
     return node;
+  }
+
+  private static StoreListener counting(AtomicInteger written) {
+    return new StoreListener() {
+      @Override
+      public void groupWritten(GroupWritten group) {
+        written.addAndGet(group.appends());
+      }
+    };
   }
 
   private static Event registered(String user) {
@@ -214,16 +225,121 @@ class AppendForwardingTest {
     try (var socket = new Socket("127.0.0.1", port)) {
       socket.setSoTimeout(10_000);
       var out = new DataOutputStream(socket.getOutputStream());
-      frame(out, "{\"token\":\"guessed\"}");
-      frame(
-          out,
-          "{\"events\":[{\"id\":\""
-              + UUID.randomUUID()
-              + "\",\"type\":\"Forged\",\"data\":\"{}\",\"meta\":null,\"tags\":[]}],"
-              + "\"condition\":null}");
-      assertThat(new DataInputStream(socket.getInputStream()).read()).isEqualTo(-1);
+      frame(out, "{\"version\":1,\"token\":\"guessed\"}");
+      int answer;
+      try {
+        frame(
+            out,
+            "{\"events\":[{\"id\":\""
+                + UUID.randomUUID()
+                + "\",\"type\":\"Forged\",\"data\":\"{}\",\"meta\":null,\"tags\":[]}],"
+                + "\"condition\":null}");
+        answer = new DataInputStream(socket.getInputStream()).read();
+      } catch (SocketException reset) {
+        answer = -1; // closed before the forged append was read, so the kernel reset it
+      }
+      assertThat(answer).isEqualTo(-1);
     }
     assertThat(nodes.get(0).read().toList()).isEmpty();
+  }
+
+  /**
+   * A leader that stores an append and then falls silent: the follower waits as long as a leader
+   * may legitimately take, then appends directly, which finds the append stored. It reports it as
+   * stored by this call (not a replay: the caller called once), and the event is stored once. The
+   * next append does not wait for that leader again.
+   */
+  @Test
+  void anAppendTheLeaderStoredWithoutAnsweringIsStoredOnceAndNotCalledAReplay() throws Exception {
+    EventStore writer = EventStore.builder().maxPoolSize(2).forUrl(database.jdbcUrl());
+    nodes.add(writer);
+    try (var silentLeader = new ServerSocket(0);
+        Connection election = database.dataSource().getConnection();
+        Statement statement = election.createStatement()) {
+      statement.execute(
+          "SELECT * FROM en57.lead_appends('127.0.0.1:"
+              + silentLeader.getLocalPort()
+              + "', 'silent-token')");
+      Future<Socket> stored =
+          threads.submit(
+              () -> {
+                Socket socket = silentLeader.accept();
+                var in = new DataInputStream(socket.getInputStream());
+                readFrame(in); // hello
+                frame(new DataOutputStream(socket.getOutputStream()), "{\"version\":1}");
+                JsonNode event = JSON.readTree(readFrame(in)).get("events").get(0);
+                var tags = new ArrayList<String>();
+                event.get("tags").forEach(tag -> tags.add(tag.asText()));
+                writer.append(
+                    List.of(
+                        Event.of(
+                                event.get("type").asText(),
+                                JSON.readValue(event.get("data").asText(), Map.class))
+                            .withId(UUID.fromString(event.get("id").asText()))
+                            .withTags(tags)));
+                return socket; // kept open, never answered
+              });
+      EventStore follower =
+          EventStore.builder()
+              .maxPoolSize(2)
+              .lockTimeout(Duration.ofSeconds(1))
+              .queryTimeout(Duration.ofSeconds(1))
+              .groupCommit(64, Duration.ofSeconds(1))
+              .forwardAppends("127.0.0.1", 0)
+              .forUrl(database.jdbcUrl());
+      nodes.add(follower);
+
+      AppendResult result = register(follower, "once");
+      long started = System.nanoTime();
+      AppendResult next = register(follower, "next");
+      Duration nextTook = Duration.ofNanos(System.nanoTime() - started);
+
+      assertThat(stored.get(1, TimeUnit.SECONDS).isClosed()).isFalse();
+      assertThat(result).isEqualTo(new Success(1, false));
+      assertThat(next).isEqualTo(new Success(2, false));
+      assertThat(nextTook).isLessThan(Duration.ofSeconds(5));
+      assertThat(writer.read().toList())
+          .extracting(e -> e.data())
+          .containsExactly(Map.of("user", "once"), Map.of("user", "next"));
+    }
+  }
+
+  /**
+   * A store on the application's pool: the election's session goes back to the pool when the store
+   * closes, and must not keep the lead there, or no other node could take it.
+   */
+  @Test
+  void aStoreOnABorrowedPoolGivesUpTheLeadWhenItCloses() throws Exception {
+    var config = new HikariConfig();
+    config.setJdbcUrl(database.jdbcUrl());
+    config.setMaximumPoolSize(3);
+    try (var pool = new HikariDataSource(config)) {
+      var firstWrote = new AtomicInteger();
+      EventStore first =
+          EventStore.builder()
+              .listener(counting(firstWrote))
+              .forwardAppends("127.0.0.1", 0)
+              .forDataSource(pool);
+      nodes.add(first);
+      var secondWrote = new AtomicInteger();
+      EventStore second = node(0, secondWrote);
+      register(second, "while-first-leads");
+      assertThat(firstWrote).hasValue(1);
+
+      first.close();
+      waitUntilALeaderIsElected();
+      var thirdWrote = new AtomicInteger();
+      EventStore third = node(0, thirdWrote);
+      register(third, "after-first-closed");
+      assertThat(secondWrote).hasValue(1);
+      assertThat(thirdWrote).hasValue(0);
+    }
+  }
+
+  private static byte[] readFrame(DataInputStream in) throws IOException {
+    byte[] bytes = new byte[in.readInt()];
+    in.readFully(bytes);
+    return bytes;
   }
 
   private static void frame(DataOutputStream out, String json) throws IOException {

@@ -6,6 +6,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.SQLFeatureNotSupportedException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -29,6 +30,9 @@ final class AppendLeadership {
 
   /** How long the leader's database may take to answer before the connection is given up. */
   private static final int NETWORK_TIMEOUT_MILLIS = 10_000;
+
+  /** How long the election session may stay silent before the server ends it, and the lead. */
+  private static final int SILENCE_TIMEOUT_MILLIS = 10_000;
 
   /** Where a node listens, and the token a follower presents to it. */
   record Leader(String address, String token) {}
@@ -93,23 +97,10 @@ final class AppendLeadership {
     int failures = 0;
     while (!closed) {
       try (Connection connection = connections.open()) {
-        connection.setAutoCommit(true);
         try {
-          connection.setNetworkTimeout(Runnable::run, NETWORK_TIMEOUT_MILLIS);
-        } catch (SQLFeatureNotSupportedException e) {
-          LOG.debug("The leadership connection takes no network timeout ({})", e.toString());
-        }
-        try (PreparedStatement lead =
-            connection.prepareStatement(
-                schema.sql("SELECT address, token FROM en57.lead_appends(?, ?)"))) {
-          lead.setString(1, self.address());
-          lead.setString(2, self.token());
-          while (!closed) {
-            learn(lead);
-            firstRound.countDown();
-            failures = 0;
-            LockSupport.parkNanos(this, INTERVAL.toNanos());
-          }
+          elect(connection);
+        } finally {
+          resign(connection);
         }
       } catch (SQLException | RuntimeException e) {
         leader = null;
@@ -125,7 +116,47 @@ final class AppendLeadership {
               e.toString());
         }
         LockSupport.parkNanos(this, DatabaseBackoff.after(failures).toNanos());
+        continue;
       }
+      failures = 0;
+    }
+  }
+
+  private void elect(Connection connection) throws SQLException {
+    connection.setAutoCommit(true);
+    try {
+      connection.setNetworkTimeout(Runnable::run, NETWORK_TIMEOUT_MILLIS);
+    } catch (SQLFeatureNotSupportedException e) {
+      LOG.debug("The leadership connection takes no network timeout ({})", e.toString());
+    }
+    try (Statement statement = connection.createStatement()) {
+      // A leader whose host died leaves its session open until TCP notices, hours by default,
+      // and the lead with it; the server ends a session that falls silent instead.
+      statement.execute("SET idle_session_timeout = '" + SILENCE_TIMEOUT_MILLIS + "ms'");
+    }
+    try (PreparedStatement lead =
+        connection.prepareStatement(
+            schema.sql("SELECT address, token FROM en57.lead_appends(?, ?)"))) {
+      lead.setString(1, self.address());
+      lead.setString(2, self.token());
+      while (!closed) {
+        learn(lead);
+        firstRound.countDown();
+        LockSupport.parkNanos(this, INTERVAL.toNanos());
+      }
+    }
+  }
+
+  /**
+   * Gives up the lead on a connection that may go back to a pool, where the session, and the lead
+   * with it, would live on. On a connection that broke it is gone already.
+   */
+  private void resign(Connection connection) {
+    try (Statement statement = connection.createStatement()) {
+      statement.execute(schema.sql("SELECT en57.resign_appends()"));
+      statement.execute("RESET idle_session_timeout");
+    } catch (SQLException e) {
+      LOG.debug("En57 could not resign the append lead ({})", e.toString());
     }
   }
 
@@ -135,6 +166,9 @@ final class AppendLeadership {
       if (row.next()) {
         learnt = new Leader(row.getString(1), row.getString(2));
       }
+    }
+    if (closed) {
+      return;
     }
     Leader before = leader;
     leader = learnt;

@@ -6,6 +6,7 @@ import io.en57.internal.ForwardingWire.Hello;
 import io.en57.internal.ForwardingWire.Reason;
 import io.en57.internal.ForwardingWire.Reply;
 import io.en57.internal.ForwardingWire.Request;
+import io.en57.internal.ForwardingWire.Welcome;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
@@ -19,6 +20,7 @@ import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Set;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,6 +39,11 @@ final class ForwardingServer {
 
   /** How long a new connection may take to say hello. */
   private static final int HELLO_TIMEOUT_MILLIS = 5_000;
+
+  /** How long a connection may stay idle: well beyond how long followers keep one idle. */
+  private static final int IDLE_TIMEOUT_MILLIS = 300_000;
+
+  private static final long ACCEPT_PAUSE_NANOS = 100_000_000L;
 
   private final ServerSocket server;
   private final byte[] token;
@@ -142,6 +149,8 @@ final class ForwardingServer {
           }
         }
         LOG.warn("En57 could not accept a forwarded connection ({})", e.toString());
+        // Such as running out of file descriptors: not a reason to spin.
+        LockSupport.parkNanos(ACCEPT_PAUSE_NANOS);
         continue;
       }
       var peer = new Peer(socket);
@@ -172,12 +181,22 @@ final class ForwardingServer {
             socket.getRemoteSocketAddress());
         return;
       }
-      // A follower keeps its connection between appends for as long as it likes.
-      socket.setSoTimeout(0);
+      if (hello.version() != ForwardingWire.VERSION) {
+        LOG.warn(
+            "En57 turned away a forwarded connection from {}: version {} of the wire, this node"
+                + " speaks {}",
+            socket.getRemoteSocketAddress(),
+            hello.version(),
+            ForwardingWire.VERSION);
+        return;
+      }
+      ForwardingWire.write(out, new Welcome(ForwardingWire.VERSION));
+      // Followers drop connections idle for longer than this; one left open here is a dead one.
+      socket.setSoTimeout(IDLE_TIMEOUT_MILLIS);
       while (true) {
         Request request = ForwardingWire.read(in, Request.class, ForwardingWire.MAX_FRAME_BYTES);
         if (!begin(peer)) {
-          ForwardingWire.write(out, new Reply.NotTaken("the leading node is closing"));
+          ForwardingWire.write(out, new Reply.NotWritten("the leading node is closing"));
           return;
         }
         Reply reply = write(request);
@@ -223,9 +242,9 @@ final class ForwardingServer {
     } catch (IllegalArgumentException e) {
       return new Reply.Refused(Reason.INVALID, e.getMessage(), null);
     } catch (RuntimeException e) {
-      // Closing, or the database failed: whether it was stored or not, the follower's own append
-      // then stores it or replays it.
-      return new Reply.NotTaken(e.toString());
+      // The database failed, maybe after the commit, or this node is closing: the follower's own
+      // append then stores it, or replays it.
+      return new Reply.Unknown(e.toString());
     }
   }
 

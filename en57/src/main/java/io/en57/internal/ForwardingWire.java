@@ -2,6 +2,8 @@ package io.en57.internal;
 
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.en57.Query;
 import java.io.DataInputStream;
@@ -16,8 +18,8 @@ import java.util.UUID;
 
 /**
  * What travels between a node and the append leader: frames of JSON, each after its length in four
- * bytes. A connection starts with the follower's {@link Hello}; then each {@link Request} gets one
- * {@link Reply}, in turn.
+ * bytes. A connection starts with the follower's {@link Hello} and the leader's {@link Welcome};
+ * then each {@link Request} gets one {@link Reply}, in turn.
  */
 final class ForwardingWire {
 
@@ -31,12 +33,27 @@ final class ForwardingWire {
   /** The largest hello: read before the peer is known, so it must not make the leader allocate. */
   static final int MAX_HELLO_BYTES = 1024;
 
-  private static final ObjectMapper MAPPER = new ObjectMapper();
+  /** Changed whenever what travels changes: a leader turns away a follower of another version. */
+  static final int VERSION = 1;
+
+  /**
+   * Event data travels as strings, which may be longer than Jackson reads by default: a conflicting
+   * event's data may take {@link io.en57.Event#MAX_JSON_LENGTH} characters.
+   */
+  private static final ObjectMapper MAPPER =
+      new ObjectMapper(
+          JsonFactory.builder()
+              .streamReadConstraints(
+                  StreamReadConstraints.builder().maxStringLength(Integer.MAX_VALUE).build())
+              .build());
 
   private ForwardingWire() {}
 
-  /** The follower's first frame: the token the leader published. */
-  record Hello(String token) {}
+  /** The follower's first frame: its version of this wire, and the token the leader published. */
+  record Hello(int version, String token) {}
+
+  /** The leader's answer to a hello with the right token: its version of this wire. */
+  record Welcome(int version) {}
 
   /** One append; {@code condition} null when it has none. */
   record Request(List<WireEvent> events, List<WireCriterion> condition) {
@@ -91,7 +108,8 @@ final class ForwardingWire {
     @JsonSubTypes.Type(value = Reply.Stored.class, name = "stored"),
     @JsonSubTypes.Type(value = Reply.Conflicted.class, name = "conflicted"),
     @JsonSubTypes.Type(value = Reply.Refused.class, name = "refused"),
-    @JsonSubTypes.Type(value = Reply.NotTaken.class, name = "not-taken")
+    @JsonSubTypes.Type(value = Reply.NotWritten.class, name = "not-written"),
+    @JsonSubTypes.Type(value = Reply.Unknown.class, name = "unknown")
   })
   sealed interface Reply {
 
@@ -102,12 +120,14 @@ final class ForwardingWire {
     /** The append is refused, as it would be on the follower: the follower throws the same. */
     record Refused(Reason reason, String message, UUID eventId) implements Reply {}
 
+    /** The leader did not write the append (it is closing): the follower appends directly. */
+    record NotWritten(String message) implements Reply {}
+
     /**
-     * The leader did not write the append, or cannot say that it did (it is closing, the database
-     * failed it): the follower appends directly, which is safe whatever the leader did, because an
-     * append already stored is replayed, not stored twice.
+     * The leader cannot say whether it stored the append (the database failed it): the follower
+     * appends directly, which replays the append if it was stored.
      */
-    record NotTaken(String message) implements Reply {}
+    record Unknown(String message) implements Reply {}
 
     static Reply of(AppendOutcome outcome) {
       if (outcome instanceof AppendOutcome.Stored stored) {

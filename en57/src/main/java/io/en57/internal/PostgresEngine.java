@@ -59,6 +59,7 @@ public final class PostgresEngine implements Engine {
                 forwarding.connections(),
                 schema,
                 timeouts,
+                groupCommit.maxWait(),
                 groups::append);
     this.onClose = onClose;
   }

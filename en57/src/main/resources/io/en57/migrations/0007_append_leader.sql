@@ -19,7 +19,10 @@ CREATE TABLE en57.append_leader (
 );
 
 -- Takes the lead for this session unless another session holds it, and returns the leader: its
--- address and token, or no row when no session leads. A session keeps the lead until it ends.
+-- address and token, or no row when no session leads. A session keeps the lead until it ends or
+-- calls en57.resign_appends. The row is written only when it does not name this session already,
+-- so the leader's calls every second write nothing; and it is written again by the next call if a
+-- failure left the lock taken but the row not written.
 CREATE FUNCTION en57.lead_appends(p_address text, p_token text,
                                   OUT address text, OUT token text)
 RETURNS SETOF record
@@ -30,11 +33,14 @@ BEGIN
   IF p_address IS NULL OR p_token IS NULL THEN
     RAISE EXCEPTION 'a leader needs an address and a token' USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  -- Session locks stack: take it only once, so that ending the session is all it takes to let go.
-  IF NOT EXISTS (SELECT 1 FROM pg_locks
-                  WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted
-                    AND classid = 1164850491::oid AND objid = en57.log_key()::oid AND objsubid = 2)
-     AND pg_try_advisory_lock(1164850491, en57.log_key())
+  -- Session locks stack: take it only once, so that one unlock, or ending the session, lets go.
+  IF (EXISTS (SELECT 1 FROM pg_locks
+               WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted
+                 AND classid = 1164850491::oid AND objid = en57.log_key()::oid AND objsubid = 2)
+      OR pg_try_advisory_lock(1164850491, en57.log_key()))
+     AND NOT EXISTS (SELECT 1 FROM en57.append_leader l
+                      WHERE l.pid = pg_backend_pid() AND l.address = p_address
+                        AND l.token = p_token)
   THEN
     INSERT INTO en57.append_leader AS l (pid, address, token)
     VALUES (pg_backend_pid(), p_address, p_token)
@@ -47,6 +53,23 @@ BEGIN
                     WHERE locktype = 'advisory' AND pid = l.pid AND granted
                       AND classid = 1164850491::oid AND objid = en57.log_key()::oid
                       AND objsubid = 2);
+END;
+$$;
+
+-- Gives up the lead, if this session holds it: a store closing on a connection that goes back to a
+-- pool would otherwise keep it, and no other node could take it.
+CREATE FUNCTION en57.resign_appends() RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  -- Taken once (en57.lead_appends does not stack it); unlocking a lock not held would warn.
+  IF EXISTS (SELECT 1 FROM pg_locks
+              WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted
+                AND classid = 1164850491::oid AND objid = en57.log_key()::oid AND objsubid = 2)
+  THEN
+    PERFORM pg_advisory_unlock(1164850491, en57.log_key());
+  END IF;
 END;
 $$;
 
