@@ -377,6 +377,22 @@ class ReadmeExamplesTest {
     store.close();
   }
 
+  @Test
+  void forwardAppendsToOneNode() {
+    String nodeAddress = "127.0.0.1";
+    // The node started first leads; this store, started second, forwards its appends to it.
+    try (EventStore leader =
+        EventStore.builder().forwardAppends("127.0.0.1", 0).forUrl(databaseUrl)) {
+      // On every node: the address other nodes reach this one at, and the port for their appends
+      // (0: any free port; a fixed one where a firewall must let it through).
+      EventStore store = EventStore.builder().forwardAppends(nodeAddress, 0).forUrl(databaseUrl);
+
+      assertThat(store.append(List.of(Event.of("Forwarded"))).position()).isEqualTo(1);
+      assertThat(leader.read().toList()).extracting(Event::type).containsExactly("Forwarded");
+      store.close();
+    }
+  }
+
   private void appendOrders() {
     store.append(
         List.of(
