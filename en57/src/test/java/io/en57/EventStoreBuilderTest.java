@@ -21,4 +21,25 @@ class EventStoreBuilderTest {
         .isInstanceOf(IllegalArgumentException.class);
     EventStore.builder().lockTimeout(Duration.ofMillis(1)).lockTimeout(Duration.ofDays(24));
   }
+
+  @Test
+  void forwardingNeedsAnAddressOtherNodesReachAndAPortAndAPostgresqlStore() {
+    assertThatThrownBy(() -> EventStore.builder().forwardAppends("0.0.0.0", 0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("must not be the wildcard 0.0.0.0");
+    assertThatThrownBy(() -> EventStore.builder().forwardAppends("::", 0))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> EventStore.builder().forwardAppends(" ", 0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("host must not be blank");
+    assertThatThrownBy(() -> EventStore.builder().forwardAppends(null, 0))
+        .isInstanceOf(NullPointerException.class)
+        .hasMessageContaining("host");
+    assertThatThrownBy(() -> EventStore.builder().forwardAppends("10.0.0.5", 65_536))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("port must be within 0 and 65535, got 65536");
+    assertThatThrownBy(() -> EventStore.builder().forwardAppends("10.0.0.5", 5757).inMemory())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("forwarding appends is for PostgreSQL stores");
+  }
 }
