@@ -45,6 +45,9 @@ final class AppendLeadership {
   private volatile Leader leader;
   private volatile boolean closed;
 
+  /** Consecutive failed connections; only the election thread touches it. */
+  private int failures;
+
   AppendLeadership(ConnectionFactory connections, LogSchema schema, Leader self) {
     this.connections = connections;
     this.schema = schema;
@@ -94,7 +97,6 @@ final class AppendLeadership {
   }
 
   private void run() {
-    int failures = 0;
     while (!closed) {
       try (Connection connection = connections.open()) {
         try {
@@ -116,9 +118,7 @@ final class AppendLeadership {
               e.toString());
         }
         LockSupport.parkNanos(this, DatabaseBackoff.after(failures).toNanos());
-        continue;
       }
-      failures = 0;
     }
   }
 
@@ -142,6 +142,7 @@ final class AppendLeadership {
       while (!closed) {
         learn(lead);
         firstRound.countDown();
+        failures = 0;
         LockSupport.parkNanos(this, INTERVAL.toNanos());
       }
     }
