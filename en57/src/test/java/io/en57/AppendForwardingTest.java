@@ -8,8 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.en57.AppendResult.Success;
-import io.en57.observation.GroupWritten;
-import io.en57.observation.StoreListener;
+import io.en57.testing.AppendsWritten;
 import io.en57.testing.TestDatabases;
 import io.en57.testing.TestDatabases.TestDatabase;
 import java.io.DataInputStream;
@@ -79,20 +78,11 @@ class AppendForwardingTest {
     EventStore node =
         EventStore.builder()
             .maxPoolSize(3)
-            .listener(counting(written))
+            .listener(new AppendsWritten(written))
             .forwardAppends("127.0.0.1", port)
             .forUrl(database.jdbcUrl());
     nodes.add(node);
     return node;
-  }
-
-  private static StoreListener counting(AtomicInteger written) {
-    return new StoreListener() {
-      @Override
-      public void groupWritten(GroupWritten group) {
-        written.addAndGet(group.appends());
-      }
-    };
   }
 
   private static Event registered(String user) {
@@ -317,7 +307,7 @@ class AppendForwardingTest {
       var firstWrote = new AtomicInteger();
       EventStore first =
           EventStore.builder()
-              .listener(counting(firstWrote))
+              .listener(new AppendsWritten(firstWrote))
               .forwardAppends("127.0.0.1", 0)
               .forDataSource(pool);
       nodes.add(first);

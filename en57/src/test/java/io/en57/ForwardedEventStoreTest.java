@@ -2,11 +2,9 @@ package io.en57;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.en57.observation.GroupWritten;
-import io.en57.observation.StoreListener;
+import io.en57.testing.AppendsWritten;
 import io.en57.testing.TestDatabases;
 import io.en57.testing.TestDatabases.TestDatabase;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -21,7 +19,7 @@ class ForwardedEventStoreTest extends EventStoreContract {
 
   private static TestDatabase database;
   private static EventStore leader;
-  private static final AtomicInteger LEADER_WROTE = new AtomicInteger();
+  private static final AppendsWritten LEADER_WROTE = new AppendsWritten();
 
   @BeforeAll
   static void createDatabaseAndLeader() {
@@ -29,13 +27,7 @@ class ForwardedEventStoreTest extends EventStoreContract {
     leader =
         EventStore.builder()
             .maxPoolSize(2)
-            .listener(
-                new StoreListener() {
-                  @Override
-                  public void groupWritten(GroupWritten group) {
-                    LEADER_WROTE.addAndGet(group.appends());
-                  }
-                })
+            .listener(LEADER_WROTE)
             .forwardAppends("127.0.0.1", 0)
             .forUrl(database.jdbcUrl());
   }
@@ -45,7 +37,7 @@ class ForwardedEventStoreTest extends EventStoreContract {
     leader.close();
     database.close();
     // The leader appends nothing of its own: what it wrote came from the stores under test.
-    assertThat(LEADER_WROTE.get()).isGreaterThan(100);
+    assertThat(LEADER_WROTE.count()).isGreaterThan(100);
   }
 
   @Override

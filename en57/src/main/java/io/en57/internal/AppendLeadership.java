@@ -5,7 +5,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.SQLFeatureNotSupportedException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
@@ -26,7 +25,7 @@ final class AppendLeadership {
   private static final Logger LOG = LoggerFactory.getLogger(AppendLeadership.class);
 
   /** How often the leader is learnt, and so how long a new one may stay unknown. */
-  static final Duration INTERVAL = Duration.ofSeconds(1);
+  private static final Duration INTERVAL = Duration.ofSeconds(1);
 
   /** How long the leader's database may take to answer before the connection is given up. */
   private static final int NETWORK_TIMEOUT_MILLIS = 10_000;
@@ -124,11 +123,7 @@ final class AppendLeadership {
 
   private void elect(Connection connection) throws SQLException {
     connection.setAutoCommit(true);
-    try {
-      connection.setNetworkTimeout(Runnable::run, NETWORK_TIMEOUT_MILLIS);
-    } catch (SQLFeatureNotSupportedException e) {
-      LOG.debug("The leadership connection takes no network timeout ({})", e.toString());
-    }
+    ConnectionSource.limitWaits(connection, NETWORK_TIMEOUT_MILLIS);
     try (Statement statement = connection.createStatement()) {
       // A leader whose host died leaves its session open until TCP notices, hours by default,
       // and the lead with it; the server ends a session that falls silent instead.

@@ -5,11 +5,13 @@ import io.en57.En57StorageException;
 import io.en57.SchemaNotReadyException;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.SQLFeatureNotSupportedException;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import javax.sql.DataSource;
 import org.postgresql.PGConnection;
+import org.slf4j.LoggerFactory;
 
 /**
  * Where the PostgreSQL engine gets its connection for one unit of work: borrowed from a pool and
@@ -28,6 +30,20 @@ abstract class ConnectionSource {
    * {@code setNetworkTimeout} wants an executor for closing a timed-out connection; none needed.
    */
   private static final Executor DIRECTLY = Runnable::run;
+
+  /**
+   * Limits how long a dedicated connection (LISTEN, the append election) waits for the server: one
+   * whose peer vanished without a word would otherwise wait for the kernel to give up on it, some
+   * fifteen minutes. A driver without network timeouts leaves it as it is.
+   */
+  static void limitWaits(Connection connection, int millis) throws SQLException {
+    try {
+      connection.setNetworkTimeout(DIRECTLY, millis);
+    } catch (SQLFeatureNotSupportedException e) {
+      LoggerFactory.getLogger(ConnectionSource.class)
+          .debug("A dedicated connection takes no network timeout ({})", e.toString());
+    }
+  }
 
   /** How often a read runs on a fresh connection when the one it got was broken. */
   private static final int READ_ATTEMPTS = 3;

@@ -3,7 +3,6 @@ package io.en57.internal;
 import io.en57.subscriptions.ConnectionFactory;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.SQLFeatureNotSupportedException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -95,11 +94,7 @@ final class LogListener {
 
   private void listen(Connection connection, boolean reconnected) throws SQLException {
     connection.setAutoCommit(true);
-    try {
-      connection.setNetworkTimeout(Runnable::run, CHECK_TIMEOUT_MILLIS);
-    } catch (SQLFeatureNotSupportedException e) {
-      LOG.debug("The LISTEN connection takes no network timeout ({})", e.toString());
-    }
+    ConnectionSource.limitWaits(connection, CHECK_TIMEOUT_MILLIS);
     try (Statement statement = connection.createStatement()) {
       statement.execute("LISTEN \"" + channel + '"');
     }

@@ -18,6 +18,17 @@ CREATE TABLE en57.append_leader (
   since      timestamptz NOT NULL DEFAULT now()
 );
 
+-- Whether the session with this pid holds the lead. A SELECT without a SET clause, so that
+-- PostgreSQL inlines it where it is called.
+CREATE FUNCTION en57.holds_append_lead(p_pid int) RETURNS boolean
+LANGUAGE sql STABLE
+AS $$
+  SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_locks
+                  WHERE locktype = 'advisory' AND pid = p_pid AND granted
+                    AND classid = 1164850491::oid AND objid = en57.log_key()::oid
+                    AND objsubid = 2)
+$$;
+
 -- Takes the lead for this session unless another session holds it, and returns the leader: its
 -- address and token, or no row when no session leads. A session keeps the lead until it ends or
 -- calls en57.resign_appends. The row is written only when it does not name this session already,
@@ -34,10 +45,7 @@ BEGIN
     RAISE EXCEPTION 'a leader needs an address and a token' USING ERRCODE = 'invalid_parameter_value';
   END IF;
   -- Session locks stack: take it only once, so that one unlock, or ending the session, lets go.
-  IF (EXISTS (SELECT 1 FROM pg_locks
-               WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted
-                 AND classid = 1164850491::oid AND objid = en57.log_key()::oid AND objsubid = 2)
-      OR pg_try_advisory_lock(1164850491, en57.log_key()))
+  IF (en57.holds_append_lead(pg_backend_pid()) OR pg_try_advisory_lock(1164850491, en57.log_key()))
      AND NOT EXISTS (SELECT 1 FROM en57.append_leader l
                       WHERE l.pid = pg_backend_pid() AND l.address = p_address
                         AND l.token = p_token)
@@ -48,11 +56,7 @@ BEGIN
       SET pid = excluded.pid, address = excluded.address, token = excluded.token, since = now();
   END IF;
   RETURN QUERY
-    SELECT l.address, l.token FROM en57.append_leader l
-     WHERE EXISTS (SELECT 1 FROM pg_locks
-                    WHERE locktype = 'advisory' AND pid = l.pid AND granted
-                      AND classid = 1164850491::oid AND objid = en57.log_key()::oid
-                      AND objsubid = 2);
+    SELECT l.address, l.token FROM en57.append_leader l WHERE en57.holds_append_lead(l.pid);
 END;
 $$;
 
@@ -64,10 +68,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
   -- Taken once (en57.lead_appends does not stack it); unlocking a lock not held would warn.
-  IF EXISTS (SELECT 1 FROM pg_locks
-              WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted
-                AND classid = 1164850491::oid AND objid = en57.log_key()::oid AND objsubid = 2)
-  THEN
+  IF en57.holds_append_lead(pg_backend_pid()) THEN
     PERFORM pg_advisory_unlock(1164850491, en57.log_key());
   END IF;
 END;

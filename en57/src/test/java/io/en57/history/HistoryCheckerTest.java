@@ -6,15 +6,13 @@ import io.en57.AppendResult;
 import io.en57.EventStore;
 import io.en57.EventStoreBuilder;
 import io.en57.internal.Migration;
-import io.en57.observation.GroupWritten;
-import io.en57.observation.StoreListener;
+import io.en57.testing.AppendsWritten;
 import io.en57.testing.TestDatabases;
 import io.en57.testing.TestDatabases.TestDatabase;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -45,24 +43,16 @@ class HistoryCheckerTest {
    */
   @Test
   void theStoreKeepsEveryInvariantWhenFourNodesForwardTheirAppendsToALeader() throws Exception {
-    var written = new ConcurrentHashMap<Integer, AtomicInteger>();
-    var node = new AtomicInteger();
+    var written = new CopyOnWriteArrayList<AppendsWritten>();
     checkFourNodes(
         builder -> {
-          var count = written.computeIfAbsent(node.getAndIncrement(), n -> new AtomicInteger());
-          return builder
-              .listener(
-                  new StoreListener() {
-                    @Override
-                    public void groupWritten(GroupWritten group) {
-                      count.addAndGet(group.appends());
-                    }
-                  })
-              .forwardAppends("127.0.0.1", 0);
+          var count = new AppendsWritten();
+          written.add(count);
+          return builder.listener(count).forwardAppends("127.0.0.1", 0);
         },
         DURATION.dividedBy(2));
-    int total = written.values().stream().mapToInt(AtomicInteger::get).sum();
-    int byTheLeader = written.values().stream().mapToInt(AtomicInteger::get).max().orElse(0);
+    int total = written.stream().mapToInt(AppendsWritten::count).sum();
+    int byTheLeader = written.stream().mapToInt(AppendsWritten::count).max().orElse(0);
     System.out.printf(
         "History checker, forwarding: the leading node wrote %d of %d appends%n",
         byTheLeader, total);
