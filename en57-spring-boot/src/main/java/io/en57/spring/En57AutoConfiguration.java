@@ -72,6 +72,10 @@ public class En57AutoConfiguration {
     if (properties.isJoinTransactions()) {
       builder.joinTransactions(new SpringTransactions(dataSource));
     }
+    En57Properties.ForwardAppends forwarding = properties.getForwardAppends();
+    if (forwarding.getHost() != null) {
+      builder.forwardAppends(forwarding.getHost(), forwarding.getPort());
+    }
     listener.ifUnique(builder::listener);
     listenConnection.ifUnique(builder::listenConnection);
     customizers.orderedStream().forEach(customizer -> customizer.customize(builder));

@@ -61,6 +61,44 @@ public class En57Properties {
   /** The projections declared as beans. */
   private final Projections projections = new Projections();
 
+  /** Appends forwarded to the node elected to lead them (off unless a host is set). */
+  private final ForwardAppends forwardAppends = new ForwardAppends();
+
+  /**
+   * Forwarding appends to one node: each node listens on {@code host}:{@code port} and the node
+   * leading appends writes every node's appends in its group commits (see the README, "Forward
+   * appends to one node"). Give every node of the application the same setting, each with an
+   * address the others reach it at.
+   */
+  public static class ForwardAppends {
+
+    /** The address other nodes reach this node at; forwarding is off while it is not set. */
+    private String host;
+
+    /** The port to listen on for other nodes' appends; 0 for any free port. */
+    private int port;
+
+    /** The address other nodes reach this node at, or null when forwarding is off. */
+    public String getHost() {
+      return host;
+    }
+
+    /** Sets the address other nodes reach this node at, turning forwarding on. */
+    public void setHost(String host) {
+      this.host = host;
+    }
+
+    /** The port listened on for other nodes' appends; 0 for any free port. */
+    public int getPort() {
+      return port;
+    }
+
+    /** Sets the port listened on for other nodes' appends. */
+    public void setPort(int port) {
+      this.port = port;
+    }
+  }
+
   /** Group commit options. */
   public static class GroupCommit {
 
@@ -251,5 +289,10 @@ public class En57Properties {
   /** Projection options. */
   public Projections getProjections() {
     return projections;
+  }
+
+  /** Forwarding appends to one node. */
+  public ForwardAppends getForwardAppends() {
+    return forwardAppends;
   }
 }

@@ -16,6 +16,7 @@ import io.en57.subscriptions.ProjectionState;
 import io.en57.subscriptions.ProjectionStatus;
 import io.en57.subscriptions.Projections;
 import io.en57.subscriptions.Retry;
+import io.en57.testing.AppendsWritten;
 import io.en57.testing.TestDatabases;
 import io.en57.testing.TestDatabases.TestDatabase;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -25,6 +26,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -100,6 +102,30 @@ class En57AutoConfigurationTest {
               store.append(List.of(Event.of("Configured")));
               assertThat(store.read().toList()).hasSize(1);
             });
+  }
+
+  @Test
+  void nodesWithAForwardingHostSendTheirAppendsToTheLeadingNode() {
+    var leaderWrote = new AtomicInteger();
+    var followerWrote = new AtomicInteger();
+    on(migrated)
+        .withPropertyValues("en57.forward-appends.host=127.0.0.1")
+        .withBean(StoreListener.class, () -> new AppendsWritten(leaderWrote))
+        .run(
+            leader ->
+                on(migrated)
+                    .withPropertyValues("en57.forward-appends.host=127.0.0.1")
+                    .withBean(StoreListener.class, () -> new AppendsWritten(followerWrote))
+                    .run(
+                        follower -> {
+                          EventStore store = follower.getBean(EventStore.class);
+                          for (int i = 0; i < 5; i++) {
+                            store.append(List.of(Event.of("Forwarded")));
+                          }
+                          assertThat(store.read().toList()).hasSize(5);
+                        }));
+    assertThat(leaderWrote).hasValue(5);
+    assertThat(followerWrote).hasValue(0);
   }
 
   @Test
