@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -394,6 +395,39 @@ abstract class SubscriptionContract {
     assertThatThrownBy(() -> subscription.start(batch -> {}))
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("already started");
+  }
+
+  /**
+   * A pull subscription is for one thread at a time: a second thread polling, or starting a
+   * handler, while one polls would read from the same position and deliver events twice.
+   */
+  @Test
+  void whileOneThreadPollsAnotherCanNeitherPollNorStartAHandler() throws Exception {
+    Subscription subscription = closeLater(store.subscribe(store.read(), 0));
+    assertThat(subscription.poll(Duration.ZERO).caughtUp()).isTrue();
+    var polling = new CompletableFuture<Thread>();
+    Future<Batch> waiting =
+        threads.submit(
+            () -> {
+              polling.complete(Thread.currentThread());
+              return subscription.poll(PATIENCE);
+            });
+    Thread poller = polling.get(PATIENCE.toSeconds(), TimeUnit.SECONDS);
+    while (poller.getState() != Thread.State.TIMED_WAITING) {
+      Thread.sleep(1);
+    }
+
+    assertThatThrownBy(() -> subscription.poll(Duration.ZERO))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("another thread is polling");
+    assertThatThrownBy(() -> subscription.start(batch -> {}))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("being polled");
+
+    long position = store.append(List.of(event("A"))).position();
+    assertThat(positions(waiting.get(PATIENCE.toSeconds(), TimeUnit.SECONDS)))
+        .containsExactly(position);
+    assertThat(subscription.poll(Duration.ZERO).caughtUp()).isTrue();
   }
 
   @Test

@@ -61,6 +61,9 @@ final class LogSubscription implements Subscription {
   private CompletableFuture<Page> ahead;
   private Thread pusher;
 
+  /** Whether a thread is inside {@link #poll}. Guarded by this. */
+  private boolean polling;
+
   /**
    * Where the head comes from before a page that may reach it: from the database at first, after a
    * wait that no wake-up ended (appends this process was not told of, such as those inside
@@ -103,14 +106,27 @@ final class LogSubscription implements Subscription {
       if (pusher != null) {
         throw new IllegalStateException("this subscription pushes to a handler; poll is for pull");
       }
+      // Two readers at once would both read from the same position and deliver events twice.
+      if (polling) {
+        throw new IllegalStateException(
+            "another thread is polling this subscription; a pull subscription is for one thread at"
+                + " a time");
+      }
+      polling = true;
     }
-    requireOpen();
-    // Durations beyond what nanoseconds hold (ChronoUnit.FOREVER's) wait as long as they can.
-    Page page = next(timeout.compareTo(LONGEST_WAIT) < 0 ? timeout.toNanos() : Long.MAX_VALUE);
-    readAheadAfter(page);
-    Batch batch = batchOf(page);
-    advanceTo(page);
-    return batch;
+    try {
+      requireOpen();
+      // Durations beyond what nanoseconds hold (ChronoUnit.FOREVER's) wait as long as they can.
+      Page page = next(timeout.compareTo(LONGEST_WAIT) < 0 ? timeout.toNanos() : Long.MAX_VALUE);
+      readAheadAfter(page);
+      Batch batch = batchOf(page);
+      advanceTo(page);
+      return batch;
+    } finally {
+      synchronized (this) {
+        polling = false;
+      }
+    }
   }
 
   @Override
@@ -119,6 +135,10 @@ final class LogSubscription implements Subscription {
     requireOpen();
     if (pusher != null) {
       throw new IllegalStateException("this subscription is already started");
+    }
+    if (polling) {
+      throw new IllegalStateException(
+          "this subscription is being polled; a subscription is either pulled or pushed");
     }
     pusher = new Thread(() -> push(handler), name);
     pusher.setDaemon(true);

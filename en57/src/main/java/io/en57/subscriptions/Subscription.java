@@ -15,8 +15,9 @@ import java.util.Optional;
  * within moments when appended by another process (a PostgreSQL notification), and in any case
  * within the store's poll interval.
  *
- * <p>A pull subscription is for one thread at a time; {@link #close()} may be called from any
- * thread. Close it when done; closing the store closes its subscriptions.
+ * <p>A pull subscription is for one thread at a time (a {@link #poll} or {@link #start} while
+ * another thread polls is refused); {@link #close()} may be called from any thread. Close it when
+ * done; closing the store closes its subscriptions.
  */
 public interface Subscription extends AutoCloseable {
 
@@ -27,7 +28,8 @@ public interface Subscription extends AutoCloseable {
    * that says so). When nothing is new, waits up to {@code timeout} and then returns an empty
    * batch; {@link Duration#ZERO} never waits.
    *
-   * @throws IllegalStateException if the subscription is closed or pushes to a handler
+   * @throws IllegalStateException if the subscription is closed, pushes to a handler, or another
+   *     thread is polling it
    * @throws io.en57.En57StorageException if the database failed; the subscription stays at its
    *     position and the next call tries again
    * @throws InterruptedException if the calling thread is interrupted while waiting
@@ -45,7 +47,7 @@ public interface Subscription extends AutoCloseable {
    * Retry}.
    *
    * @return this subscription
-   * @throws IllegalStateException if it is closed or already started
+   * @throws IllegalStateException if it is closed, already started, or being polled
    */
   Subscription start(BatchHandler handler);
 
