@@ -240,6 +240,9 @@ final class LogSubscription implements Subscription {
       long unannounced = watch.unannounced();
       lastRead = System.nanoTime();
       Page page = fetch();
+      // A wake-up from another process during the read: its appends may lie beyond the head this
+      // read learnt, and the next read must ask the database, not this store's own appends.
+      headFromDatabase |= watch.unannounced() != unannounced;
       if (!page.rows().isEmpty() || page.position() > position || page.caughtUp() != caughtUp) {
         return page;
       }
