@@ -413,7 +413,8 @@ abstract class SubscriptionContract {
               return subscription.poll(PATIENCE);
             });
     Thread poller = polling.get(PATIENCE.toSeconds(), TimeUnit.SECONDS);
-    while (poller.getState() != Thread.State.TIMED_WAITING) {
+    // Waiting inside poll; a poll that ended early fails the assertions below instead of hanging.
+    while (poller.getState() != Thread.State.TIMED_WAITING && !waiting.isDone()) {
       Thread.sleep(1);
     }
 
