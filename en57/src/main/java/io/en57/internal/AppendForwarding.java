@@ -161,7 +161,7 @@ final class AppendForwarding implements AutoCloseable {
         || leadership.leads()
         || isShunned(leader)
         || misconfigured(leader)
-        || jsonLength(request) > MAX_FORWARDED_JSON_LENGTH
+        || request.jsonLength() > MAX_FORWARDED_JSON_LENGTH
         || Thread.currentThread().isInterrupted()) {
       return direct.apply(request);
     }
@@ -321,14 +321,6 @@ final class AppendForwarding implements AutoCloseable {
           selfAddress);
     }
     return true;
-  }
-
-  private static long jsonLength(AppendRequest request) {
-    long length = 0;
-    for (EncodedEvent event : request.events()) {
-      length += event.data().length() + (event.meta() == null ? 0 : event.meta().length());
-    }
-    return length;
   }
 
   /** Stops serving other nodes (answering the appends being written) and gives up the lead. */

@@ -10,6 +10,15 @@ import java.util.List;
  */
 record AppendRequest(List<EncodedEvent> events, Query condition) {
 
+  /** The characters of data and metadata its events carry, written as JSON. */
+  long jsonLength() {
+    long length = 0;
+    for (EncodedEvent event : events) {
+      length += event.data().length() + (event.meta() == null ? 0 : event.meta().length());
+    }
+    return length;
+  }
+
   /**
    * Whether {@code earlier}'s events would make this request's condition fail if {@code earlier} is
    * stored first in the same group. Positions do not matter: the group's events land after the

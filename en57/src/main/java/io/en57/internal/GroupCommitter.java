@@ -3,6 +3,7 @@ package io.en57.internal;
 import io.en57.AppendLockTimeoutException;
 import io.en57.En57Exception;
 import io.en57.En57StorageException;
+import io.en57.Event;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -23,11 +24,20 @@ import java.util.concurrent.locks.ReentrantLock;
  * while a group is being written queue up; when the leader is done it hands the slot to the oldest
  * waiting caller, who leads the next group with everything that queued.
  *
- * <p>Groups hold at most {@code maxGroupSize} appends and never two appends sharing an event id
- * (the later one waits for the next group, so each is decided on its own). An append waits at most
- * {@code maxWait} for its group to start, then fails with nothing written.
+ * <p>Groups hold at most {@code maxGroupSize} appends, at most {@link #MAX_GROUP_JSON_LENGTH}
+ * characters of data and metadata unless one append alone carries more, and never two appends
+ * sharing an event id (the later one waits for the next group, so each is decided on its own). An
+ * append waits at most {@code maxWait} for its group to start, then fails with nothing written.
  */
 final class GroupCommitter {
+
+  /**
+   * The most characters of data and metadata a group gathers from several appends: two of the
+   * largest appends. A group travels as one statement, and PostgreSQL takes no message over 1 GB
+   * (up to three bytes a character in UTF-8), so many large appends queued together would otherwise
+   * fail together; large appends gain little from sharing a commit anyway.
+   */
+  static final long MAX_GROUP_JSON_LENGTH = 2L * Event.MAX_APPEND_JSON_LENGTH;
 
   /** Writes one group and returns each append's completion, in order. */
   interface GroupWriter {
@@ -186,16 +196,24 @@ final class GroupCommitter {
     }
   }
 
-  /** The oldest queued appends, up to the group size, skipping any that repeat an event id. */
+  /**
+   * The oldest queued appends, up to the group's size and length, skipping any that repeat an event
+   * id.
+   */
   private List<Pending> drain() {
     var group = new ArrayList<Pending>();
     Set<UUID> ids = new HashSet<>();
+    long jsonLength = 0;
     for (Iterator<Pending> queued = queue.iterator();
         queued.hasNext() && group.size() < maxGroupSize; ) {
       Pending pending = queued.next();
+      if (!group.isEmpty() && jsonLength + pending.jsonLength > MAX_GROUP_JSON_LENGTH) {
+        break;
+      }
       if (pending.request.events().stream().map(EncodedEvent::id).noneMatch(ids::contains)) {
         pending.request.events().forEach(e -> ids.add(e.id()));
         group.add(pending);
+        jsonLength += pending.jsonLength;
         queued.remove();
       }
     }
@@ -245,6 +263,7 @@ final class GroupCommitter {
 
   private static final class Pending {
     final AppendRequest request;
+    final long jsonLength;
     final Thread thread;
     final long queuedAt = System.nanoTime();
 
@@ -256,6 +275,7 @@ final class GroupCommitter {
 
     Pending(AppendRequest request, Thread thread) {
       this.request = request;
+      this.jsonLength = request.jsonLength();
       this.thread = thread;
     }
 

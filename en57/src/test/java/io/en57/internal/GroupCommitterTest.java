@@ -1,0 +1,100 @@
+package io.en57.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.en57.Event;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** How the group commit forms groups, with a writer that records them instead of a database. */
+class GroupCommitterTest {
+
+  @Test
+  void largeAppendsQueuedTogetherAreSplitIntoGroupsOfBoundedLength() throws Exception {
+    var groups = Collections.synchronizedList(new ArrayList<List<AppendRequest>>());
+    var firstGroupStarted = new CountDownLatch(1);
+    var releaseFirstGroup = new CountDownLatch(1);
+    GroupCommitter.GroupWriter writer =
+        group -> {
+          groups.add(group);
+          if (groups.size() == 1) {
+            firstGroupStarted.countDown();
+            await(releaseFirstGroup);
+          }
+          return group.stream()
+              .map(r -> (Completion) new Completion.Decided(new AppendOutcome.Stored(1, false)))
+              .toList();
+        };
+    var committer = new GroupCommitter(writer, 64, Duration.ofMinutes(1), 1, Listening.NONE);
+    // One string shared by every event: the test holds the length, not the memory.
+    String largest = "\"" + "x".repeat(Event.MAX_APPEND_JSON_LENGTH - 2) + "\"";
+    ExecutorService callers = Executors.newCachedThreadPool();
+    try {
+      var outcomes = new ArrayList<Future<AppendOutcome>>();
+      outcomes.add(callers.submit(() -> committer.append(request(largest))));
+      assertThat(firstGroupStarted.await(10, TimeUnit.SECONDS)).isTrue();
+      var queued = new ArrayList<Thread>();
+      for (int i = 0; i < 5; i++) {
+        outcomes.add(
+            callers.submit(
+                () -> {
+                  synchronized (queued) {
+                    queued.add(Thread.currentThread());
+                  }
+                  return committer.append(request(largest));
+                }));
+      }
+      awaitParked(queued, 5);
+      releaseFirstGroup.countDown();
+      for (Future<AppendOutcome> outcome : outcomes) {
+        assertThat(outcome.get(10, TimeUnit.SECONDS)).isInstanceOf(AppendOutcome.Stored.class);
+      }
+    } finally {
+      callers.shutdownNow();
+    }
+    assertThat(groups).extracting(List::size).containsExactly(1, 2, 2, 1);
+    assertThat(groups)
+        .allSatisfy(
+            group ->
+                assertThat(group.stream().mapToLong(AppendRequest::jsonLength).sum())
+                    .isLessThanOrEqualTo(GroupCommitter.MAX_GROUP_JSON_LENGTH));
+  }
+
+  private static AppendRequest request(String data) {
+    return new AppendRequest(
+        List.of(new EncodedEvent(UUID.randomUUID(), "Large", data, null, Set.of())), null);
+  }
+
+  /** Waits until {@code count} callers are parked in the queue, waiting for their group. */
+  private static void awaitParked(List<Thread> callers, int count) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (System.nanoTime() < deadline) {
+      synchronized (callers) {
+        if (callers.size() == count
+            && callers.stream().allMatch(t -> t.getState() == Thread.State.TIMED_WAITING)) {
+          return;
+        }
+      }
+      Thread.sleep(10);
+    }
+    throw new AssertionError("the callers did not queue within 10 s");
+  }
+
+  private static void await(CountDownLatch latch) {
+    try {
+      latch.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
