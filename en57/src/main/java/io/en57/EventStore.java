@@ -113,7 +113,10 @@ public final class EventStore implements AutoCloseable {
     return new EventStoreBuilder();
   }
 
-  /** Appends {@code events} atomically and unconditionally. */
+  /**
+   * Appends {@code events} atomically and unconditionally. Throws as {@link #append(List,
+   * AppendCondition)} does, except for conflicts.
+   */
   public AppendResult append(List<Event> events) {
     return appendEncoded(encode(events), null);
   }
@@ -126,6 +129,8 @@ public final class EventStore implements AutoCloseable {
    *     data that cannot be stored, or a condition {@code after} beyond the head; nothing is stored
    * @throws DuplicateEventIdException if an event id is already stored; nothing is stored
    * @throws AppendLockTimeoutException if the append lock was not granted in time
+   * @throws En57Exception if the calling thread is interrupted, before or while its append waits
+   *     for a group; nothing is stored, and the interrupt flag stays set
    * @throws En57StorageException if the database failed
    */
   public AppendResult append(List<Event> events, AppendCondition condition) {
@@ -289,6 +294,11 @@ public final class EventStore implements AutoCloseable {
   }
 
   private AppendResult appendEncoded(List<EncodedEvent> events, AppendCondition condition) {
+    // Refused on every engine alike, whether or not this append would have had to wait.
+    if (Thread.currentThread().isInterrupted()) {
+      throw new En57Exception(
+          "the appending thread is interrupted; nothing was written", new InterruptedException());
+    }
     AppendObservation observation = listening.appendStarted(events.size(), condition != null);
     AppendResult result;
     try {

@@ -447,6 +447,31 @@ abstract class EventStoreContract {
     }
 
     @Test
+    void anAppendFromAnInterruptedThreadIsRefusedWithNothingWrittenAndTheFlagKept() {
+      Thread.currentThread().interrupt();
+      try {
+        assertThatThrownBy(() -> store.append(List.of(event("A"))))
+            .isExactlyInstanceOf(En57Exception.class)
+            .hasMessageContaining("interrupted; nothing was written");
+        assertThat(Thread.currentThread().isInterrupted()).isTrue();
+      } finally {
+        Thread.interrupted();
+      }
+      assertThat(store.head()).isZero();
+    }
+
+    @Test
+    void aConditionWithSeveralCriteriaBeyondTheHeadNamesTheLargestAfter() {
+      store.append(List.of(event("A")));
+      Read x = store.read().withTag("x").after(5);
+      Read y = store.read().withTag("y").after(7);
+      assertThatThrownBy(() -> store.append(List.of(event("B")), failIf(x.or(y))))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("after position 7 is beyond the store's head 1");
+      assertThat(store.head()).isEqualTo(1);
+    }
+
+    @Test
     void aScopeWithReadOptionsCannotBeACondition() {
       assertThatThrownBy(() -> failIf(store.read().limit(1)))
           .hasMessageContaining("without limit() or backwards()");

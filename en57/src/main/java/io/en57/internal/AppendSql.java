@@ -344,7 +344,7 @@ final class AppendSql {
             case DUPLICATE_ID -> replay(connection, schema, request, timeouts);
             case AFTER_BEYOND_HEAD ->
                 new Completion.Failed(
-                    Conditions.afterBeyondHead(maxAfter(request.condition()), decision.base()));
+                    Conditions.afterBeyondHead(request.condition(), decision.base()));
             default ->
                 throw new IllegalStateException("unknown append status " + decision.statuses()[k]);
           };
@@ -366,8 +366,7 @@ final class AppendSql {
       } else if (status == AFTER_BEYOND_HEAD) {
         completions.add(
             new Completion.Failed(
-                Conditions.afterBeyondHead(
-                    maxAfter(requests.get(k).condition()), decision.base())));
+                Conditions.afterBeyondHead(requests.get(k).condition(), decision.base())));
       } else {
         completions.add(
             new Completion.Failed(
@@ -519,10 +518,6 @@ final class AppendSql {
     }
     String state = String.valueOf(e.getSQLState());
     return state.startsWith("22") || state.startsWith("23") || state.startsWith("54");
-  }
-
-  private static long maxAfter(Query condition) {
-    return condition.criteria().stream().mapToLong(Query.Criterion::after).max().orElse(0);
   }
 
   private static int[] toInts(Array array) throws SQLException {

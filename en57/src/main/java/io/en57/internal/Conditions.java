@@ -13,19 +13,22 @@ final class Conditions {
    * silently accepting it would let the condition ignore events it should see.
    */
   static void requireAfterWithinHead(Query condition, long head) {
-    for (Query.Criterion criterion : condition.criteria()) {
-      if (criterion.after() > head) {
-        throw afterBeyondHead(criterion.after(), head);
-      }
+    if (largestAfter(condition) > head) {
+      throw afterBeyondHead(condition, head);
     }
   }
 
-  static IllegalArgumentException afterBeyondHead(long after, long head) {
+  /** The error for a condition whose largest {@code after} is beyond {@code head}. */
+  static IllegalArgumentException afterBeyondHead(Query condition, long head) {
     return new IllegalArgumentException(
         "condition after position "
-            + after
+            + largestAfter(condition)
             + " is beyond the store's head "
             + head
             + "; positions in a condition come from reads of this store");
+  }
+
+  private static long largestAfter(Query condition) {
+    return condition.criteria().stream().mapToLong(Query.Criterion::after).max().orElse(0);
   }
 }
