@@ -63,6 +63,14 @@ public interface Engine extends AutoCloseable {
   }
 
   /**
+   * The furthest position a usable replica of this engine is known to have replayed (by its health
+   * checks and reads), 0 without replicas: a replica read stopping below it is behind.
+   */
+  default long furthestReplayed() {
+    return 0;
+  }
+
+  /**
    * Whether an append, failed or not, holds the append lock until the caller ends its transaction
    * (an engine on the caller's connection, outside autocommit).
    */

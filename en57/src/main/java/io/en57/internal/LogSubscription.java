@@ -34,7 +34,8 @@ final class LogSubscription implements Subscription {
 
   /**
    * One read: the events after {@code from}, and how far they reach. Decoded by the thread that
-   * delivers them, so that decoding one page overlaps with fetching the next.
+   * delivers them, so that decoding one page overlaps with fetching the next. {@code behind}: read
+   * from a replica that has not replayed events known to exist.
    */
   private record Page(
       long from, List<StoredEvent> rows, long position, boolean caughtUp, boolean behind) {
@@ -246,7 +247,7 @@ final class LogSubscription implements Subscription {
       if (!page.rows().isEmpty() || page.position() > position || page.caughtUp() != caughtUp) {
         return page;
       }
-      if (!page.caughtUp()) {
+      if (!page.caughtUp() && !page.behind()) {
         continue; // a page read ahead without the head came back empty: read again with it
       }
       long remaining = deadline - System.nanoTime();
@@ -254,7 +255,8 @@ final class LogSubscription implements Subscription {
         return page;
       }
       if (page.behind()) {
-        // The replica has not replayed this store's appends yet: it will soon, no wake-up follows.
+        // The replica has not replayed this store's appends, or what another replica showed, yet:
+        // it will soon, and no wake-up follows; another replica may serve the next read.
         watch.sleep(Math.min(remaining, replicaPause), () -> closed);
         replicaPause = Math.min(replicaPause * 2, pollNanos);
       } else {
@@ -342,8 +344,15 @@ final class LogSubscription implements Subscription {
       return new Page(from, rows, last, false);
     }
     long reached = Math.max(last, head);
-    boolean behind = reader.readsReplica() && reached < watch.committed();
-    return new Page(from, rows, reached, true, behind);
+    // A replica behind what this process knows exists (its own appends, what another replica
+    // replayed, this position) cannot tell whether this is the head. A page of it that brings
+    // nothing leaves caughtUp as it is (reads with a head run on the subscription's own thread), so
+    // that reading replicas in turn does not flip it and return at every read.
+    boolean behind =
+        reader.readsReplica()
+            && (head < from || reached < Math.max(watch.committed(), engine.furthestReplayed()));
+    boolean progress = !rows.isEmpty() || reached > from;
+    return new Page(from, rows, reached, !behind || (caughtUp && !progress), behind);
   }
 
   private void advanceTo(Page page) {

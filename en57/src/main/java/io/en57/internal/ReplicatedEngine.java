@@ -175,6 +175,11 @@ public final class ReplicatedEngine implements Engine {
   }
 
   @Override
+  public long furthestReplayed() {
+    return replicas.stream().filter(Replica::usable).mapToLong(r -> r.head).max().orElse(0);
+  }
+
+  @Override
   public Engine reader(ReadRoute route) {
     if (route.primary()) {
       return primary;

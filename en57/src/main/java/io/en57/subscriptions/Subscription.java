@@ -57,7 +57,11 @@ public interface Subscription extends AutoCloseable {
    */
   long position();
 
-  /** Whether the last read reached the head of the log. */
+  /**
+   * Whether the last read reached the head of the log. On a store reading replicas, the head as far
+   * as the store knows it: a subscription is not caught up while the replica it reads has not
+   * replayed this store's own appends, or what another replica showed.
+   */
   boolean caughtUp();
 
   /**

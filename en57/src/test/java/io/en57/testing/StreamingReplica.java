@@ -19,13 +19,14 @@ import java.util.stream.Stream;
 import org.postgresql.ds.PGSimpleDataSource;
 
 /**
- * A PostgreSQL primary and a real streaming replica of it, made by the test for the test: {@code
+ * A PostgreSQL primary and real streaming replicas of it, made by the test for the test: {@code
  * initdb} a primary in a temporary directory on a free port ({@code wal_level=replica}, replication
- * trusted from 127.0.0.1), {@code pg_basebackup -R} a standby from it, start the standby on another
- * free port as a hot standby replaying the primary's WAL. Uses the PostgreSQL binaries in {@code
- * EN57_PG_BIN} (default {@code /usr/lib/postgresql/15/bin}); as root, runs them as the {@code
- * postgres} OS user, since PostgreSQL refuses to run as root. {@link #close()} stops both and
- * deletes their directories (a shutdown hook does it too, should the JVM end first).
+ * trusted from 127.0.0.1), {@code pg_basebackup -R} each standby from it, start each on another
+ * free port as a hot standby replaying the primary's WAL. Methods without a standby's index act on
+ * the first. Uses the PostgreSQL binaries in {@code EN57_PG_BIN} (default {@code
+ * /usr/lib/postgresql/15/bin}); as root, runs them as the {@code postgres} OS user, since
+ * PostgreSQL refuses to run as root. {@link #close()} stops both and deletes their directories (a
+ * shutdown hook does it too, should the JVM end first).
  */
 public final class StreamingReplica implements AutoCloseable {
 
@@ -37,25 +38,32 @@ public final class StreamingReplica implements AutoCloseable {
   private final Path bin;
   private final Path dir;
   private final Path primary;
-  private final Path standby;
+  private final List<Path> standbys = new ArrayList<>();
   private final int primaryPort;
-  private final int standbyPort;
+  private final List<Integer> standbyPorts;
   private final boolean asPostgres;
   private final Thread cleanup;
 
-  private StreamingReplica(Path bin, Path dir, int primaryPort, int standbyPort) {
+  private StreamingReplica(Path bin, Path dir, int primaryPort, List<Integer> standbyPorts) {
     this.bin = bin;
     this.dir = dir;
     this.primary = dir.resolve("primary");
-    this.standby = dir.resolve("standby");
+    for (int i = 0; i < standbyPorts.size(); i++) {
+      standbys.add(dir.resolve(i == 0 ? "standby" : "standby" + (i + 1)));
+    }
     this.primaryPort = primaryPort;
-    this.standbyPort = standbyPort;
+    this.standbyPorts = List.copyOf(standbyPorts);
     this.asPostgres = "root".equals(System.getProperty("user.name"));
     this.cleanup = new Thread(this::stopQuietly, "en57-streaming-replica-cleanup");
   }
 
   /** Makes and starts a primary and its standby. */
   public static StreamingReplica start() {
+    return start(1);
+  }
+
+  /** Makes and starts a primary and {@code standbyCount} standbys of it. */
+  public static StreamingReplica start(int standbyCount) {
     Path bin = Path.of(System.getenv().getOrDefault(BIN_VARIABLE, "/usr/lib/postgresql/15/bin"));
     if (!Files.isExecutable(bin.resolve("pg_basebackup"))) {
       throw new IllegalStateException(
@@ -66,7 +74,11 @@ public final class StreamingReplica implements AutoCloseable {
     }
     try {
       Path dir = Files.createTempDirectory("en57-replica-");
-      var pair = new StreamingReplica(bin, dir, freePort(), freePort());
+      var ports = new ArrayList<Integer>();
+      for (int i = 0; i < standbyCount; i++) {
+        ports.add(freePort());
+      }
+      var pair = new StreamingReplica(bin, dir, freePort(), ports);
       Runtime.getRuntime().addShutdownHook(pair.cleanup);
       try {
         pair.setUp();
@@ -122,30 +134,32 @@ public final class StreamingReplica implements AutoCloseable {
         dir.resolve("primary.log").toString(),
         "-w",
         "start");
-    pg(
-        "pg_basebackup",
-        "-h",
-        "127.0.0.1",
-        "-p",
-        String.valueOf(primaryPort),
-        "-U",
-        "postgres",
-        "-D",
-        standby.toString(),
-        "-R",
-        "-X",
-        "stream",
-        "-c",
-        "fast");
-    // The standby's own settings: its port; everything else is the primary's, copied.
-    Files.writeString(
-        standby.resolve("postgresql.conf"),
-        "\nport = " + standbyPort + "\n",
-        StandardOpenOption.APPEND);
-    startStandby();
+    for (int i = 0; i < standbys.size(); i++) {
+      pg(
+          "pg_basebackup",
+          "-h",
+          "127.0.0.1",
+          "-p",
+          String.valueOf(primaryPort),
+          "-U",
+          "postgres",
+          "-D",
+          standbys.get(i).toString(),
+          "-R",
+          "-X",
+          "stream",
+          "-c",
+          "fast");
+      // The standby's own settings: its port; everything else is the primary's, copied.
+      Files.writeString(
+          standbys.get(i).resolve("postgresql.conf"),
+          "\nport = " + standbyPorts.get(i) + "\n",
+          StandardOpenOption.APPEND);
+      startStandby(i);
+    }
   }
 
-  /** A new database on the primary, migrated, and already replayed by the standby. */
+  /** A new database on the primary, migrated, and already replayed by every standby. */
   public String createMigratedDatabase() {
     String name = "en57_replica_" + DATABASES.incrementAndGet();
     try (Connection connection = dataSource(primaryPort, "postgres").getConnection();
@@ -156,18 +170,21 @@ public final class StreamingReplica implements AutoCloseable {
     }
     Migrator.forDataSource(dataSource(primaryPort, name)).migrate();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (true) {
-      try (Connection connection = dataSource(standbyPort, name).getConnection();
-          Statement statement = connection.createStatement()) {
-        statement.executeQuery("SELECT 1 FROM en57.events LIMIT 1").close();
-        return name;
-      } catch (SQLException e) {
-        if (System.nanoTime() > deadline) {
-          throw new IllegalStateException("the standby did not replay database " + name, e);
+    for (int port : standbyPorts) {
+      while (true) {
+        try (Connection connection = dataSource(port, name).getConnection();
+            Statement statement = connection.createStatement()) {
+          statement.executeQuery("SELECT 1 FROM en57.events LIMIT 1").close();
+          break;
+        } catch (SQLException e) {
+          if (System.nanoTime() > deadline) {
+            throw new IllegalStateException("a standby did not replay database " + name, e);
+          }
+          sleep(50);
         }
-        sleep(50);
       }
     }
+    return name;
   }
 
   /** A {@code postgres://} URL of {@code database} on the primary. */
@@ -177,7 +194,12 @@ public final class StreamingReplica implements AutoCloseable {
 
   /** A {@code postgres://} URL of {@code database} on the standby. */
   public String standbyUrl(String database) {
-    return "postgres://postgres@127.0.0.1:" + standbyPort + "/" + database;
+    return standbyUrl(0, database);
+  }
+
+  /** A {@code postgres://} URL of {@code database} on standby {@code index}. */
+  public String standbyUrl(int index, String database) {
+    return "postgres://postgres@127.0.0.1:" + standbyPorts.get(index) + "/" + database;
   }
 
   /** Connections to {@code database} on the primary. */
@@ -187,7 +209,12 @@ public final class StreamingReplica implements AutoCloseable {
 
   /** Connections to {@code database} on the standby. */
   public PGSimpleDataSource standby(String database) {
-    return dataSource(standbyPort, database);
+    return standby(0, database);
+  }
+
+  /** Connections to {@code database} on standby {@code index}. */
+  public PGSimpleDataSource standby(int index, String database) {
+    return dataSource(standbyPorts.get(index), database);
   }
 
   /**
@@ -195,10 +222,15 @@ public final class StreamingReplica implements AutoCloseable {
    * behind.
    */
   public void pauseReplay() {
-    standbySql("SELECT pg_wal_replay_pause()");
+    pauseReplay(0);
+  }
+
+  /** As {@link #pauseReplay()}, on standby {@code index}. */
+  public void pauseReplay(int index) {
+    standbySql(index, "SELECT pg_wal_replay_pause()");
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     while (true) {
-      try (Connection connection = dataSource(standbyPort, "postgres").getConnection();
+      try (Connection connection = dataSource(standbyPorts.get(index), "postgres").getConnection();
           Statement statement = connection.createStatement();
           var state = statement.executeQuery("SELECT pg_get_wal_replay_pause_state()")) {
         state.next();
@@ -217,29 +249,38 @@ public final class StreamingReplica implements AutoCloseable {
 
   /** Replays WAL again. */
   public void resumeReplay() {
-    standbySql("SELECT pg_wal_replay_resume()");
+    resumeReplay(0);
+  }
+
+  /** Replays WAL again on standby {@code index}. */
+  public void resumeReplay(int index) {
+    standbySql(index, "SELECT pg_wal_replay_resume()");
   }
 
   /** Stops the standby (fast shutdown): connections to it fail. */
   public void stopStandby() {
-    pg("pg_ctl", "-D", standby.toString(), "-m", "fast", "-w", "stop");
+    pg("pg_ctl", "-D", standbys.get(0).toString(), "-m", "fast", "-w", "stop");
   }
 
   /** Starts the standby again; it catches up with the primary from where it stopped. */
   public void startStandby() {
+    startStandby(0);
+  }
+
+  private void startStandby(int index) {
     pg(
         "pg_ctl",
         "-D",
-        standby.toString(),
+        standbys.get(index).toString(),
         "-l",
-        dir.resolve("standby.log").toString(),
+        dir.resolve(standbys.get(index).getFileName() + ".log").toString(),
         "-w",
         "start");
   }
 
   /** Starts the standby if a test stopped it. */
   public void startStandbyIfStopped() {
-    if (!Files.exists(standby.resolve("postmaster.pid"))) {
+    if (!Files.exists(standbys.get(0).resolve("postmaster.pid"))) {
       startStandby();
     }
   }
@@ -255,7 +296,9 @@ public final class StreamingReplica implements AutoCloseable {
   }
 
   private void stopQuietly() {
-    for (Path data : List.of(standby, primary)) {
+    var servers = new ArrayList<>(standbys);
+    servers.add(primary);
+    for (Path data : servers) {
       if (Files.exists(data.resolve("postmaster.pid"))) {
         try {
           pg("pg_ctl", "-D", data.toString(), "-m", "immediate", "-w", "stop");
@@ -271,8 +314,8 @@ public final class StreamingReplica implements AutoCloseable {
     }
   }
 
-  private void standbySql(String sql) {
-    try (Connection connection = dataSource(standbyPort, "postgres").getConnection();
+  private void standbySql(int index, String sql) {
+    try (Connection connection = dataSource(standbyPorts.get(index), "postgres").getConnection();
         Statement statement = connection.createStatement()) {
       statement.execute(sql);
     } catch (SQLException e) {
@@ -337,7 +380,10 @@ public final class StreamingReplica implements AutoCloseable {
 
   private String logs() {
     var text = new StringBuilder();
-    for (String log : List.of("primary.log", "standby.log")) {
+    var logs = new ArrayList<String>();
+    logs.add("primary.log");
+    standbys.forEach(standby -> logs.add(standby.getFileName() + ".log"));
+    for (String log : logs) {
       Path path = dir.resolve(log);
       try {
         if (Files.exists(path)) {

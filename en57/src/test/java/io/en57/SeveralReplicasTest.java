@@ -1,0 +1,106 @@
+package io.en57;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.en57.subscriptions.Batch;
+import io.en57.subscriptions.Subscription;
+import io.en57.subscriptions.SubscriptionOptions;
+import io.en57.testing.StreamingReplica;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
+import java.util.stream.LongStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A store reading two real streaming replicas, one of them with replay paused: every read chooses a
+ * replica in turn, so a subscription's pages come from both.
+ */
+@Tag("replica")
+class SeveralReplicasTest {
+
+  private static final int EVENTS = 15;
+
+  private static StreamingReplica servers;
+
+  @BeforeAll
+  static void startServers() {
+    servers = StreamingReplica.start(2);
+  }
+
+  @AfterAll
+  static void stopServers() {
+    servers.close();
+  }
+
+  @Test
+  void aSubscriptionIsCaughtUpOnlyOnceItReachedTheHeadWhateverReplicaServesItsPages()
+      throws Exception {
+    String database = servers.createMigratedDatabase();
+    servers.pauseReplay(1);
+    try (EventStore writer = EventStore.forUrl(servers.primaryUrl(database))) {
+      // Appends of another node: the subscribing store learns the head from the replicas only.
+      for (int i = 0; i < EVENTS; i++) {
+        writer.append(List.of(Event.of("Ticked")));
+      }
+    }
+    awaitReplayed(0, database, EVENTS);
+    try (EventStore store =
+        EventStore.builder()
+            .replica(servers.standbyUrl(0, database))
+            .replica(servers.standbyUrl(1, database))
+            .replicaMaxLag(Duration.ofMinutes(5)) // the paused replica stays in use
+            .forUrl(servers.primaryUrl(database))) {
+      // Each extra read moves the replicas' turn by one, so the subscriptions' pages meet the
+      // paused replica at different points of their catch-up.
+      for (int shift = 0; shift < 4; shift++) {
+        IntStream.range(0, shift).forEach(i -> store.read().limit(1).toList());
+        try (Subscription subscription =
+            store.subscribe(store.read(), 0, SubscriptionOptions.defaults().withBatchSize(4))) {
+          var delivered = new ArrayList<Long>();
+          Batch batch;
+          int polls = 0;
+          do {
+            batch = subscription.poll(Duration.ofSeconds(1));
+            batch.events().forEach(e -> delivered.add(e.position()));
+            assertThat(++polls).as("polls before caught up (shift %d)", shift).isLessThan(50);
+          } while (!batch.caughtUp());
+          assertThat(delivered)
+              .as("events delivered when first caught up (shift %d)", shift)
+              .containsExactlyElementsOf(LongStream.rangeClosed(1, EVENTS).boxed().toList());
+          assertThat(subscription.position()).isEqualTo(EVENTS);
+        }
+      }
+    } finally {
+      servers.resumeReplay(1);
+    }
+  }
+
+  private static void awaitReplayed(int standby, String database, long position)
+      throws SQLException, InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    try (Connection connection = servers.standby(standby, database).getConnection();
+        Statement statement = connection.createStatement()) {
+      while (true) {
+        try (ResultSet head =
+            statement.executeQuery("SELECT coalesce(max(position), 0) FROM en57.events")) {
+          head.next();
+          if (head.getLong(1) >= position) {
+            return;
+          }
+        }
+        assertThat(System.nanoTime()).as("replayed within 30 s").isLessThan(deadline);
+        Thread.sleep(20);
+      }
+    }
+  }
+}
