@@ -514,6 +514,31 @@ abstract class EventStoreContract {
     }
 
     @Test
+    void mapsReadBackWithTheirKeysInTheOrderJsonbKeepsThem() {
+      var nested = new LinkedHashMap<String, Object>();
+      nested.put("zz", 1);
+      nested.put("b", List.of(Map.of("yy", 1, "x", 2)));
+      var data = new LinkedHashMap<String, Object>();
+      for (String key : List.of("zeta", "\u00e9", "ab", "z", "nested", "a")) {
+        data.put(key, key.equals("nested") ? nested : key.length());
+      }
+      store.append(List.of(Event.of("Keyed", data).withMetadata(Map.of("by", "me", "at", 1))));
+      Event read = store.read().toList().get(0);
+      @SuppressWarnings("unchecked")
+      var readData = (Map<String, Object>) read.data();
+      // Shorter keys first (in UTF-8 bytes: "\u00e9" takes two), keys of one length by their bytes.
+      assertThat(readData.keySet()).containsExactly("a", "z", "ab", "\u00e9", "zeta", "nested");
+      @SuppressWarnings("unchecked")
+      var readNested = (Map<String, Object>) readData.get("nested");
+      assertThat(readNested.keySet()).containsExactly("b", "zz");
+      @SuppressWarnings("unchecked")
+      var inList = (Map<String, Object>) ((List<?>) readNested.get("b")).get(0);
+      assertThat(inList.keySet()).containsExactly("x", "yy");
+      assertThat(read.metadata().keySet()).containsExactly("at", "by");
+      assertThat(read.data()).isEqualTo(data);
+    }
+
+    @Test
     void untypedTopLevelValuesKeepTheirJavaType() {
       var data = new LinkedHashMap<String, Object>();
       data.put("string", "text");

@@ -68,7 +68,15 @@ public final class InMemoryEngine implements Engine {
     }
     for (EncodedEvent event : events) {
       int position = Math.toIntExact(++head);
-      log.add(new StoredEvent(position, event));
+      // As jsonb would, so that maps read back iterate in the same order on both engines.
+      var stored =
+          new EncodedEvent(
+              event.id(),
+              event.type(),
+              JsonbKeyOrder.of(event.data()),
+              JsonbKeyOrder.of(event.meta()),
+              event.tags());
+      log.add(new StoredEvent(position, stored));
       positionsById.put(event.id(), position);
       byType.computeIfAbsent(event.type(), type -> new Positions()).add(position);
       for (String tag : event.tags()) {
