@@ -8,6 +8,7 @@ import io.en57.subscriptions.Projection;
 import io.en57.subscriptions.ResetHandler;
 import io.en57.subscriptions.Subscription;
 import io.en57.subscriptions.SubscriptionOptions;
+import io.en57.subscriptions.UnprocessableEventException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.sql.Connection;
@@ -291,6 +292,13 @@ final class SegmentWorker {
         databaseFailures = 0;
         return outcome;
       } catch (HandlerFailed failed) {
+        if (projection.deadLetters()
+            && failed.getCause() instanceof UnprocessableEventException unprocessable) {
+          int at = indexOf(events, unprocessable.position());
+          if (at >= 0) {
+            return skipAtOnce(events, at, from, to, caughtUp, unprocessable);
+          }
+        }
         failures++;
         if (failures < projection.retry().attempts()) {
           listening.projectionFailed(
@@ -317,6 +325,42 @@ final class SegmentWorker {
       }
     }
     return Outcome.STOP;
+  }
+
+  /**
+   * The handler says the event at {@code at} can never be handled: applies the events before it,
+   * dead-letters it without retrying, and applies the events after it.
+   */
+  private Outcome skipAtOnce(
+      List<SequencedEvent> events,
+      int at,
+      long from,
+      long to,
+      boolean caughtUp,
+      UnprocessableEventException error) {
+    SequencedEvent event = events.get(at);
+    long before = from;
+    if (at > 0) {
+      before = event.position() - 1;
+      Outcome outcome = apply(events.subList(0, at), from, before, false);
+      if (outcome != Outcome.DONE) {
+        return outcome;
+      }
+    }
+    Outcome outcome = giveUp(event, before, event.position(), false, error);
+    if (outcome != Outcome.DONE || event.position() == to) {
+      return outcome;
+    }
+    return apply(events.subList(at + 1, events.size()), event.position(), to, caughtUp);
+  }
+
+  private static int indexOf(List<SequencedEvent> events, long position) {
+    for (int i = 0; i < events.size(); i++) {
+      if (events.get(i).position() == position) {
+        return i;
+      }
+    }
+    return -1;
   }
 
   private Outcome applyOneByOne(List<SequencedEvent> events, long from, long to, boolean caughtUp) {

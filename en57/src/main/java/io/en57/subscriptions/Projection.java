@@ -176,8 +176,10 @@ public final class Projection {
 
   /**
    * This projection skipping an event its handler keeps failing on, recording it in the dead-letter
-   * table ({@link Projections#deadLetters}), instead of stopping in state FAILED. An event that
-   * cannot be decoded stops it in state FAILED all the same: there is no event to hand over.
+   * table ({@link Projections#deadLetters}), instead of stopping in state FAILED; an event the
+   * handler calls {@link UnprocessableEventException unprocessable} is recorded at once, without
+   * retries. An event that cannot be decoded stops it in state FAILED all the same: there is no
+   * event to hand over.
    */
   public Projection withDeadLetters() {
     return new Projection(

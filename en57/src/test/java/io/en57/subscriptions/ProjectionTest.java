@@ -352,6 +352,39 @@ class ProjectionTest {
   }
 
   @Test
+  void withDeadLettersAnEventTheHandlerCallsUnprocessableIsSkippedAtOnceWithoutRetries()
+      throws Exception {
+    appendSome(5, "Fine");
+    long poison = store.append(List.of(Event.of("Poison"))).position();
+    long head = appendSome(5, "Fine");
+    var poisonSeen = new AtomicInteger();
+    ProjectionHandler handler =
+        (batch, connection) -> {
+          for (SequencedEvent event : batch.events()) {
+            if (event.event().type().equals("Poison")) {
+              poisonSeen.incrementAndGet();
+              throw new UnprocessableEventException(event, "not for this read model");
+            }
+          }
+          recordInto(0).apply(batch, connection);
+        };
+    // Were the event retried as this policy says, the await below would run out first.
+    ProjectionRunner runner =
+        run(
+            Projection.of("strict", store.read(), handler)
+                .withDeadLetters()
+                .withRetry(new Retry(1_000, Duration.ofSeconds(1), Duration.ofSeconds(1))));
+
+    assertThat(runner.await("strict", head, PATIENCE)).isTrue();
+
+    assertThat(poisonSeen).hasValue(1);
+    assertThat(applied(pool)).isEqualTo(positionsOf("Fine"));
+    List<DeadLetter> letters = projections.deadLetters("strict");
+    assertThat(letters).extracting(DeadLetter::position).containsExactly(poison);
+    assertThat(letters.get(0).error()).contains("not for this read model");
+  }
+
+  @Test
   void aResetRunsTheResetHandlerOnceThenAppliesTheEventsAfterThePositionAgain() throws Exception {
     var resets = Collections.synchronizedList(new ArrayList<Long>());
     ResetHandler undo =
