@@ -58,7 +58,10 @@ import javax.sql.DataSource;
  * <p>Failures: when the broker is unreachable or refuses a batch, the relay tries again with
  * back-off (100 ms doubling to 5 s) and never stops on its own, logging each failure; its lag grows
  * meanwhile. {@link Builder#retry} bounds the attempts, after which it stops in state {@code
- * FAILED}, visible to {@code en57 projections}.
+ * FAILED}, visible to {@code en57 projections}. An event the stream can never take (its message is
+ * larger than the server's {@code max_payload}, its subject is not one the stream takes, or it
+ * makes no valid message) fails its batch in the same way, unless the relay was built with {@link
+ * Builder#deadLetters()}: it is then recorded in the dead-letter table and skipped.
  *
  * <p>The relay neither creates the stream nor closes the NATS connection: create a stream whose
  * subjects cover the relay's (for example {@code shop.>}), and give the relay a connection that
@@ -147,8 +150,8 @@ public final class JetStreamRelay implements AutoCloseable {
    *
    * <p>Defaults: the name {@code jetstream-STREAM}, every event of the store, subjects {@code
    * en57.<type>} ({@link #subjectToken}), batches of 5,000 events, 5 seconds for a batch's
-   * acknowledgements, retries without end, {@link RunnerOptions#defaults()}, and a Jackson mapper
-   * like the store's default one.
+   * acknowledgements, retries without end, no dead letters, {@link RunnerOptions#defaults()}, and a
+   * Jackson mapper like the store's default one.
    */
   public static final class Builder {
 
@@ -163,6 +166,7 @@ public final class JetStreamRelay implements AutoCloseable {
         new Retry(Integer.MAX_VALUE, Duration.ofMillis(100), Duration.ofSeconds(5));
     private RunnerOptions runnerOptions;
     private ObjectMapper objectMapper;
+    private boolean deadLetters;
 
     private Builder(Connection nats, String stream) {
       this.nats = nats;
@@ -250,6 +254,20 @@ public final class JetStreamRelay implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Skips an event the stream can never take, recording it in the dead-letter table ({@link
+     * io.en57.subscriptions.Projections#deadLetters}) at once, and relays the events after it: its
+     * message is larger than the NATS server's {@code max_payload}, its subject is not one the
+     * stream takes (its configuration is read again first), or it makes no valid message (a subject
+     * from {@link #subjects} that is not one, data Jackson cannot write). Without this, such an
+     * event fails its batch like the broker being down does, retried as {@link #retry} says: by
+     * default without end, the relay stuck on it.
+     */
+    public Builder deadLetters() {
+      this.deadLetters = true;
+      return this;
+    }
+
     /** The lease and node name of the relay's runner ({@link RunnerOptions#defaults()}). */
     public Builder runnerOptions(RunnerOptions runnerOptions) {
       this.runnerOptions = Objects.requireNonNull(runnerOptions, "runnerOptions must not be null");
@@ -283,6 +301,9 @@ public final class JetStreamRelay implements AutoCloseable {
           Projection.atLeastOnce(name, scope != null ? scope : store.read(), handler)
               .withBatchSize(batchSize)
               .withRetry(retry);
+      if (deadLetters) {
+        projection = projection.withDeadLetters();
+      }
       ProjectionRunner runner =
           ProjectionRunner.start(
               store,

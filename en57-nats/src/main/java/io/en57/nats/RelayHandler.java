@@ -3,6 +3,7 @@ package io.en57.nats;
 import io.en57.SequencedEvent;
 import io.en57.subscriptions.Batch;
 import io.en57.subscriptions.BatchHandler;
+import io.en57.subscriptions.UnprocessableEventException;
 import io.nats.client.Connection;
 import io.nats.client.JetStream;
 import io.nats.client.JetStreamApiException;
@@ -64,6 +65,9 @@ final class RelayHandler implements BatchHandler {
    */
   private volatile Tail known;
 
+  /** The subjects the stream takes, as its configuration last read said. */
+  private volatile List<String> streamSubjects = List.of();
+
   RelayHandler(
       Connection nats, String stream, String relay, EventMessages messages, Duration ackTimeout) {
     var options = JetStreamOptions.builder().requestTimeout(ackTimeout).build();
@@ -97,7 +101,7 @@ final class RelayHandler implements BatchHandler {
     }
     List<Message> outgoing = new ArrayList<>(events.size());
     for (SequencedEvent event : events) {
-      outgoing.add(messages.of(event)); // all or nothing: a bad event fails before any is sent
+      outgoing.add(publishable(event)); // all or nothing: a bad event fails before any is sent
     }
     List<CompletableFuture<PublishAck>> acks = new ArrayList<>(outgoing.size());
     for (int i = 0; i < outgoing.size(); i++) {
@@ -107,7 +111,19 @@ final class RelayHandler implements BatchHandler {
               .messageId(events.get(i).event().id().toString())
               .expectedLastSequence(tail.sequence() + i)
               .build();
-      acks.add(jetStream.publishAsync(outgoing.get(i), options));
+      try {
+        acks.add(jetStream.publishAsync(outgoing.get(i), options));
+      } catch (IllegalArgumentException e) {
+        // The client's own checks, should they go beyond the ones above; the messages before it
+        // may be on the stream, which the next attempt reads.
+        throw new UnprocessableEventException(
+            events.get(i),
+            "NATS refuses the message for the event at position "
+                + events.get(i).position()
+                + ": "
+                + e.getMessage(),
+            e);
+      }
     }
     List<PublishAck> acknowledged = awaitAcks(events, acks);
     for (int i = 0; i < acknowledged.size(); i++) {
@@ -126,6 +142,61 @@ final class RelayHandler implements BatchHandler {
     }
     PublishAck last = acknowledged.get(acknowledged.size() - 1);
     known = new Tail(last.getSeqno(), events.get(events.size() - 1).position());
+  }
+
+  /**
+   * The message for {@code event}, or an {@link UnprocessableEventException} when the stream can
+   * never take it: no valid message (its subject, its data), larger than the server's {@code
+   * max_payload} (which would also cost the connection), or a subject the stream does not take.
+   */
+  private Message publishable(SequencedEvent event) throws IOException, JetStreamApiException {
+    Message message;
+    try {
+      message = messages.of(event);
+    } catch (IllegalArgumentException e) {
+      throw new UnprocessableEventException(event, e.getMessage(), e);
+    }
+    long size =
+        message.getData().length
+            + (message.getHeaders() == null ? 0 : message.getHeaders().serializedLength());
+    if (size > nats.getMaxPayload()) {
+      throw new UnprocessableEventException(
+          event,
+          "the message for the event at position "
+              + event.position()
+              + " takes "
+              + size
+              + " bytes with its headers, more than the NATS server's max_payload of "
+              + nats.getMaxPayload());
+    }
+    if (!takes(message.getSubject(), streamSubjects)) {
+      // Asked again before the event is called unprocessable: the stream may take more by now.
+      streamSubjects = subjectsOf(streamInfo());
+    }
+    if (!takes(message.getSubject(), streamSubjects)) {
+      throw new UnprocessableEventException(
+          event,
+          "the subject "
+              + message.getSubject()
+              + " of the event at position "
+              + event.position()
+              + " is not one stream "
+              + stream
+              + " takes ("
+              + String.join(", ", streamSubjects)
+              + ")");
+    }
+    return message;
+  }
+
+  private static boolean takes(String subject, List<String> filters) {
+    return filters.stream().anyMatch(filter -> Subjects.matches(filter, subject));
+  }
+
+  /** A stream configured without subjects takes its own name. */
+  private List<String> subjectsOf(StreamInfo info) {
+    List<String> subjects = info.getConfiguration().getSubjects();
+    return subjects.isEmpty() ? List.of(stream) : List.copyOf(subjects);
   }
 
   private static boolean startsAtOrBefore(Batch batch, Tail tail) {
@@ -191,10 +262,9 @@ final class RelayHandler implements BatchHandler {
   /** The stream's last sequence, and the position of the event its last message holds. */
   private record Tail(long sequence, long position) {}
 
-  private Tail tail() throws IOException, JetStreamApiException {
-    StreamInfo info;
+  private StreamInfo streamInfo() throws IOException, JetStreamApiException {
     try {
-      info = management.getStreamInfo(stream);
+      return management.getStreamInfo(stream);
     } catch (JetStreamApiException e) {
       if (e.getApiErrorCode() == STREAM_NOT_FOUND) {
         throw new IllegalStateException(
@@ -205,6 +275,11 @@ final class RelayHandler implements BatchHandler {
       }
       throw e;
     }
+  }
+
+  private Tail tail() throws IOException, JetStreamApiException {
+    StreamInfo info = streamInfo();
+    streamSubjects = subjectsOf(info);
     RetentionPolicy retention = info.getConfiguration().getRetentionPolicy();
     if (retention != RetentionPolicy.Limits) {
       // Consumers delete its messages, the last one too: an empty-looking stream would make the

@@ -26,6 +26,24 @@ final class Subjects {
     }
   }
 
+  /**
+   * Whether {@code filter} (a stream's subject, with wildcards: {@code *} one token, a final {@code
+   * >} one or more) takes {@code subject}.
+   */
+  static boolean matches(String filter, String subject) {
+    String[] wanted = filter.split("\\.", -1);
+    String[] tokens = subject.split("\\.", -1);
+    for (int i = 0; i < wanted.length; i++) {
+      if (wanted[i].equals(">") && i == wanted.length - 1) {
+        return tokens.length > i;
+      }
+      if (i >= tokens.length || !(wanted[i].equals("*") || wanted[i].equals(tokens[i]))) {
+        return false;
+      }
+    }
+    return wanted.length == tokens.length;
+  }
+
   private static String problem(String subject) {
     if (subject.isEmpty()) {
       return "it is empty";

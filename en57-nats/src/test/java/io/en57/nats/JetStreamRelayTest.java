@@ -11,6 +11,7 @@ import io.en57.EventStore;
 import io.en57.Read;
 import io.en57.SequencedEvent;
 import io.en57.nats.Streams.Received;
+import io.en57.subscriptions.DeadLetter;
 import io.en57.subscriptions.ProjectionFailedException;
 import io.en57.subscriptions.Projections;
 import io.en57.subscriptions.Retry;
@@ -318,6 +319,59 @@ class JetStreamRelayTest {
     assertThat(Streams.readAll(nats, "RELAY_LATE"))
         .extracting(Received::subject)
         .containsExactly("late.Counted");
+  }
+
+  @Test
+  void withDeadLettersItSkipsTheEventsTheStreamCanNeverTakeAndRelaysTheRest() throws Exception {
+    create("RELAY_POISON", "en57.>", Duration.ofMinutes(2));
+    store.append(List.of(Event.of("Fine")));
+    // Larger than the server's max_payload (1 MB by default), and a subject the stream does not
+    // take.
+    long large =
+        store.append(List.of(Event.of("Large", Map.of("blob", "x".repeat(1_100_000))))).position();
+    store.append(List.of(Event.of("Fine")));
+    long stray = store.append(List.of(Event.of("Stray"))).position();
+    long head = store.append(List.of(Event.of("Fine"))).position();
+
+    JetStreamRelay relay =
+        started(
+            JetStreamRelay.builder(nats, "RELAY_POISON")
+                .subjects(
+                    event ->
+                        (event.event().type().equals("Stray") ? "elsewhere." : "en57.")
+                            + event.event().type())
+                .deadLetters());
+
+    assertThat(relay.await(head, PATIENCE)).isTrue();
+    assertThat(Streams.readAll(nats, "RELAY_POISON"))
+        .extracting(Received::position)
+        .containsExactly(1L, 3L, 5L);
+    var letters = Projections.forDataSource(pool).deadLetters(relay.name());
+    assertThat(letters).extracting(DeadLetter::position).containsExactly(large, stray);
+    assertThat(letters.get(0).error()).contains("max_payload");
+    assertThat(letters.get(1).error())
+        .contains("elsewhere.Stray", "is not one stream RELAY_POISON takes");
+  }
+
+  @Test
+  void withoutDeadLettersAnEventTheStreamCanNeverTakeStopsTheRelayBeforeIt() throws Exception {
+    create("RELAY_STUCK", "en57.>", Duration.ofMinutes(2));
+    store.append(List.of(Event.of("Fine")));
+    long large =
+        store.append(List.of(Event.of("Large", Map.of("blob", "x".repeat(1_100_000))))).position();
+    long head = store.append(List.of(Event.of("Fine"))).position();
+
+    JetStreamRelay relay = started(JetStreamRelay.builder(nats, "RELAY_STUCK").retry(TWO_ATTEMPTS));
+
+    assertThatThrownBy(() -> relay.await(head, PATIENCE))
+        .isInstanceOf(ProjectionFailedException.class);
+    var status = Projections.forDataSource(pool).status(relay.name()).get(0);
+    assertThat(status.checkpoint()).isEqualTo(large - 1);
+    assertThat(status.error().orElseThrow()).contains("max_payload");
+    assertThat(Streams.readAll(nats, "RELAY_STUCK"))
+        .extracting(Received::position)
+        .containsExactly(1L);
+    assertThat(Projections.forDataSource(pool).deadLetters(relay.name())).isEmpty();
   }
 
   private static List<Long> positions(Read scope) {
