@@ -159,7 +159,8 @@ final class RelayHandler implements BatchHandler {
     long size =
         message.getData().length
             + (message.getHeaders() == null ? 0 : message.getHeaders().serializedLength());
-    if (size > nats.getMaxPayload()) {
+    long maxPayload = nats.getMaxPayload(); // -1 while the server is not known
+    if (maxPayload > 0 && size > maxPayload) {
       throw new UnprocessableEventException(
           event,
           "the message for the event at position "
@@ -167,7 +168,7 @@ final class RelayHandler implements BatchHandler {
               + " takes "
               + size
               + " bytes with its headers, more than the NATS server's max_payload of "
-              + nats.getMaxPayload());
+              + maxPayload);
     }
     if (!takes(message.getSubject(), streamSubjects)) {
       // Asked again before the event is called unprocessable: the stream may take more by now.
