@@ -24,7 +24,7 @@ final class JsonbKeyOrder {
   private static final JsonFactory FACTORY =
       JsonFactory.builder().streamReadConstraints(EventCodec.READ_LIMITS).build();
 
-  static final Comparator<String> KEYS =
+  private static final Comparator<String> KEYS =
       Comparator.comparing(
           (String key) -> key.getBytes(StandardCharsets.UTF_8),
           Comparator.<byte[]>comparingInt(bytes -> bytes.length)
