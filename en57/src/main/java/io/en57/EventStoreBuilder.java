@@ -25,6 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import javax.net.ssl.SSLContext;
 import javax.sql.DataSource;
 import org.slf4j.LoggerFactory;
 
@@ -65,6 +66,7 @@ public final class EventStoreBuilder {
   private ReplicaFallback readYourWritesFallback = ReplicaFallback.PRIMARY;
   private String forwardHost;
   private int forwardPort;
+  private SSLContext forwardingTls;
 
   EventStoreBuilder() {}
 
@@ -263,7 +265,8 @@ public final class EventStoreBuilder {
    * <p>The database still decides every append under its lock, as without forwarding: which node
    * writes an append changes nothing that the store guarantees. A node presents a token the leader
    * publishes in the database, readable by the roles that may append; the traffic itself is not
-   * encrypted, so {@code host} should be on a network only the application's nodes reach.
+   * encrypted, so {@code host} should be on a network only the application's nodes reach, unless
+   * {@link #forwardingTls} secures it.
    *
    * @param host the address other nodes reach this one at, which this store also listens on: the
    *     node's own address on the application's network, not a wildcard such as {@code 0.0.0.0}
@@ -285,6 +288,21 @@ public final class EventStoreBuilder {
     }
     this.forwardHost = host;
     this.forwardPort = port;
+    return this;
+  }
+
+  /**
+   * Forwards appends over TLS, both ways authenticated with {@code tls}: a node forwards only to a
+   * leader whose certificate {@code tls} trusts, and a leader takes appends only from nodes that
+   * present such a certificate, so a session of the application's database role alone can neither
+   * take the lead and swallow appends nor send appends as a node (see {@link #forwardAppends}).
+   * Give every node the same: one whose leader cannot complete the handshake appends directly.
+   *
+   * @param tls a context with this node's key and certificate, trusting the nodes' certificates (no
+   *     host name is checked: the certificates say who is a node, not where)
+   */
+  public EventStoreBuilder forwardingTls(SSLContext tls) {
+    this.forwardingTls = Objects.requireNonNull(tls, "tls must not be null");
     return this;
   }
 
@@ -412,7 +430,7 @@ public final class EventStoreBuilder {
     if (!replicas.isEmpty()) {
       throw new IllegalStateException("replicas are for PostgreSQL stores, not in-memory ones");
     }
-    if (forwardHost != null) {
+    if (forwardHost != null || forwardingTls != null) {
       throw new IllegalStateException(
           "forwarding appends is for PostgreSQL stores, not in-memory ones");
     }
@@ -428,6 +446,9 @@ public final class EventStoreBuilder {
       AutoCloseable onClose,
       ConnectionFactory listenOn,
       ConnectionFactory dedicated) {
+    if (forwardingTls != null && forwardHost == null) {
+      throw new IllegalStateException("forwardingTls is for a store that forwardAppends");
+    }
     if (schemaCheck) {
       requireMigrated(Migrator.forDataSource(dataSource).withSchema(schema.name()).status());
     }
@@ -438,7 +459,7 @@ public final class EventStoreBuilder {
     var forwarding =
         forwardHost == null
             ? null
-            : new PostgresEngine.Forwarding(forwardHost, forwardPort, dedicated);
+            : new PostgresEngine.Forwarding(forwardHost, forwardPort, forwardingTls, dedicated);
     Engine engine =
         PostgresEngine.onPool(dataSource, schema, timeouts, groupCommit, forwarding, onClose);
     if (!replicas.isEmpty()) {

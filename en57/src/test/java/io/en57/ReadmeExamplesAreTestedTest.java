@@ -19,6 +19,7 @@ class ReadmeExamplesAreTestedTest {
       List.of(
           Path.of("en57/src/test/java/io/en57/ReadmeExamplesTest.java"),
           Path.of("en57/src/test/java/io/en57/ReplicaTest.java"),
+          Path.of("en57/src/test/java/io/en57/ForwardingTlsTest.java"),
           Path.of("en57/src/test/java/io/en57/decisions/DecisionsReadmeExamplesTest.java"),
           Path.of("en57/src/test/java/io/en57/subscriptions/FollowingTheLogExamplesTest.java"),
           Path.of("en57/src/test/java/io/en57/history/TwoServersRoutingTest.java"),

@@ -23,6 +23,8 @@ import java.util.Base64;
 import java.util.concurrent.BlockingDeque;
 import java.util.concurrent.LinkedBlockingDeque;
 import java.util.function.Function;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -68,6 +70,7 @@ final class AppendForwarding implements AutoCloseable {
   private final AppendLeadership leadership;
   private final String selfAddress;
   private final int replyTimeoutMillis;
+  private final SSLContext tls;
   private final BlockingDeque<Channel> idle = new LinkedBlockingDeque<>(MAX_IDLE_CHANNELS);
   private volatile Shunned shunned;
   private volatile Leader misconfigured;
@@ -106,22 +109,26 @@ final class AppendForwarding implements AutoCloseable {
       ForwardingServer server,
       AppendLeadership leadership,
       String selfAddress,
-      int replyTimeoutMillis) {
+      int replyTimeoutMillis,
+      SSLContext tls) {
     this.direct = direct;
     this.server = server;
     this.leadership = leadership;
     this.selfAddress = selfAddress;
     this.replyTimeoutMillis = replyTimeoutMillis;
+    this.tls = tls;
   }
 
   /**
-   * Listens on {@code host}:{@code port} for other nodes' appends and takes part in electing the
-   * leader on a connection from {@code connections}. {@code direct} writes an append through this
-   * node's group commit, which may keep it queued for up to {@code maxGroupWait}.
+   * Listens on {@code host}:{@code port} for other nodes' appends (over TLS with {@code tls},
+   * unless null) and takes part in electing the leader on a connection from {@code connections}.
+   * {@code direct} writes an append through this node's group commit, which may keep it queued for
+   * up to {@code maxGroupWait}.
    */
   static AppendForwarding start(
       String host,
       int port,
+      SSLContext tls,
       ConnectionFactory connections,
       LogSchema schema,
       Timeouts timeouts,
@@ -137,7 +144,7 @@ final class AppendForwarding implements AutoCloseable {
         maxGroupWait.toMillis() + timeouts.networkMillis() + Duration.ofSeconds(5).toMillis();
     ForwardingServer server;
     try {
-      server = ForwardingServer.start(bareHost, port, token, direct, replyTimeout);
+      server = ForwardingServer.start(bareHost, port, tls, token, direct, replyTimeout);
     } catch (IOException e) {
       throw new UncheckedIOException(
           "could not listen for forwarded appends on " + host + ":" + port, e);
@@ -149,7 +156,7 @@ final class AppendForwarding implements AutoCloseable {
     var leadership = new AppendLeadership(connections, schema, new Leader(address, token));
     leadership.start(Duration.ofSeconds(5));
     return new AppendForwarding(
-        direct, server, leadership, address, (int) Math.min(Integer.MAX_VALUE, replyTimeout));
+        direct, server, leadership, address, (int) Math.min(Integer.MAX_VALUE, replyTimeout), tls);
   }
 
   /** Appends through the leader, or directly when there is none to go through. */
@@ -259,11 +266,18 @@ final class AppendForwarding implements AutoCloseable {
     int colon = leader.address().lastIndexOf(':');
     String host = leader.address().substring(0, colon);
     int port = Integer.parseInt(leader.address().substring(colon + 1));
-    var socket = new Socket();
+    Socket socket = new Socket();
     try {
       socket.setTcpNoDelay(true);
       socket.connect(new InetSocketAddress(host, port), CONNECT_TIMEOUT_MILLIS);
       socket.setSoTimeout(HANDSHAKE_TIMEOUT_MILLIS);
+      if (tls != null) {
+        // The leader must present a certificate the context trusts, or the handshake fails and
+        // this node appends directly.
+        var secured = (SSLSocket) tls.getSocketFactory().createSocket(socket, host, port, true);
+        socket = secured;
+        secured.startHandshake();
+      }
       var channel =
           new Channel(
               leader,

@@ -22,6 +22,9 @@ import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLServerSocket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -78,18 +81,24 @@ final class ForwardingServer {
   }
 
   /**
-   * Listens on {@code host}:{@code port} (0 for any free port) and serves appends through {@code
+   * Listens on {@code host}:{@code port} (0 for any free port), over TLS with {@code tls} unless it
+   * is null (then nodes must present a certificate it trusts), and serves appends through {@code
    * direct}. {@code closeWaitMillis} bounds how long {@link #close()} waits for appends being
    * written.
    */
   static ForwardingServer start(
       String host,
       int port,
+      SSLContext tls,
       String token,
       Function<AppendRequest, AppendOutcome> direct,
       long closeWaitMillis)
       throws IOException {
-    var socket = new ServerSocket();
+    ServerSocket socket =
+        tls == null ? new ServerSocket() : tls.getServerSocketFactory().createServerSocket();
+    if (socket instanceof SSLServerSocket secured) {
+      secured.setNeedClientAuth(true);
+    }
     try {
       socket.bind(new InetSocketAddress(host, port));
     } catch (IOException e) {
@@ -173,7 +182,16 @@ final class ForwardingServer {
       socket.setSoTimeout(HELLO_TIMEOUT_MILLIS);
       var in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
       var out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream()));
-      Hello hello = ForwardingWire.read(in, Hello.class, ForwardingWire.MAX_HELLO_BYTES);
+      Hello hello;
+      try {
+        hello = ForwardingWire.read(in, Hello.class, ForwardingWire.MAX_HELLO_BYTES);
+      } catch (SSLException e) {
+        LOG.warn(
+            "En57 turned away a forwarded connection from {}: the TLS handshake failed ({})",
+            socket.getRemoteSocketAddress(),
+            e.toString());
+        return;
+      }
       if (hello.token() == null
           || !MessageDigest.isEqual(token, hello.token().getBytes(StandardCharsets.UTF_8))) {
         LOG.warn(

@@ -8,6 +8,7 @@ import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import javax.net.ssl.SSLContext;
 import javax.sql.DataSource;
 
 /**
@@ -56,6 +57,7 @@ public final class PostgresEngine implements Engine {
             : AppendForwarding.start(
                 forwarding.host(),
                 forwarding.port(),
+                forwarding.tls(),
                 forwarding.connections(),
                 schema,
                 timeouts,
@@ -69,8 +71,9 @@ public final class PostgresEngine implements Engine {
    * electing the leader (a dedicated connection, held while the store is open).
    *
    * @param port 0 for any free port
+   * @param tls the nodes' TLS context, or null for plain TCP
    */
-  public record Forwarding(String host, int port, ConnectionFactory connections) {}
+  public record Forwarding(String host, int port, SSLContext tls, ConnectionFactory connections) {}
 
   /**
    * How appends are grouped.
