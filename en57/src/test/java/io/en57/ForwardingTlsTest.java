@@ -6,20 +6,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.en57.AppendResult.Success;
 import io.en57.testing.AppendsWritten;
+import io.en57.testing.SelfSignedKeys;
 import io.en57.testing.TestDatabases;
 import io.en57.testing.TestDatabases.TestDatabase;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -35,8 +30,6 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("postgres")
 class ForwardingTlsTest {
 
-  private static final char[] PASSWORD = "changeit".toCharArray();
-
   @TempDir static Path keys;
   private static TestDatabase database;
   private static SSLContext cluster;
@@ -46,8 +39,8 @@ class ForwardingTlsTest {
   @BeforeAll
   static void createDatabaseAndKeys() throws Exception {
     database = TestDatabases.createMigrated();
-    cluster = selfSigned("cluster");
-    rogue = selfSigned("rogue");
+    cluster = SelfSignedKeys.context(SelfSignedKeys.keystore(keys, "cluster"));
+    rogue = SelfSignedKeys.context(SelfSignedKeys.keystore(keys, "rogue"));
   }
 
   @AfterAll
@@ -154,54 +147,5 @@ class ForwardingTlsTest {
     assertThatThrownBy(() -> EventStore.builder().forwardingTls(cluster).forUrl(database.jdbcUrl()))
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("forwardAppends");
-  }
-
-  /** A context with a fresh self-signed key, trusting only its own certificate. */
-  private static SSLContext selfSigned(String name) throws Exception {
-    Path store = keys.resolve(name + ".p12");
-    Process keytool =
-        new ProcessBuilder(
-                Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
-                "-genkeypair",
-                "-alias",
-                "node",
-                "-keyalg",
-                "EC",
-                "-groupname",
-                "secp256r1",
-                "-dname",
-                "CN=" + name,
-                "-validity",
-                "2",
-                "-storetype",
-                "PKCS12",
-                "-keystore",
-                store.toString(),
-                "-storepass",
-                new String(PASSWORD))
-            .redirectErrorStream(true)
-            .start();
-    String output = new String(keytool.getInputStream().readAllBytes());
-    assertThat(keytool.waitFor(60, TimeUnit.SECONDS)).isTrue();
-    assertThat(keytool.exitValue()).as(output).isZero();
-    KeyStore own = load(store);
-    KeyStore trusted = KeyStore.getInstance("PKCS12");
-    trusted.load(null, null);
-    trusted.setCertificateEntry("node", own.getCertificate("node"));
-    var keyManagers = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-    keyManagers.init(own, PASSWORD);
-    var trustManagers = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    trustManagers.init(trusted);
-    SSLContext tls = SSLContext.getInstance("TLS");
-    tls.init(keyManagers.getKeyManagers(), trustManagers.getTrustManagers(), null);
-    return tls;
-  }
-
-  private static KeyStore load(Path path) throws Exception {
-    KeyStore store = KeyStore.getInstance("PKCS12");
-    try (InputStream in = Files.newInputStream(path)) {
-      store.load(in, PASSWORD);
-    }
-    return store;
   }
 }

@@ -23,6 +23,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnSingleCandi
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.jdbc.DataSourceUnwrapper;
 import org.springframework.boot.jdbc.autoconfigure.JdbcConnectionDetails;
+import org.springframework.boot.ssl.SslBundles;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
@@ -36,7 +37,8 @@ import org.springframework.context.annotation.Configuration;
 @AutoConfiguration(
     afterName = {
       "org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration",
-      "org.springframework.boot.jdbc.autoconfigure.DataSourceTransactionManagerAutoConfiguration"
+      "org.springframework.boot.jdbc.autoconfigure.DataSourceTransactionManagerAutoConfiguration",
+      "org.springframework.boot.autoconfigure.ssl.SslAutoConfiguration"
     })
 @ConditionalOnClass(EventStore.class)
 @ConditionalOnSingleCandidate(DataSource.class)
@@ -51,7 +53,8 @@ public class En57AutoConfiguration {
       En57Properties properties,
       ObjectProvider<StoreListener> listener,
       ObjectProvider<ConnectionFactory> listenConnection,
-      ObjectProvider<EventStoreCustomizer> customizers) {
+      ObjectProvider<EventStoreCustomizer> customizers,
+      ObjectProvider<SslBundles> sslBundles) {
     if (properties.getSchema() == En57Properties.Schema.MIGRATE) {
       Migrator.forDataSource(dataSource).withSchema(properties.getSchemaName()).migrate();
     }
@@ -75,6 +78,15 @@ public class En57AutoConfiguration {
     En57Properties.ForwardAppends forwarding = properties.getForwardAppends();
     if (forwarding.getHost() != null) {
       builder.forwardAppends(forwarding.getHost(), forwarding.getPort());
+    }
+    if (forwarding.getSslBundle() != null) {
+      SslBundles bundles = sslBundles.getIfAvailable();
+      if (bundles == null) {
+        throw new IllegalStateException(
+            "en57.forward-appends.ssl-bundle names a bundle, but there are no SSL bundles"
+                + " (spring.ssl.bundle.*) in this application");
+      }
+      builder.forwardingTls(bundles.getBundle(forwarding.getSslBundle()).createSslContext());
     }
     listener.ifUnique(builder::listener);
     listenConnection.ifUnique(builder::listenConnection);

@@ -78,6 +78,12 @@ public class En57Properties {
     /** The port to listen on for other nodes' appends; 0 for any free port. */
     private int port;
 
+    /**
+     * The SSL bundle ({@code spring.ssl.bundle.*}) whose key and trust secure forwarding both ways;
+     * plain TCP while it is not set.
+     */
+    private String sslBundle;
+
     /** The address other nodes reach this node at, or null when forwarding is off. */
     public String getHost() {
       return host;
@@ -96,6 +102,16 @@ public class En57Properties {
     /** Sets the port listened on for other nodes' appends. */
     public void setPort(int port) {
       this.port = port;
+    }
+
+    /** The SSL bundle securing forwarding, or null for plain TCP. */
+    public String getSslBundle() {
+      return sslBundle;
+    }
+
+    /** Sets the SSL bundle securing forwarding. */
+    public void setSslBundle(String sslBundle) {
+      this.sslBundle = sslBundle;
     }
   }
 

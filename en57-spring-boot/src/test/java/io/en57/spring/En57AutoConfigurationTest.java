@@ -17,9 +17,11 @@ import io.en57.subscriptions.ProjectionStatus;
 import io.en57.subscriptions.Projections;
 import io.en57.subscriptions.Retry;
 import io.en57.testing.AppendsWritten;
+import io.en57.testing.SelfSignedKeys;
 import io.en57.testing.TestDatabases;
 import io.en57.testing.TestDatabases.TestDatabase;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -33,8 +35,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.postgresql.PGConnection;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.autoconfigure.ssl.SslAutoConfiguration;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.Status;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
@@ -126,6 +130,49 @@ class En57AutoConfigurationTest {
                         }));
     assertThat(leaderWrote).hasValue(5);
     assertThat(followerWrote).hasValue(0);
+  }
+
+  @Test
+  void anSslBundleSecuresForwardingSoOnlyNodesHoldingItsKeyForward(@TempDir Path keys)
+      throws Exception {
+    Path keystore = SelfSignedKeys.keystore(keys, "nodes");
+    String bundle = "spring.ssl.bundle.jks.en57-nodes.";
+    String[] tls = {
+      "en57.forward-appends.host=127.0.0.1",
+      "en57.forward-appends.ssl-bundle=en57-nodes",
+      bundle + "keystore.location=file:" + keystore,
+      bundle + "keystore.password=" + SelfSignedKeys.PASSWORD,
+      bundle + "keystore.type=PKCS12",
+      bundle + "truststore.location=file:" + keystore,
+      bundle + "truststore.password=" + SelfSignedKeys.PASSWORD,
+      bundle + "truststore.type=PKCS12"
+    };
+    var leaderWrote = new AtomicInteger();
+    var followerWrote = new AtomicInteger();
+    var plainWrote = new AtomicInteger();
+    ApplicationContextRunner withSsl =
+        on(migrated).withConfiguration(AutoConfigurations.of(SslAutoConfiguration.class));
+    withSsl
+        .withPropertyValues(tls)
+        .withBean(StoreListener.class, () -> new AppendsWritten(leaderWrote))
+        .run(
+            leader -> {
+              withSsl
+                  .withPropertyValues(tls)
+                  .withBean(StoreListener.class, () -> new AppendsWritten(followerWrote))
+                  .run(follower -> follower.getBean(EventStore.class).append(forwarded()));
+              withSsl
+                  .withPropertyValues("en57.forward-appends.host=127.0.0.1")
+                  .withBean(StoreListener.class, () -> new AppendsWritten(plainWrote))
+                  .run(plain -> plain.getBean(EventStore.class).append(forwarded()));
+            });
+    assertThat(leaderWrote).hasValue(1);
+    assertThat(followerWrote).hasValue(0);
+    assertThat(plainWrote).as("a node without the bundle appends directly").hasValue(1);
+  }
+
+  private static List<Event> forwarded() {
+    return List.of(Event.of("Forwarded"));
   }
 
   @Test
