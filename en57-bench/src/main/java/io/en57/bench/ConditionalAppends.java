@@ -9,6 +9,7 @@ import io.en57.AppendCondition;
 import io.en57.AppendResult;
 import io.en57.Event;
 import io.en57.EventStore;
+import io.en57.EventStoreBuilder;
 import io.en57.bench.Measure.Outcome;
 import io.en57.bench.Results.Better;
 import io.en57.bench.Results.Figure;
@@ -45,12 +46,21 @@ final class ConditionalAppends implements Scenario {
 
   /**
    * Threads, and the stores (application nodes) they are spread over; {@code forwarded}: the stores
-   * forward their appends to the leading one ({@code EventStoreBuilder.forwardAppends}).
+   * forward their appends to the leading one ({@code EventStoreBuilder.forwardAppends}), over TLS
+   * with {@code tls} ({@code forwardingTls}).
    */
-  record Setup(int threads, int stores, boolean forwarded) {
+  record Setup(int threads, int stores, boolean forwarded, boolean tls) {
 
     Setup(int threads, int stores) {
-      this(threads, stores, false);
+      this(threads, stores, false, false);
+    }
+
+    Setup(int threads, int stores, boolean forwarded) {
+      this(threads, stores, forwarded, false);
+    }
+
+    String nodes() {
+      return stores + (forwarded ? " forwarding" : "") + (tls ? " over TLS" : "");
     }
 
     String described() {
@@ -58,7 +68,8 @@ final class ConditionalAppends implements Scenario {
           + ", "
           + stores
           + (stores == 1 ? " store" : " stores")
-          + (forwarded ? " forwarding" : "");
+          + (forwarded ? " forwarding" : "")
+          + (tls ? " over TLS" : "");
     }
   }
 
@@ -69,6 +80,7 @@ final class ConditionalAppends implements Scenario {
           new Setup(16, 1),
           new Setup(16, 4),
           new Setup(16, 4, true),
+          new Setup(16, 4, true, true),
           new Setup(16, 16),
           new Setup(16, 16, true),
           new Setup(64, 1),
@@ -123,7 +135,7 @@ final class ConditionalAppends implements Scenario {
       rows.add(
           List.of(
               String.valueOf(threads),
-              stores + (setup.forwarded() ? " forwarding" : ""),
+              setup.nodes(),
               rate(ours.callsPerSecond()),
               ms(ours.latency().median()),
               ms(ours.latency().p99()),
@@ -139,7 +151,8 @@ final class ConditionalAppends implements Scenario {
       figures.add(new Figure(key + "p50", ours.latency().median(), "ms", Better.LOWER));
       figures.add(new Figure(key + "p99", ours.latency().p99(), "ms", Better.LOWER));
       figures.add(new Figure(key + "÷ raw rate", rateRatio, "×", Better.HIGHER));
-      String nodes = setup.forwarded() ? ", forwarding appends" : "";
+      String nodes =
+          setup.forwarded() ? ", forwarding appends" + (setup.tls() ? " over TLS" : "") : "";
       if (threads == 16 && stores == 1) {
         oneNodeAt16[0] = ours.callsPerSecond();
         targets.add(rateTarget(described, rateRatio, 1.0));
@@ -212,9 +225,16 @@ final class ConditionalAppends implements Scenario {
           // A forwarding store holds one connection of its pool for electing the leader.
           int poolSize = Math.max(2, Math.min(POOL_SIZE, 32 / storeCount));
           pools.add(database.pool(poolSize + (setup.forwarded() ? 1 : 0)));
+          EventStoreBuilder builder = EventStore.builder();
+          if (setup.forwarded()) {
+            builder.forwardAppends("127.0.0.1", 0);
+          }
+          if (setup.tls()) {
+            builder.forwardingTls(NodesTls.context());
+          }
           stores.add(
               setup.forwarded()
-                  ? EventStore.builder().forwardAppends("127.0.0.1", 0).forDataSource(pools.get(i))
+                  ? builder.forDataSource(pools.get(i))
                   : Database.store(pools.get(i)));
         }
         return Measure.forDuration(
