@@ -81,10 +81,9 @@ final class ForwardingServer {
   }
 
   /**
-   * Listens on {@code host}:{@code port} (0 for any free port), over TLS with {@code tls} unless it
-   * is null (then nodes must present a certificate it trusts), and serves appends through {@code
-   * direct}. {@code closeWaitMillis} bounds how long {@link #close()} waits for appends being
-   * written.
+   * Listens on {@code host}:{@code port} (0 for any free port), over TLS when {@code tls} is given
+   * (nodes must then present a certificate it trusts), and serves appends through {@code direct}.
+   * {@code closeWaitMillis} bounds how long {@link #close()} waits for appends being written.
    */
   static ForwardingServer start(
       String host,
