@@ -261,7 +261,9 @@ public final class JetStreamRelay implements AutoCloseable {
      * stream takes (its configuration is read again first), or it makes no valid message (a subject
      * from {@link #subjects} that is not one, data Jackson cannot write). Without this, such an
      * event fails its batch like the broker being down does, retried as {@link #retry} says: by
-     * default without end, the relay stuck on it.
+     * default without end, the relay stuck on it. Needs the default retry, without end: {@link
+     * #start} refuses a bounded one, since it would dead-letter events sent while the broker is
+     * down.
      */
     public Builder deadLetters() {
       this.deadLetters = true;
@@ -291,6 +293,14 @@ public final class JetStreamRelay implements AutoCloseable {
      * @throws io.en57.SchemaNotReadyException if the database is not migrated
      */
     public JetStreamRelay start(EventStore store, DataSource dataSource) {
+      if (deadLetters && retry.attempts() != Integer.MAX_VALUE) {
+        // The runner dead-letters whatever fails every attempt, a batch sent while the broker is
+        // down too: only retries without end keep that to the events the stream can never take.
+        throw new IllegalStateException(
+            "deadLetters() needs retries without end (the default retry): with "
+                + retry.attempts()
+                + " attempts, events sent while the broker is down would go to the dead letters");
+      }
       Objects.requireNonNull(store, "store must not be null");
       Objects.requireNonNull(dataSource, "dataSource must not be null");
       var messages =

@@ -2,6 +2,7 @@ package io.en57.nats;
 
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.en57.subscriptions.Retry;
 import io.nats.client.Connection;
 import java.lang.reflect.Proxy;
 import java.time.Duration;
@@ -64,5 +65,15 @@ class JetStreamRelayBuilderTest {
     assertThatThrownBy(() -> builder.start(null, null))
         .isInstanceOf(NullPointerException.class)
         .hasMessage("store must not be null");
+  }
+
+  @Test
+  void deadLettersNeedRetriesWithoutEndSoThatAnOutageSendsNothingToThem() {
+    var bounded = new Retry(3, Duration.ofMillis(1), Duration.ofMillis(1));
+    assertThatThrownBy(
+            () ->
+                JetStreamRelay.builder(UNUSED, "S").retry(bounded).deadLetters().start(null, null))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("deadLetters() needs retries without end");
   }
 }
