@@ -64,7 +64,8 @@ public final class EventStore implements AutoCloseable {
     StoreAccess.install(
         store -> store.listening,
         (store, route) -> store.head(route),
-        store -> store.join.active() || store.engine.appendsHoldTheLockUntilTheCallerEnds());
+        store -> store.join.active() || store.engine.appendsHoldTheLockUntilTheCallerEnds(),
+        Read::hasReadOptions);
   }
 
   EventStore(

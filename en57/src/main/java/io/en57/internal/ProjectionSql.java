@@ -8,6 +8,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,6 +26,9 @@ public final class ProjectionSql {
 
   /** The SQLSTATE {@code en57.projection_advance} raises when the caller no longer owns the row. */
   static final String FENCED = "EN001";
+
+  /** The longest error text kept for a failed segment or a dead letter. */
+  static final int MAX_ERROR_LENGTH = 4_000;
 
   private static final String REGISTER = "SELECT en57.projection_register(?, ?)";
   private static final String CLAIM =
@@ -134,11 +138,32 @@ public final class ProjectionSql {
             statement.setString(1, name);
             statement.setInt(2, segment);
             statement.setLong(3, epoch);
-            statement.setString(4, error);
+            statement.setString(4, storableError(error));
             statement.execute();
           }
           return null;
         });
+  }
+
+  /**
+   * Fails unless the caller's transaction can still commit: one of a handler's statements that
+   * failed, caught by the handler, aborted it, and a commit would then roll back without a word.
+   */
+  static void requireUsable(Connection connection) throws SQLException {
+    try (Statement statement = connection.createStatement()) {
+      statement.execute("SELECT 1");
+    }
+  }
+
+  /**
+   * An error as the error columns can hold it: at most {@link #MAX_ERROR_LENGTH} characters, and
+   * none that PostgreSQL cannot store (an exception's message may carry U+0000, from a broker's
+   * reply say), which would fail the statement recording the failure.
+   */
+  static String storableError(String error) {
+    String shortened =
+        error.length() <= MAX_ERROR_LENGTH ? error : StorableText.cut(error, MAX_ERROR_LENGTH);
+    return StorableText.withUnstorableReplaced(shortened);
   }
 
   /** In the caller's transaction: locks the segment's row and checks the epoch. */
@@ -196,7 +221,7 @@ public final class ProjectionSql {
       statement.setLong(3, epoch);
       statement.setLong(4, position);
       statement.setObject(5, eventId);
-      statement.setString(6, error);
+      statement.setString(6, storableError(error));
       statement.execute();
     }
   }

@@ -35,7 +35,6 @@ final class SegmentWorker {
 
   private static final Logger LOG = LoggerFactory.getLogger(SegmentWorker.class);
   static final long JOIN_SECONDS = 30;
-  private static final int MAX_ERROR_LENGTH = 4_000;
 
   /** What applying a batch came to. */
   private enum Outcome {
@@ -163,6 +162,7 @@ final class SegmentWorker {
       }
     } catch (Throwable e) {
       LOG.error("{}: stopped by an unexpected error", label, e);
+      failVisibly(e);
     } finally {
       release();
     }
@@ -412,17 +412,35 @@ final class SegmentWorker {
       List<SequencedEvent> events, long from, long to, boolean caughtUp, DeadLetterEntry dead)
       throws HandlerFailed, Transient {
     long started = System.nanoTime();
+    Outcome outcome = commitBatch(events, from, to, caughtUp, dead);
+    if (outcome == Outcome.DONE) {
+      // After the batch's connection went back: the lag may take another connection of the same
+      // pool, and workers holding all of them while each waits for one more would stall it.
+      listening.projectionBatchApplied(
+          projection.name(),
+          segment,
+          events.size(),
+          started,
+          to,
+          () -> caughtUp ? to : store.head());
+    }
+    return outcome;
+  }
+
+  private Outcome commitBatch(
+      List<SequencedEvent> events, long from, long to, boolean caughtUp, DeadLetterEntry dead)
+      throws HandlerFailed, Transient {
     try (Connection connection = dataSource.getConnection()) {
       boolean autoCommit = connection.getAutoCommit();
       if (autoCommit) {
         connection.setAutoCommit(false);
       }
       boolean handled = false;
+      boolean committed = false;
       try {
         ProjectionSql.Begin begin =
             ProjectionSql.begin(schema, connection, projection.name(), segment, epoch, leaseMillis);
         if (!begin.status().equals("ok") || begin.position() != from) {
-          connection.rollback();
           return Outcome.RESYNC;
         }
         if (dead != null) {
@@ -443,16 +461,9 @@ final class SegmentWorker {
         ProjectionSql.advance(
             schema, connection, projection.name(), segment, epoch, from, to, leaseMillis);
         connection.commit();
-        listening.projectionBatchApplied(
-            projection.name(),
-            segment,
-            events.size(),
-            started,
-            to,
-            () -> caughtUp ? to : store.head());
+        committed = true;
         return Outcome.DONE;
       } catch (SQLException e) {
-        rollbackQuietly(connection);
         if (ProjectionSql.FENCED.equals(e.getSQLState())) {
           return Outcome.RESYNC;
         }
@@ -462,13 +473,8 @@ final class SegmentWorker {
           throw new HandlerFailed(e);
         }
         throw new Transient(e);
-      } catch (HandlerFailed | Transient | RuntimeException e) {
-        rollbackQuietly(connection);
-        throw e;
       } finally {
-        if (autoCommit) {
-          restoreAutoCommit(connection);
-        }
+        endUncommitted(connection, committed, autoCommit);
       }
     } catch (SQLException e) {
       throw new Transient(e);
@@ -514,14 +520,19 @@ final class SegmentWorker {
     Optional<ResetHandler> handler = projection.resetHandler();
     int failures = 0;
     while (!stopping) {
+      Throwable failed;
       try (Connection connection = dataSource.getConnection()) {
         boolean autoCommit = connection.getAutoCommit();
         connection.setAutoCommit(false);
+        boolean committed = false;
         try {
           Long position =
               ProjectionSql.applyReset(schema, connection, projection.name(), segment, epoch);
           if (position != null && handler.isPresent()) {
             handler.get().reset(HandlerConnection.guard(connection), position);
+            // A statement of the handler's that failed, caught there, aborted the transaction,
+            // and the commit would roll it back without a word: the reset would run again at once.
+            ProjectionSql.requireUsable(connection);
           }
           if (position != null) {
             for (int each = 0; each < projection.segments(); each++) {
@@ -529,39 +540,59 @@ final class SegmentWorker {
             }
           }
           connection.commit();
+          committed = true;
           if (position != null) {
             LOG.info("{}: reset to position {} applied", label, position);
           }
           return;
-        } catch (Exception e) {
-          rollbackQuietly(connection);
-          if (e instanceof SQLException sql
-              && (ProjectionSql.FENCED.equals(sql.getSQLState()) || isTransient(sql))) {
-            throw ConnectionSource.translate(sql);
-          }
-          failures++;
-          boolean givingUp = failures >= projection.retry().attempts();
-          listening.projectionFailed(
-              projection.name(),
-              segment,
-              givingUp ? ProjectionFailure.Action.FAILED : ProjectionFailure.Action.RETRY,
-              e);
-          if (givingUp) {
-            LOG.error("{}: the reset handler failed; stopping in state FAILED", label, e);
-            ProjectionSql.fail(
-                schema, dataSource, projection.name(), segment, epoch, "reset handler: " + e);
-            return;
-          }
-          LOG.warn("{}: the reset handler failed (attempt {}); retrying", label, failures, e);
-          pause(projection.retry().backoffAfter(failures));
+        } catch (VirtualMachineError e) {
+          throw e;
+        } catch (Throwable e) {
+          failed = e;
         } finally {
-          if (autoCommit) {
-            restoreAutoCommit(connection);
-          }
+          endUncommitted(connection, committed, autoCommit);
         }
       } catch (SQLException e) {
         throw ConnectionSource.translate(e);
       }
+      // Rolled back by now: the transaction held every segment's row, which recording the
+      // failure updates.
+      if (failed instanceof SQLException sql
+          && (ProjectionSql.FENCED.equals(sql.getSQLState()) || isTransient(sql))) {
+        throw ConnectionSource.translate(sql);
+      }
+      failures++;
+      boolean givingUp = failures >= projection.retry().attempts();
+      listening.projectionFailed(
+          projection.name(),
+          segment,
+          givingUp ? ProjectionFailure.Action.FAILED : ProjectionFailure.Action.RETRY,
+          failed);
+      if (givingUp) {
+        LOG.error("{}: the reset handler failed; stopping in state FAILED", label, failed);
+        ProjectionSql.fail(
+            schema, dataSource, projection.name(), segment, epoch, "reset handler: " + failed);
+        return;
+      }
+      LOG.warn("{}: the reset handler failed (attempt {}); retrying", label, failures, failed);
+      pause(projection.retry().backoffAfter(failures));
+    }
+  }
+
+  /**
+   * Leaves the segment in state FAILED after an error that ended this worker (a handler's {@link
+   * StackOverflowError}, say), as a handler that kept failing does: without it the segment would
+   * look healthy while nothing follows it here.
+   */
+  private void failVisibly(Throwable error) {
+    if (!owner) {
+      return;
+    }
+    try {
+      ProjectionSql.fail(
+          schema, dataSource, projection.name(), segment, epoch, "stopped by " + error);
+    } catch (Throwable e) {
+      LOG.warn("{}: could not record the failure ({})", label, e.toString());
     }
   }
 
@@ -597,16 +628,14 @@ final class SegmentWorker {
   private static String describe(SequencedEvent event, Throwable error) {
     var trace = new StringWriter();
     error.printStackTrace(new PrintWriter(trace));
-    String text =
-        "event at position "
-            + event.position()
-            + " ("
-            + event.event().type()
-            + ", id "
-            + event.event().id()
-            + "): "
-            + trace;
-    return text.length() > MAX_ERROR_LENGTH ? text.substring(0, MAX_ERROR_LENGTH) : text;
+    return "event at position "
+        + event.position()
+        + " ("
+        + event.event().type()
+        + ", id "
+        + event.event().id()
+        + "): "
+        + trace;
   }
 
   private void pause(Duration duration) {
@@ -627,19 +656,20 @@ final class SegmentWorker {
     }
   }
 
-  private static void rollbackQuietly(Connection connection) {
+  /**
+   * Rolls back what was not committed, whatever ended it (an {@link Error} too), before giving the
+   * connection its autocommit back: switching autocommit on commits an open transaction.
+   */
+  private static void endUncommitted(Connection connection, boolean committed, boolean autoCommit) {
     try {
-      connection.rollback();
+      if (!committed) {
+        connection.rollback();
+      }
+      if (autoCommit) {
+        connection.setAutoCommit(true);
+      }
     } catch (SQLException e) {
-      // The connection is broken; its transaction is gone with it.
-    }
-  }
-
-  private static void restoreAutoCommit(Connection connection) {
-    try {
-      connection.setAutoCommit(true);
-    } catch (SQLException e) {
-      // A broken connection; the pool discards it.
+      // A broken connection: its transaction is gone with it, and the pool discards it.
     }
   }
 }

@@ -95,15 +95,32 @@ public final class StorableText {
     return bytes;
   }
 
+  /** {@code text} with each U+0000 and half surrogate pair replaced by U+FFFD. */
+  static String withUnstorableReplaced(String text) {
+    int at = firstUnstorable(text);
+    if (at < 0) {
+      return text;
+    }
+    var replaced = new StringBuilder(text.length());
+    text.codePoints().forEach(c -> replaced.appendCodePoint(c == 0 || isSurrogate(c) ? 0xFFFD : c));
+    return replaced.toString();
+  }
+
+  private static boolean isSurrogate(int codePoint) {
+    return codePoint >= Character.MIN_SURROGATE && codePoint <= Character.MAX_SURROGATE;
+  }
+
+  /** The first {@code length} characters of {@code text}, or one fewer not to split a pair. */
+  static String cut(String text, int length) {
+    int end = Character.isHighSurrogate(text.charAt(length - 1)) ? length - 1 : length;
+    return text.substring(0, end);
+  }
+
   /** The start of {@code text}, for messages. */
   static String abbreviated(String text) {
     if (text.length() <= SHOWN_CHARACTERS) {
       return text;
     }
-    int end = SHOWN_CHARACTERS;
-    if (Character.isHighSurrogate(text.charAt(end - 1))) {
-      end--;
-    }
-    return text.substring(0, end) + "…";
+    return cut(text, SHOWN_CHARACTERS) + "…";
   }
 }

@@ -1,6 +1,7 @@
 package io.en57.internal;
 
 import io.en57.EventStore;
+import io.en57.Read;
 import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.function.ToLongBiFunction;
@@ -17,6 +18,7 @@ public final class StoreAccess {
   private static volatile Function<EventStore, Listening> listening;
   private static volatile ToLongBiFunction<EventStore, ReadRoute> head;
   private static volatile Predicate<EventStore> inCallersTransaction;
+  private static volatile Predicate<Read> shapesReads;
 
   private StoreAccess() {}
 
@@ -24,10 +26,12 @@ public final class StoreAccess {
   public static void install(
       Function<EventStore, Listening> listeningAccessor,
       ToLongBiFunction<EventStore, ReadRoute> headAccessor,
-      Predicate<EventStore> inCallersTransactionAccessor) {
+      Predicate<EventStore> inCallersTransactionAccessor,
+      Predicate<Read> shapesReadsAccessor) {
     listening = listeningAccessor;
     head = headAccessor;
     inCallersTransaction = inCallersTransactionAccessor;
+    shapesReads = shapesReadsAccessor;
   }
 
   /** The store's listener, or {@link Listening#NONE}. */
@@ -51,5 +55,13 @@ public final class StoreAccess {
    */
   public static boolean appendsInCallersTransaction(EventStore store) {
     return inCallersTransaction.test(store);
+  }
+
+  /**
+   * Whether {@code scope} has a limit or reads backwards: options that shape one read, which a
+   * scope followed from a position cannot have.
+   */
+  public static boolean shapesReads(Read scope) {
+    return shapesReads.test(scope);
   }
 }

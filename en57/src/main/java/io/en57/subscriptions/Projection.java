@@ -1,6 +1,7 @@
 package io.en57.subscriptions;
 
 import io.en57.Read;
+import io.en57.internal.StoreAccess;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -64,12 +65,19 @@ public final class Projection {
    *
    * @param name unique among the database's projections; the checkpoint is kept under it
    * @param scope the events to apply; without limit or backwards
+   * @throws IllegalArgumentException if the name is blank, or {@code scope} has a limit or reads
+   *     backwards
    */
   public static Projection of(String name, Read scope, ProjectionHandler handler) {
     Objects.requireNonNull(handler, "handler must not be null");
+    Objects.requireNonNull(scope, "scope must not be null");
+    if (StoreAccess.shapesReads(scope)) {
+      throw new IllegalArgumentException(
+          "a projection follows a scope without limit() or backwards(); those only shape reads");
+    }
     return new Projection(
         requireName(name),
-        Objects.requireNonNull(scope, "scope must not be null"),
+        scope,
         handler,
         true,
         null,
@@ -87,6 +95,8 @@ public final class Projection {
    * two, the batch is handled again, so the handler must be idempotent. The runner holds its
    * segment meanwhile in a transaction on one pooled connection, idle while the handler runs: a
    * server's {@code idle_in_transaction_session_timeout} must be longer than a batch's handling.
+   *
+   * @throws IllegalArgumentException as {@link #of}
    */
   public static Projection atLeastOnce(String name, Read scope, BatchHandler handler) {
     Objects.requireNonNull(handler, "handler must not be null");

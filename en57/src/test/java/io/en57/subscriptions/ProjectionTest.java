@@ -8,6 +8,8 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.en57.Event;
 import io.en57.EventStore;
 import io.en57.SequencedEvent;
+import io.en57.observation.ProjectionBatch;
+import io.en57.observation.StoreListener;
 import io.en57.testing.TestDatabases;
 import io.en57.testing.TestDatabases.TestDatabase;
 import java.sql.Connection;
@@ -21,6 +23,8 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
@@ -246,6 +250,104 @@ class ProjectionTest {
   }
 
   @Test
+  void aStackOverflowInTheHandlerRollsItsBatchBackAndStopsTheProjectionInStateFailed()
+      throws Exception {
+    ProjectionHandler overflowing =
+        (batch, connection) -> {
+          recordInto(0).apply(batch, connection);
+          throw new StackOverflowError("deep");
+        };
+    ProjectionRunner runner = run(Projection.of("overflowing", store.read(), overflowing));
+    long head = appendSome(3, "Counted");
+
+    // Ending the transaction by switching autocommit back on would have committed the rows.
+    assertThatThrownBy(() -> runner.await("overflowing", head, PATIENCE))
+        .isInstanceOf(ProjectionFailedException.class)
+        .hasMessageContaining("StackOverflowError");
+    assertThat(projections.status("overflowing").get(0).checkpoint()).isZero();
+    assertThat(applied(pool)).isEmpty();
+  }
+
+  @Test
+  void anErrorTheHandlerThrowsWithAMessagePostgresCannotStoreStillStopsTheProjection()
+      throws Exception {
+    ProjectionHandler failing =
+        (batch, connection) -> {
+          throw new IllegalStateException("the broker said bad\u0000byte");
+        };
+    ProjectionRunner runner =
+        run(
+            Projection.of("unstorable", store.read(), failing)
+                .withRetry(new Retry(2, Duration.ofMillis(1), Duration.ofMillis(1))));
+    long head = appendSome(1, "Counted");
+
+    assertThatThrownBy(() -> runner.await("unstorable", head, PATIENCE))
+        .isInstanceOf(ProjectionFailedException.class)
+        .hasMessageContaining("bad\uFFFDbyte");
+    assertThat(projections.status("unstorable").get(0).state()).isEqualTo(ProjectionState.FAILED);
+  }
+
+  @Test
+  void eachBatchIsReportedWithItsLagEvenWhenTheRunnersHoldEveryConnectionOfTheStoresPool()
+      throws Exception {
+    var config = new HikariConfig();
+    config.setDataSource(database.dataSource());
+    config.setMaximumPoolSize(2);
+    config.setConnectionTimeout(2_000);
+    HikariDataSource small = closeLater(new HikariDataSource(config));
+    var reports = Collections.synchronizedList(new ArrayList<ProjectionBatch>());
+    EventStore observed =
+        closeLater(
+            EventStore.builder()
+                .listener(
+                    new StoreListener() {
+                      @Override
+                      public void projectionBatchApplied(ProjectionBatch batch) {
+                        reports.add(batch);
+                      }
+                    })
+                .forDataSource(small));
+    long head = appendSome(10, "Counted");
+    // Both runners hold a connection of the two at once, in their first batch.
+    var together = new CyclicBarrier(2);
+    ProjectionRunner runner =
+        closeLater(
+            ProjectionRunner.start(
+                observed,
+                small,
+                RunnerOptions.defaults(),
+                Projection.of("left", observed.read(), meetingOnce(together)).withBatchSize(5),
+                Projection.of("right", observed.read(), meetingOnce(together)).withBatchSize(5)));
+
+    assertThat(runner.await("left", head, PATIENCE)).isTrue();
+    assertThat(runner.await("right", head, PATIENCE)).isTrue();
+    // Asking for the head with the batch's connection still held would wait for a connection
+    // neither runner gives back, until the pool's timeout failed the report.
+    assertThat(reports)
+        .filteredOn(report -> report.checkpoint() == 5)
+        .extracting(ProjectionBatch::projection)
+        .containsExactlyInAnyOrder("left", "right");
+    assertThat(reports)
+        .filteredOn(report -> report.checkpoint() == 5)
+        .extracting(ProjectionBatch::lag)
+        .containsOnly(head - 5);
+  }
+
+  /** A handler whose first batch waits until another handler's first batch is being handled. */
+  private static ProjectionHandler meetingOnce(CyclicBarrier barrier) {
+    var first = new AtomicBoolean(true);
+    return (batch, connection) -> {
+      if (first.getAndSet(false)) {
+        try {
+          barrier.await(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+          throw new IllegalStateException("the other runner never came", e);
+        }
+      }
+    };
+  }
+
+  @Test
   void aHandlerThatLeavesItsTransactionAbortedFailsItsBatchRatherThanTheDatabase()
       throws Exception {
     ProjectionHandler swallowing =
@@ -415,6 +517,63 @@ class ProjectionTest {
   }
 
   @Test
+  void anErrorInTheResetHandlerRollsTheResetBackAndItRunsAgain() throws Exception {
+    var resets = new AtomicInteger();
+    ResetHandler failingOnce =
+        (connection, position) -> {
+          try (Statement statement = connection.createStatement()) {
+            statement.execute("DELETE FROM applied WHERE position > " + position);
+          }
+          if (resets.incrementAndGet() == 1) {
+            throw new AssertionError("not yet");
+          }
+        };
+    ProjectionRunner runner =
+        run(
+            Projection.of("resettable", store.read(), recordInto(0))
+                .onReset(failingOnce)
+                .withRetry(new Retry(3, Duration.ofMillis(1), Duration.ofMillis(1))));
+    long head = appendSome(5, "Counted");
+    assertThat(runner.await("resettable", head, PATIENCE)).isTrue();
+
+    projections.reset("resettable", 2);
+    long more = appendSome(2, "Counted");
+
+    assertThat(runner.await("resettable", more, PATIENCE)).isTrue();
+    assertThat(resets.get()).isEqualTo(2);
+    assertThat(applied(pool)).isEqualTo(positionsOf("Counted"));
+  }
+
+  @Test
+  void aResetHandlerThatLeavesItsTransactionAbortedFailsRatherThanRunningAgainAndAgain()
+      throws Exception {
+    var resets = new AtomicInteger();
+    ResetHandler swallowing =
+        (connection, position) -> {
+          resets.incrementAndGet();
+          try (Statement statement = connection.createStatement()) {
+            statement.execute("SELECT 1 / 0");
+          } catch (SQLException e) {
+            // Swallowed, as a handler might; the transaction stays aborted all the same.
+          }
+        };
+    ProjectionRunner runner =
+        run(
+            Projection.of("resettable", store.read(), recordInto(0))
+                .onReset(swallowing)
+                .withRetry(new Retry(2, Duration.ofMillis(1), Duration.ofMillis(1))));
+    long head = appendSome(3, "Counted");
+    assertThat(runner.await("resettable", head, PATIENCE)).isTrue();
+
+    projections.reset("resettable", 1);
+
+    assertThatThrownBy(() -> runner.await("resettable", head, PATIENCE))
+        .isInstanceOf(ProjectionFailedException.class)
+        .hasMessageContaining("current transaction is aborted");
+    assertThat(resets.get()).isEqualTo(2);
+  }
+
+  @Test
   void aPartitionedProjectionKeepsOrderPerKeyAndACheckpointPerSegment() throws Exception {
     var seen = Collections.synchronizedMap(new LinkedHashMap<String, List<Long>>());
     ProjectionHandler byCourse =
@@ -580,6 +739,13 @@ class ProjectionTest {
     assertThatThrownBy(() -> Projection.of(" ", store.read(), recordInto(0)))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("name");
+    assertThatThrownBy(() -> Projection.of("latest", store.read().limit(5), recordInto(0)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("without limit() or backwards()");
+    assertThatThrownBy(
+            () -> Projection.atLeastOnce("newest", store.read().backwards(), batch -> {}))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("without limit() or backwards()");
     assertThatThrownBy(() -> counter.partitionedBy("course:", 0))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("segments");
