@@ -21,6 +21,8 @@ import io.en57.testing.SelfSignedKeys;
 import io.en57.testing.TestDatabases;
 import io.en57.testing.TestDatabases.TestDatabase;
 import io.micrometer.core.instrument.MeterRegistry;
+import jakarta.persistence.EntityManager;
+import jakarta.persistence.EntityManagerFactory;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -54,7 +56,14 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.orm.jpa.JpaTransactionManager;
+import org.springframework.orm.jpa.LocalContainerEntityManagerFactoryBean;
+import org.springframework.orm.jpa.SharedEntityManagerCreator;
+import org.springframework.orm.jpa.persistenceunit.PersistenceManagedTypes;
+import org.springframework.orm.jpa.vendor.HibernateJpaVendorAdapter;
+import org.springframework.transaction.TransactionDefinition;
 import org.springframework.transaction.support.AbstractPlatformTransactionManager;
+import org.springframework.transaction.support.DefaultTransactionStatus;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /** The auto-configuration, context by context, on embedded PostgreSQL databases. */
@@ -390,6 +399,60 @@ class En57AutoConfigurationTest {
   }
 
   @Test
+  void insideAJpaTransactionAnAppendCommitsAndRollsBackWithTheApplicationsWrites() {
+    on(migrated)
+        .withUserConfiguration(Jpa.class)
+        .run(
+            context -> {
+              EventStore store = context.getBean(EventStore.class);
+              EntityManager entities =
+                  SharedEntityManagerCreator.createSharedEntityManager(
+                      context.getBean(EntityManagerFactory.class));
+              TransactionTemplate transaction = context.getBean(TransactionTemplate.class);
+              transaction.executeWithoutResult(
+                  status -> {
+                    entities
+                        .createNativeQuery("INSERT INTO bookings (seat) VALUES ('1A')")
+                        .executeUpdate();
+                    store.append(List.of(Event.of("SeatBooked")));
+                    status.setRollbackOnly();
+                  });
+              JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
+              assertThat(store.read().toList()).isEmpty();
+              assertThat(jdbc.queryForObject("SELECT count(*) FROM bookings", Integer.class))
+                  .isZero();
+              transaction.executeWithoutResult(
+                  status -> {
+                    entities
+                        .createNativeQuery("INSERT INTO bookings (seat) VALUES ('1B')")
+                        .executeUpdate();
+                    store.append(List.of(Event.of("SeatBooked")));
+                  });
+              assertThat(store.read().toList()).hasSize(1);
+              assertThat(jdbc.queryForObject("SELECT count(*) FROM bookings", Integer.class))
+                  .isOne();
+            });
+  }
+
+  /** JPA on Hibernate, without entities, and its transaction manager the application's. */
+  @Configuration(proxyBeanMethods = false)
+  static class Jpa {
+    @Bean
+    LocalContainerEntityManagerFactoryBean entityManagerFactory(DataSource dataSource) {
+      var factory = new LocalContainerEntityManagerFactoryBean();
+      factory.setDataSource(dataSource);
+      factory.setJpaVendorAdapter(new HibernateJpaVendorAdapter());
+      factory.setManagedTypes(PersistenceManagedTypes.of());
+      return factory;
+    }
+
+    @Bean
+    JpaTransactionManager transactionManager(EntityManagerFactory entityManagerFactory) {
+      return new JpaTransactionManager(entityManagerFactory);
+    }
+  }
+
+  @Test
   void aTransactionManagerWithoutSynchronizationIsJoinedToo() {
     on(migrated)
         .run(
@@ -409,6 +472,73 @@ class En57AutoConfigurationTest {
                   status -> store.append(List.of(Event.of("SeatBooked"))));
               assertThat(store.read().toList()).hasSize(1);
             });
+  }
+
+  @Test
+  void insideAnotherResourcesTransactionAnAppendCommitsOnItsOwnWithThePoolsAutocommitOff() {
+    on(migrated)
+        .withPropertyValues("spring.datasource.hikari.auto-commit=false")
+        .run(
+            context -> {
+              EventStore store = context.getBean(EventStore.class);
+              JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
+              new TransactionTemplate(new OtherResourceTransactions())
+                  .executeWithoutResult(
+                      status -> {
+                        // Binds a connection of the DataSource, in a transaction nobody commits.
+                        jdbc.queryForObject("SELECT 1", Integer.class);
+                        store.append(List.of(Event.of("Paid")));
+                      });
+              assertThat(store.read().ofType("Paid").toList()).hasSize(1);
+              // The DataSource's own transactions are joined all the same.
+              context
+                  .getBean(TransactionTemplate.class)
+                  .executeWithoutResult(
+                      status -> {
+                        store.append(List.of(Event.of("SeatBooked")));
+                        status.setRollbackOnly();
+                      });
+              assertThat(store.read().ofType("SeatBooked").toList()).isEmpty();
+            });
+  }
+
+  @Test
+  void insideAnotherResourcesTransactionAnAppendIsGroupCommittedByTheStore() {
+    var written = new AtomicInteger();
+    on(migrated)
+        .withBean(StoreListener.class, () -> new AppendsWritten(written))
+        .run(
+            context -> {
+              EventStore store = context.getBean(EventStore.class);
+              JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
+              new TransactionTemplate(new OtherResourceTransactions())
+                  .executeWithoutResult(
+                      status -> {
+                        jdbc.queryForObject("SELECT 1", Integer.class);
+                        store.append(List.of(Event.of("Paid")));
+                        status.setRollbackOnly();
+                      });
+              assertThat(store.read().ofType("Paid").toList()).hasSize(1);
+            });
+    // The listener hears of a group after its appends return: counted once the store is closed.
+    assertThat(written).hasValue(1);
+  }
+
+  /** Transactions of another resource, such as a message broker: nothing to do here. */
+  private static final class OtherResourceTransactions extends AbstractPlatformTransactionManager {
+    @Override
+    protected Object doGetTransaction() {
+      return new Object();
+    }
+
+    @Override
+    protected void doBegin(Object transaction, TransactionDefinition definition) {}
+
+    @Override
+    protected void doCommit(DefaultTransactionStatus status) {}
+
+    @Override
+    protected void doRollback(DefaultTransactionStatus status) {}
   }
 
   @Test
