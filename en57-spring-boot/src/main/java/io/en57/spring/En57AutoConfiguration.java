@@ -13,6 +13,8 @@ import io.en57.subscriptions.RunnerOptions;
 import java.sql.DriverManager;
 import java.util.Properties;
 import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
@@ -44,6 +46,8 @@ import org.springframework.context.annotation.Configuration;
 @ConditionalOnSingleCandidate(DataSource.class)
 @EnableConfigurationProperties(En57Properties.class)
 public class En57AutoConfiguration {
+
+  private static final Logger LOG = LoggerFactory.getLogger(En57AutoConfiguration.class);
 
   /** The store, closed with the context; the DataSource stays the application's. */
   @Bean
@@ -89,7 +93,20 @@ public class En57AutoConfiguration {
       builder.forwardingTls(bundles.getBundle(forwarding.getSslBundle()).createSslContext());
     }
     listener.ifUnique(builder::listener);
-    listenConnection.ifUnique(builder::listenConnection);
+    ConnectionFactory listening = listenConnection.getIfUnique();
+    if (listening == null && properties.isListen()) {
+      // An application's own DataSource bean comes without Spring Boot's connection details.
+      listening = ListenConnectionConfiguration.toThePoolsUrl(dataSource);
+    }
+    if (listening != null) {
+      builder.listenConnection(listening);
+    } else if (properties.isListen()) {
+      LOG.warn(
+          "en57.listen: the DataSource is no HikariCP pool with a JDBC URL, and Spring Boot has no"
+              + " connection details for it, so the store cannot open a dedicated connection to"
+              + " LISTEN on; subscriptions see other processes' appends within the poll interval."
+              + " Declare a ConnectionFactory bean to listen, or set en57.listen=false");
+    }
     customizers.orderedStream().forEach(customizer -> customizer.customize(builder));
     return builder.forDataSource(dataSource);
   }
@@ -127,7 +144,9 @@ public class En57AutoConfiguration {
   /**
    * With Spring Boot's JDBC support, the store LISTENs for other processes' appends on a dedicated
    * connection to the DataSource's URL (never one of the pool's), so its subscriptions and
-   * projections see them at once rather than within the poll interval.
+   * projections see them at once rather than within the poll interval. An application's own
+   * DataSource bean comes without Boot's connection details: the store then opens that connection
+   * with its HikariCP pool's URL, or warns that it cannot.
    */
   @Configuration(proxyBeanMethods = false)
   @ConditionalOnClass(JdbcConnectionDetails.class)
@@ -149,18 +168,38 @@ public class En57AutoConfiguration {
     @ConditionalOnMissingBean
     @ConditionalOnBean(JdbcConnectionDetails.class)
     ConnectionFactory en57ListenConnection(JdbcConnectionDetails details, DataSource dataSource) {
-      String url = details.getJdbcUrl();
+      return opening(
+          details.getJdbcUrl(), details.getUsername(), details.getPassword(), pool(dataSource));
+    }
+
+    /**
+     * Connections to the URL of {@code dataSource}'s HikariCP pool, as it opens them; null when it
+     * is no such pool, or one given a DataSource rather than a URL.
+     */
+    static ConnectionFactory toThePoolsUrl(DataSource dataSource) {
+      HikariDataSource pool = pool(dataSource);
+      if (pool == null || pool.getJdbcUrl() == null) {
+        return null;
+      }
+      return opening(pool.getJdbcUrl(), pool.getUsername(), pool.getPassword(), pool);
+    }
+
+    private static HikariDataSource pool(DataSource dataSource) {
+      return DataSourceUnwrapper.unwrap(
+          dataSource, HikariConfigMXBean.class, HikariDataSource.class);
+    }
+
+    private static ConnectionFactory opening(
+        String url, String user, String password, HikariDataSource pool) {
       var properties = new Properties();
-      HikariDataSource pool =
-          DataSourceUnwrapper.unwrap(dataSource, HikariConfigMXBean.class, HikariDataSource.class);
       if (pool != null) {
         properties.putAll(pool.getDataSourceProperties());
       }
-      if (details.getUsername() != null) {
-        properties.setProperty("user", details.getUsername());
+      if (user != null) {
+        properties.setProperty("user", user);
       }
-      if (details.getPassword() != null) {
-        properties.setProperty("password", details.getPassword());
+      if (password != null) {
+        properties.setProperty("password", password);
       }
       return () -> DriverManager.getConnection(url, properties);
     }

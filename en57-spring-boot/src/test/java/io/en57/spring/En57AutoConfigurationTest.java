@@ -2,6 +2,7 @@ package io.en57.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.zaxxer.hikari.HikariDataSource;
 import io.en57.Event;
 import io.en57.EventStore;
 import io.en57.MigrationState;
@@ -16,6 +17,7 @@ import io.en57.subscriptions.ProjectionState;
 import io.en57.subscriptions.ProjectionStatus;
 import io.en57.subscriptions.Projections;
 import io.en57.subscriptions.Retry;
+import io.en57.subscriptions.Subscription;
 import io.en57.testing.AppendsWritten;
 import io.en57.testing.SelfSignedKeys;
 import io.en57.testing.TestDatabases;
@@ -29,8 +31,10 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -199,6 +203,39 @@ class En57AutoConfigurationTest {
               EventStore store = context.getBean(EventStore.class);
               store.append(List.of(Event.of("Configured")));
               assertThat(store.read().toList()).hasSize(1);
+            });
+  }
+
+  @Test
+  void listensOnTheUrlOfTheApplicationsOwnHikariPoolToo() throws Exception {
+    contexts
+        .withPropertyValues("en57.poll-interval=60s")
+        .withBean(
+            DataSource.class,
+            () -> {
+              var pool = new HikariDataSource();
+              pool.setJdbcUrl(migrated.jdbcUrl());
+              return pool;
+            })
+        .run(
+            context -> {
+              EventStore store = context.getBean(EventStore.class);
+              try (Subscription subscription = store.subscribe(store.read(), store.head());
+                  EventStore otherNode = EventStore.forUrl(migrated.jdbcUrl())) {
+                assertThat(subscription.poll(Duration.ZERO).caughtUp()).isTrue();
+                var appended =
+                    CompletableFuture.runAsync(
+                        () -> {
+                          LockSupport.parkNanos(Duration.ofSeconds(1).toNanos());
+                          otherNode.append(List.of(Event.of("Elsewhere")));
+                        });
+                long started = System.nanoTime();
+                assertThat(subscription.poll(Duration.ofSeconds(20)).events()).hasSize(1);
+                // Unwoken, it would have read again only as the poll's 20 s ran out.
+                assertThat(Duration.ofNanos(System.nanoTime() - started))
+                    .isLessThan(Duration.ofSeconds(10));
+                appended.join();
+              }
             });
   }
 
