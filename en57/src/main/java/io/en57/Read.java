@@ -71,14 +71,25 @@ public final class Read implements Iterable<Event> {
     return new Read(store, query.after(position), limit, backwards, route);
   }
 
-  /** Events matching this scope or {@code other} (a union of their criteria). */
+  /**
+   * Events matching this scope or {@code other} (a union of their criteria). The union reads where
+   * the stricter of the two would: the primary if either scope reads it ({@link #fromPrimary()}),
+   * else a replica that has replayed up to the further of their {@link #atLeast} positions.
+   *
+   * @throws IllegalArgumentException if {@code other} has {@link #limit} or {@link #backwards()}
+   */
   public Read or(Read other) {
     Objects.requireNonNull(other, "other scope must not be null");
     if (other.hasReadOptions()) {
       throw new IllegalArgumentException(
           "the scope passed to or() must not have limit() or backwards(); set them on the union");
     }
-    return new Read(store, query.or(other.query), limit, backwards, route);
+    // Either scope's events must be read as fresh as that scope asks, and a read has one route.
+    ReadRoute union =
+        route.primary() || other.route.primary()
+            ? ReadRoute.PRIMARY
+            : new ReadRoute(false, Math.max(route.atLeast(), other.route.atLeast()));
+    return new Read(store, query.or(other.query), limit, backwards, union);
   }
 
   /** At most {@code maxEvents} events. */

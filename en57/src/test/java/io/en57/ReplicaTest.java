@@ -293,6 +293,63 @@ class ReplicaTest {
     eventually(() -> servedByReplica(store));
   }
 
+  /**
+   * A store that starts while a replica is behind the primary cannot tell the replica's lag yet:
+   * the primary's heads it sampled are all younger than the lag it allows. It skips the replica
+   * until the replica reaches one of them, rather than read a replica that may be hours behind.
+   */
+  @Test
+  void aStoreStartingWhileAReplicaIsBehindSkipsItUntilItReachesASampledHead() throws Exception {
+    EventStore writer = EventStore.forUrl(servers.primaryUrl(database));
+    closing.add(writer);
+    EventStore standbyOnly =
+        EventStore.builder().withoutListen().forUrl(servers.standbyUrl(database));
+    closing.add(standbyOnly);
+    append(writer, "Before");
+    eventually(() -> standbyOnly.read().toList().size() == 1);
+    servers.pauseReplay();
+    append(writer, "WhileLagging");
+    Thread.sleep(500); // the replica now lags by more than the 300 ms allowed below
+
+    EventStore store = store(options -> options.replicaMaxLag(Duration.ofMillis(300)));
+    assertThat(store.read().toList()).as("read on the primary").hasSize(2);
+
+    servers.resumeReplay();
+    eventually(() -> servedByReplica(store));
+  }
+
+  /** A union reads where the stricter of its scopes would: the primary, or the further position. */
+  @Test
+  void aUnionKeepsTheStricterRouteOfItsScopes() {
+    EventStore store =
+        store(
+            options ->
+                options
+                    .replicaMaxLag(Duration.ofMinutes(5))
+                    .readYourWrites(Duration.ofMillis(300), ReplicaFallback.FAIL));
+    append(store, "First");
+    eventually(() -> store.read().toList().size() == 1);
+    servers.pauseReplay();
+    long second = append(store, "Second");
+
+    assertThat(store.read().ofType("First").or(store.read().ofType("Second")).toList())
+        .as("on the paused replica")
+        .hasSize(1);
+    assertThat(
+            store.read().ofType("First").or(store.read().ofType("Second").fromPrimary()).toList())
+        .as("on the primary")
+        .hasSize(2);
+    assertThatThrownBy(
+            () ->
+                store
+                    .read()
+                    .ofType("First")
+                    .or(store.read().ofType("Second").atLeast(second))
+                    .toList())
+        .as("waits for the replica to reach the position, then fails as configured")
+        .isInstanceOf(ReplicaBehindException.class);
+  }
+
   @Test
   void aStoppedReplicaIsSkippedAndUsedAgainWhenBack() {
     EventStore store = store(options -> options);
@@ -321,13 +378,22 @@ class ReplicaTest {
 
     servers.pauseReplay();
     long position = append(store, "Written");
+    // Not caught up while the replica has not replayed this store's own append, whether the poll
+    // returns at once or after its timeout.
+    Batch now = subscription.poll(Duration.ZERO);
+    assertThat(now.caughtUp()).as("a poll that does not wait").isFalse();
+    assertThat(subscription.caughtUp()).isFalse();
     Batch batch = subscription.poll(Duration.ofMillis(500));
     assertThat(batch.events()).isEmpty();
     assertThat(batch.position()).as("the replica has not replayed it").isLessThan(position);
+    assertThat(batch.caughtUp()).as("a poll whose timeout ran out").isFalse();
+    assertThat(subscription.caughtUp()).isFalse();
 
     servers.resumeReplay();
     Batch delivered = subscription.poll(Duration.ofSeconds(10));
     assertThat(delivered.events()).extracting(SequencedEvent::position).containsExactly(position);
+    assertThat(delivered.caughtUp()).isTrue();
+    assertThat(subscription.caughtUp()).isTrue();
   }
 
   @Test

@@ -34,8 +34,9 @@ final class LogSubscription implements Subscription {
 
   /**
    * One read: the events after {@code from}, and how far they reach. Decoded by the thread that
-   * delivers them, so that decoding one page overlaps with fetching the next. {@code behind}: read
-   * from a replica that has not replayed events known to exist.
+   * delivers them, so that decoding one page overlaps with fetching the next. {@code caughtUp}: it
+   * reached the head as far as this store knows it. {@code behind}: read from a replica that has
+   * not replayed events known to exist (so not caught up).
    */
   private record Page(
       long from, List<StoredEvent> rows, long position, boolean caughtUp, boolean behind) {
@@ -226,8 +227,8 @@ final class LogSubscription implements Subscription {
 
   /**
    * The next page with something new (events, a position beyond the current one, or the news that
-   * it caught up), or, after {@code timeoutNanos} without anything new or on close, an empty page
-   * at the current position.
+   * it caught up), or, after {@code timeoutNanos} without anything new or on close, the last page
+   * read: empty, at the current position, caught up or not.
    */
   private Page next(long timeoutNanos) throws InterruptedException {
     long deadline = System.nanoTime() + timeoutNanos;
@@ -244,7 +245,9 @@ final class LogSubscription implements Subscription {
       // A wake-up from another process during the read: its appends may lie beyond the head this
       // read learnt, and the next read must ask the database, not this store's own appends.
       headFromDatabase |= watch.unannounced() != unannounced;
-      if (!page.rows().isEmpty() || page.position() > position || page.caughtUp() != caughtUp) {
+      // Having caught up is news. Falling behind without progress is not: with replicas read in
+      // turn, one caught up and one behind, every read would return. The wait's end tells it.
+      if (!page.rows().isEmpty() || page.position() > position || (page.caughtUp() && !caughtUp)) {
         return page;
       }
       if (!page.caughtUp() && !page.behind()) {
@@ -345,14 +348,11 @@ final class LogSubscription implements Subscription {
     }
     long reached = Math.max(last, head);
     // A replica behind what this process knows exists (its own appends, what another replica
-    // replayed, this position) cannot tell whether this is the head. A page of it that brings
-    // nothing leaves caughtUp as it is (reads with a head run on the subscription's own thread), so
-    // that reading replicas in turn does not flip it and return at every read.
+    // replayed, this position) is not the head: the page is not caught up.
     boolean behind =
         reader.readsReplica()
             && (head < from || reached < Math.max(watch.committed(), engine.furthestReplayed()));
-    boolean progress = !rows.isEmpty() || reached > from;
-    return new Page(from, rows, reached, !behind || (caughtUp && !progress), behind);
+    return new Page(from, rows, reached, !behind, behind);
   }
 
   private void advanceTo(Page page) {
@@ -360,9 +360,12 @@ final class LogSubscription implements Subscription {
     caughtUp = page.caughtUp();
   }
 
-  /** While catching up, fetches the page after {@code page} while it is being handled. */
+  /**
+   * While catching up, fetches the page after {@code page} while it is being handled. Not after a
+   * page of a replica behind: that replica has nothing after it yet.
+   */
   private void readAheadAfter(Page page) {
-    if (!page.caughtUp() && readAhead != null && !closed) {
+    if (!page.caughtUp() && !page.behind() && readAhead != null && !closed) {
       long from = page.position();
       // Without the head: a page read ahead is used later, and "caught up" must be news of the
       // poll that returns it, not of a read made before the latest appends (a caller who appended

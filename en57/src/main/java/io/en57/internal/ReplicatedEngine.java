@@ -11,6 +11,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -33,14 +34,15 @@ import org.slf4j.LoggerFactory;
  * after everything it shows.
  *
  * <p>A replica is skipped while it is down (its last health check or a read on it failed to
- * connect), lags behind the primary by more than the configured time, or is not a standby of the
- * primary's cluster (not in recovery, or another system identifier). Health is checked on a daemon
- * thread every {@link #checkInterval}, never on the read path: one {@code max(position)} on the
- * primary and on each replica. The lag of a replica is how long ago the primary last stood at a
- * head the replica has reached, from the primary's heads sampled at each check (so clocks and idle
- * periods do not matter). A read whose replica fails on the way (connection lost, or a query
- * cancelled by a conflict with recovery) goes on from the primary, which holds every event the
- * replica had. Thread-safe.
+ * connect), lags behind the primary by more than the configured time (or may: behind every head
+ * sampled, just after the store started), or is not a standby of the primary's cluster (not in
+ * recovery, or another system identifier). Health is checked on a daemon thread every {@link
+ * #checkInterval}, never on the read path: one {@code max(position)} on the primary and on each
+ * replica. The lag of a replica is how long ago the primary last stood at a head the replica has
+ * reached, from the primary's heads sampled at each check (so clocks and idle periods do not
+ * matter). A read whose replica fails on the way (connection lost, or a query cancelled by a
+ * conflict with recovery) goes on from the primary, which holds every event the replica had.
+ * Thread-safe.
  */
 public final class ReplicatedEngine implements Engine {
 
@@ -342,15 +344,23 @@ public final class ReplicatedEngine implements Engine {
       }
       checkIsAStandbyOfThePrimary(replica);
       if (primaryHead != null) {
-        long lag = lagNanos(head, System.nanoTime());
-        boolean lagging = lag > options.maxLag().toNanos();
+        OptionalLong lag = lagNanos(head, System.nanoTime());
+        boolean lagging = lag.isEmpty() || lag.getAsLong() > options.maxLag().toNanos();
         if (lagging != replica.lagging) {
-          if (lagging) {
+          if (lag.isEmpty()) {
+            LOG.info(
+                "replica {} is behind every recent head of the primary (at position {}, the"
+                    + " primary at {}): how far behind is not known yet; reads skip it until it"
+                    + " reaches one",
+                replica.name,
+                head,
+                primaryHead);
+          } else if (lagging) {
             LOG.warn(
                 "replica {} lags behind the primary by more than {} ms (at position {}, the"
                     + " primary at {}); reads skip it",
                 replica.name,
-                TimeUnit.NANOSECONDS.toMillis(lag),
+                TimeUnit.NANOSECONDS.toMillis(lag.getAsLong()),
                 head,
                 primaryHead);
           } else {
@@ -413,19 +423,28 @@ public final class ReplicatedEngine implements Engine {
   }
 
   /**
-   * How long ago the primary last stood at a head the replica has reached; when it has reached none
-   * of the samples kept, at least as long ago as the oldest sample was first seen.
+   * How long ago the primary last stood at a head the replica has reached; empty when the samples
+   * kept cannot tell whether that is within the lag allowed.
+   *
+   * <p>A replica behind every sample has a lag longer than the oldest sample's age, by an unknown
+   * amount. When that age exceeds the lag allowed, it is the lag returned. When it does not, as
+   * just after the store started, the replica may be hours behind or a moment: it is skipped
+   * (empty) until it reaches a sample. A healthy replica a few positions behind the primary's first
+   * sample while appends go on reaches it by the next check or so; the primary serves reads
+   * meanwhile.
    */
-  private synchronized long lagNanos(long replicaHead, long now) {
+  private synchronized OptionalLong lagNanos(long replicaHead, long now) {
     Iterator<Sample> newestFirst = samples.descendingIterator();
     while (newestFirst.hasNext()) {
       Sample sample = newestFirst.next();
       if (sample.head <= replicaHead) {
-        return Math.max(0, now - sample.lastSeen);
+        return OptionalLong.of(Math.max(0, now - sample.lastSeen));
       }
     }
-    Sample oldest = samples.peekFirst();
-    return oldest == null ? 0 : now - oldest.firstSeen;
+    long oldestAge = now - samples.getFirst().firstSeen;
+    return oldestAge > options.maxLag().toNanos()
+        ? OptionalLong.of(oldestAge)
+        : OptionalLong.empty();
   }
 
   /**
