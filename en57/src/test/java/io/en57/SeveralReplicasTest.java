@@ -20,6 +20,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * A store reading two real streaming replicas, one of them with replay paused: every read chooses a
@@ -92,6 +93,39 @@ class SeveralReplicasTest {
               .isGreaterThanOrEqualTo(Duration.ofMillis(300));
         }
       }
+    } finally {
+      servers.resumeReplay(1);
+    }
+  }
+
+  @Test
+  void aReplicaShowingLessThanBeforeIsNotTrustedWithWhatItShowedBefore() throws Exception {
+    String database = servers.createMigratedDatabase();
+    try (EventStore writer = EventStore.forUrl(servers.primaryUrl(database))) {
+      writer.append(List.of(Event.of("Ticked")));
+    }
+    awaitReplayed(0, database, 1);
+    awaitReplayed(1, database, 1);
+    // One name for a replica, which comes to point at another standby, one behind the first.
+    PGSimpleDataSource renamed = servers.standby(0, database);
+    try (EventStore store =
+        EventStore.builder()
+            .replica(renamed)
+            .replicaMaxLag(Duration.ofMinutes(5))
+            .readYourWrites(Duration.ofMillis(500), ReplicaFallback.PRIMARY)
+            .forUrl(servers.primaryUrl(database))) {
+      servers.pauseReplay(1);
+      long second = store.append(List.of(Event.of("Ticked"))).position();
+      awaitReplayed(0, database, second);
+      // Waiting for the append, the read learns that the replica shows it.
+      assertThat(store.read().atLeast(second).toList()).as("read on the first standby").hasSize(2);
+
+      renamed.setPortNumbers(servers.standby(1, database).getPortNumbers());
+      Thread.sleep(2_500); // a health check or two: the replica now shows position 1
+
+      assertThat(store.read().atLeast(second).toList())
+          .as("read with the append, the replica behind it")
+          .hasSize(2);
     } finally {
       servers.resumeReplay(1);
     }

@@ -337,7 +337,10 @@ public final class ReplicatedEngine implements Engine {
         replica.down(e);
         continue;
       }
-      replica.reached(head);
+      // What it shows now, even below what it showed before: a standby restarted after a crash
+      // may open for reads before it replayed up to where it stood, and a name may come to point
+      // at another standby. A read on it raises this again.
+      replica.head = head;
       if (!replica.up) {
         LOG.info("replica {} answers again at position {}", replica.name, head);
         replica.up = true;
