@@ -13,8 +13,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.function.Function;
 
 /**
- * Turns an event into the message the relay publishes: subject, headers, the data as JSON. The
- * message id is not among the headers: the publish options carry it. Thread-safe.
+ * Turns an event into the message the relay publishes: subject, headers, the data as JSON.
+ * JetStream's headers (the message id, the stream and last sequence expected) are not among them:
+ * the relay adds them as it publishes. Thread-safe.
  */
 final class EventMessages {
 

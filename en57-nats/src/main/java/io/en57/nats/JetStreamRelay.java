@@ -52,16 +52,19 @@ import javax.sql.DataSource;
  * each once; the event id as message id also lets the broker drop a duplicate within the stream's
  * duplicate window; a message the broker drops so, although the stream does not hold it (purged
  * within the window), fails the batch until the window has passed. A stream whose last message
- * another publisher (or another relay) wrote is refused with an error, and so is a stream whose
- * retention is not limits (a work-queue or interest stream deletes its last message once consumed).
+ * another publisher (or another relay) wrote is refused with an error, and so is one whose last
+ * message holds an event that is not this log's at that position (a relay of the same name on
+ * another schema or database fed it), and one whose retention is not limits (a work-queue or
+ * interest stream deletes its last message once consumed).
  *
  * <p>Failures: when the broker is unreachable or refuses a batch, the relay tries again with
  * back-off (100 ms doubling to 5 s) and never stops on its own, logging each failure; its lag grows
  * meanwhile. {@link Builder#retry} bounds the attempts, after which it stops in state {@code
- * FAILED}, visible to {@code en57 projections}. An event the stream can never take (its message is
- * larger than the server's {@code max_payload}, its subject is not one the stream takes, or it
- * makes no valid message) fails its batch in the same way, unless the relay was built with {@link
- * Builder#deadLetters()}: it is then recorded in the dead-letter table and skipped.
+ * FAILED}, visible to {@code en57 projections}. An event the stream can never take (its message,
+ * data and headers, is larger than the server's {@code max_payload} or the stream's {@code
+ * max_msg_size}, its subject is not one the stream takes, or it makes no valid message) fails its
+ * batch in the same way, unless the relay was built with {@link Builder#deadLetters()}: it is then
+ * recorded in the dead-letter table and skipped.
  *
  * <p>The relay neither creates the stream nor closes the NATS connection: create a stream whose
  * subjects cover the relay's (for example {@code shop.>}), and give the relay a connection that
@@ -257,13 +260,13 @@ public final class JetStreamRelay implements AutoCloseable {
     /**
      * Skips an event the stream can never take, recording it in the dead-letter table ({@link
      * io.en57.subscriptions.Projections#deadLetters}) at once, and relays the events after it: its
-     * message is larger than the NATS server's {@code max_payload}, its subject is not one the
-     * stream takes (its configuration is read again first), or it makes no valid message (a subject
-     * from {@link #subjects} that is not one, data Jackson cannot write). Without this, such an
-     * event fails its batch like the broker being down does, retried as {@link #retry} says: by
-     * default without end, the relay stuck on it. Needs the default retry, without end: {@link
-     * #start} refuses a bounded one, since it would dead-letter events sent while the broker is
-     * down.
+     * message (data and headers) is larger than the NATS server's {@code max_payload} or than the
+     * stream's {@code max_msg_size}, its subject is not one the stream takes (for these two, the
+     * stream's configuration is read again first), or it makes no valid message (a subject from
+     * {@link #subjects} that is not one, data Jackson cannot write). Without this, such an event
+     * fails its batch like the broker being down does, retried as {@link #retry} says: by default
+     * without end, the relay stuck on it. Needs the default retry, without end: {@link #start}
+     * refuses a bounded one, since it would dead-letter events sent while the broker is down.
      */
     public Builder deadLetters() {
       this.deadLetters = true;
@@ -306,7 +309,7 @@ public final class JetStreamRelay implements AutoCloseable {
       var messages =
           new EventMessages(
               name, subjects, objectMapper != null ? objectMapper : defaultObjectMapper());
-      var handler = new RelayHandler(nats, stream, name, messages, ackTimeout);
+      var handler = new RelayHandler(nats, stream, name, store, messages, ackTimeout);
       Projection projection =
           Projection.atLeastOnce(name, scope != null ? scope : store.read(), handler)
               .withBatchSize(batchSize)

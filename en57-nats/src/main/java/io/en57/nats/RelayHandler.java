@@ -1,5 +1,6 @@
 package io.en57.nats;
 
+import io.en57.EventStore;
 import io.en57.SequencedEvent;
 import io.en57.subscriptions.Batch;
 import io.en57.subscriptions.BatchHandler;
@@ -10,22 +11,26 @@ import io.nats.client.JetStreamApiException;
 import io.nats.client.JetStreamManagement;
 import io.nats.client.JetStreamOptions;
 import io.nats.client.Message;
-import io.nats.client.PublishOptions;
 import io.nats.client.api.MessageInfo;
 import io.nats.client.api.PublishAck;
 import io.nats.client.api.RetentionPolicy;
+import io.nats.client.api.StreamConfiguration;
 import io.nats.client.api.StreamInfo;
 import io.nats.client.impl.Headers;
+import io.nats.client.impl.NatsMessage;
+import io.nats.client.support.NatsJetStreamConstants;
 import java.io.IOException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.stream.Stream;
 
 /**
  * Publishes a batch to the stream and returns once the broker acknowledged all of it; throws
@@ -33,11 +38,12 @@ import java.util.concurrent.TimeoutException;
  * it returned from.
  *
  * <p>Each batch starts from the stream's tail, read afresh: the events up to the position of the
- * stream's last message are already there and are skipped, and the n-th message sent expects the
- * stream's last sequence to be the tail's plus n - 1. The broker stores messages of one connection
- * in the order they were sent, and refuses a message whose predecessor is missing, so a batch lands
- * whole, or as a prefix that the next attempt completes. Called by the runner, one batch at a time;
- * holds no state between batches, so whoever published last, the stream says where to resume.
+ * stream's last message (which must hold this log's event at that position) are already there and
+ * are skipped, and each message sent expects the stream's last sequence to be the one its
+ * predecessor got (the first, the tail's). The broker stores messages of one connection in the
+ * order they were sent, and refuses a message whose predecessor is missing, so a batch lands whole,
+ * or as a prefix that the next attempt completes. Called by the runner, one batch at a time; holds
+ * no state between batches, so whoever published last, the stream says where to resume.
  */
 final class RelayHandler implements BatchHandler {
 
@@ -50,11 +56,15 @@ final class RelayHandler implements BatchHandler {
   /** JetStream's error code for "stream not found". */
   private static final int STREAM_NOT_FOUND = 10059;
 
+  /** JetStream's error code for "message size exceeds maximum allowed" (the stream's). */
+  private static final int MESSAGE_TOO_LARGE = 10054;
+
   private final Connection nats;
   private final JetStream jetStream;
   private final JetStreamManagement management;
   private final String stream;
   private final String relay;
+  private final EventStore store;
   private final EventMessages messages;
   private final Duration ackTimeout;
 
@@ -65,11 +75,16 @@ final class RelayHandler implements BatchHandler {
    */
   private volatile Tail known;
 
-  /** The subjects the stream takes, as its configuration last read said. */
-  private volatile List<String> streamSubjects = List.of();
+  /** What the stream takes, as its configuration last read said. */
+  private volatile Limits limits = new Limits(List.of(), -1);
 
   RelayHandler(
-      Connection nats, String stream, String relay, EventMessages messages, Duration ackTimeout) {
+      Connection nats,
+      String stream,
+      String relay,
+      EventStore store,
+      EventMessages messages,
+      Duration ackTimeout) {
     var options = JetStreamOptions.builder().requestTimeout(ackTimeout).build();
     try {
       this.jetStream = nats.jetStream(options);
@@ -80,6 +95,7 @@ final class RelayHandler implements BatchHandler {
     this.nats = nats;
     this.stream = stream;
     this.relay = relay;
+    this.store = store;
     this.messages = messages;
     this.ackTimeout = ackTimeout;
   }
@@ -100,19 +116,14 @@ final class RelayHandler implements BatchHandler {
       return;
     }
     List<Message> outgoing = new ArrayList<>(events.size());
-    for (SequencedEvent event : events) {
-      outgoing.add(publishable(event)); // all or nothing: a bad event fails before any is sent
+    for (int i = 0; i < events.size(); i++) {
+      // All or nothing: a bad event fails before any is sent.
+      outgoing.add(publishable(events.get(i), tail.sequence() + i));
     }
     List<CompletableFuture<PublishAck>> acks = new ArrayList<>(outgoing.size());
     for (int i = 0; i < outgoing.size(); i++) {
-      PublishOptions options =
-          PublishOptions.builder()
-              .expectedStream(stream)
-              .messageId(events.get(i).event().id().toString())
-              .expectedLastSequence(tail.sequence() + i)
-              .build();
       try {
-        acks.add(jetStream.publishAsync(outgoing.get(i), options));
+        acks.add(jetStream.publishAsync(outgoing.get(i)));
       } catch (IllegalArgumentException e) {
         // The client's own checks, should they go beyond the ones above; the messages before it
         // may be on the stream, which the next attempt reads.
@@ -145,20 +156,22 @@ final class RelayHandler implements BatchHandler {
   }
 
   /**
-   * The message for {@code event}, or an {@link UnprocessableEventException} when the stream can
-   * never take it: no valid message (its subject, its data), larger than the server's {@code
-   * max_payload} (which would also cost the connection), or a subject the stream does not take.
+   * The message for {@code event}, expecting the stream's last sequence to be {@code lastSequence},
+   * or an {@link UnprocessableEventException} when the stream can never take it: no valid message
+   * (its subject, its data), larger than the server's {@code max_payload} (which would also cost
+   * the connection) or than the stream's {@code max_msg_size}, or a subject the stream does not
+   * take.
    */
-  private Message publishable(SequencedEvent event) throws IOException, JetStreamApiException {
+  private Message publishable(SequencedEvent event, long lastSequence)
+      throws IOException, JetStreamApiException {
     Message message;
     try {
-      message = messages.of(event);
+      message = withJetStreamHeaders(messages.of(event), event, lastSequence);
     } catch (IllegalArgumentException e) {
       throw new UnprocessableEventException(event, e.getMessage(), e);
     }
-    long size =
-        message.getData().length
-            + (message.getHeaders() == null ? 0 : message.getHeaders().serializedLength());
+    // What the broker counts against both limits: the data and every header.
+    long size = message.getData().length + message.getHeaders().serializedLength();
     long maxPayload = nats.getMaxPayload(); // -1 while the server is not known
     if (maxPayload > 0 && size > maxPayload) {
       throw new UnprocessableEventException(
@@ -170,11 +183,24 @@ final class RelayHandler implements BatchHandler {
               + " bytes with its headers, more than the NATS server's max_payload of "
               + maxPayload);
     }
-    if (!takes(message.getSubject(), streamSubjects)) {
+    if (!limits.fits(size) || !limits.takes(message.getSubject())) {
       // Asked again before the event is called unprocessable: the stream may take more by now.
-      streamSubjects = subjectsOf(streamInfo());
+      limits = limitsOf(streamInfo());
     }
-    if (!takes(message.getSubject(), streamSubjects)) {
+    if (!limits.fits(size)) {
+      throw new UnprocessableEventException(
+          event,
+          "the message for the event at position "
+              + event.position()
+              + " takes "
+              + size
+              + " bytes with its headers, more than the max_msg_size of stream "
+              + stream
+              + ", "
+              + limits.maxMessageSize()
+              + " bytes");
+    }
+    if (!limits.takes(message.getSubject())) {
       throw new UnprocessableEventException(
           event,
           "the subject "
@@ -184,20 +210,51 @@ final class RelayHandler implements BatchHandler {
               + " is not one stream "
               + stream
               + " takes ("
-              + String.join(", ", streamSubjects)
+              + String.join(", ", limits.subjects())
               + ")");
     }
     return message;
   }
 
-  private static boolean takes(String subject, List<String> filters) {
-    return filters.stream().anyMatch(filter -> Subjects.matches(filter, subject));
+  /**
+   * {@code message} with JetStream's headers: the event id as message id, the stream and the last
+   * sequence it expects. On the message rather than in publish options, so that the size checked is
+   * the size sent.
+   */
+  private Message withJetStreamHeaders(Message message, SequencedEvent event, long lastSequence) {
+    Headers headers =
+        new Headers(message.getHeaders())
+            .put(NatsJetStreamConstants.MSG_ID_HDR, event.event().id().toString())
+            .put(NatsJetStreamConstants.EXPECTED_STREAM_HDR, stream)
+            .put(NatsJetStreamConstants.EXPECTED_LAST_SEQ_HDR, Long.toString(lastSequence));
+    return NatsMessage.builder()
+        .subject(message.getSubject())
+        .headers(headers)
+        .data(message.getData())
+        .build();
+  }
+
+  /**
+   * What a stream takes: messages to {@code subjects} (filters, with wildcards) of at most {@code
+   * maxMessageSize} bytes, data and headers (-1: no limit of its own).
+   */
+  private record Limits(List<String> subjects, long maxMessageSize) {
+
+    boolean takes(String subject) {
+      return subjects.stream().anyMatch(filter -> Subjects.matches(filter, subject));
+    }
+
+    boolean fits(long size) {
+      return maxMessageSize < 0 || size <= maxMessageSize;
+    }
   }
 
   /** A stream configured without subjects takes its own name. */
-  private List<String> subjectsOf(StreamInfo info) {
-    List<String> subjects = info.getConfiguration().getSubjects();
-    return subjects.isEmpty() ? List.of(stream) : List.copyOf(subjects);
+  private Limits limitsOf(StreamInfo info) {
+    StreamConfiguration config = info.getConfiguration();
+    List<String> subjects = config.getSubjects();
+    return new Limits(
+        subjects.isEmpty() ? List.of(stream) : List.copyOf(subjects), config.getMaxMsgSize());
   }
 
   private static boolean startsAtOrBefore(Batch batch, Tail tail) {
@@ -237,6 +294,22 @@ final class RelayHandler implements BatchHandler {
               e.getCause() instanceof RuntimeException r && r.getCause() != null
                   ? r.getCause()
                   : e.getCause();
+          if (cause instanceof JetStreamApiException refusal
+              && refusal.getApiErrorCode() == MESSAGE_TOO_LARGE) {
+            // The broker's own word that this message is too large (the stream's max_msg_size went
+            // down since its configuration was read): the messages before it are stored, the ones
+            // after it refused only for the sequence they expect, so this event alone is at fault.
+            throw new UnprocessableEventException(
+                events.get(i),
+                "stream "
+                    + stream
+                    + " refused the message for the event at position "
+                    + position
+                    + " as larger than its max_msg_size ("
+                    + refusal.getErrorDescription()
+                    + ")",
+                cause);
+          }
           throw new IllegalStateException(
               "the broker refused the event at position "
                   + position
@@ -280,7 +353,7 @@ final class RelayHandler implements BatchHandler {
 
   private Tail tail() throws IOException, JetStreamApiException {
     StreamInfo info = streamInfo();
-    streamSubjects = subjectsOf(info);
+    limits = limitsOf(info);
     RetentionPolicy retention = info.getConfiguration().getRetentionPolicy();
     if (retention != RetentionPolicy.Limits) {
       // Consumers delete its messages, the last one too: an empty-looking stream would make the
@@ -307,12 +380,16 @@ final class RelayHandler implements BatchHandler {
     return new Tail(last.getSeq(), positionOf(last));
   }
 
-  /** The position of the event in the stream's last message, which this relay must have sent. */
+  /**
+   * The position of the event in the stream's last message, which this relay must have sent from
+   * this log.
+   */
   private long positionOf(MessageInfo last) {
     Headers headers = last.getHeaders();
     String position = headers == null ? null : headers.getFirst(JetStreamRelay.POSITION_HEADER);
     String publisher = headers == null ? null : headers.getFirst(JetStreamRelay.RELAY_HEADER);
-    if (position == null || publisher == null) {
+    String id = headers == null ? null : headers.getFirst(NatsJetStreamConstants.MSG_ID_HDR);
+    if (position == null || publisher == null || id == null) {
       throw new IllegalStateException(
           "the last message of stream "
               + stream
@@ -334,7 +411,50 @@ final class RelayHandler implements BatchHandler {
               + relay
               + "'; a stream takes one relay");
     }
-    return Long.parseLong(position);
+    long at = Long.parseLong(position);
+    requireFromThisLog(last, at, id);
+    return at;
+  }
+
+  /**
+   * Checks that the stream's last message holds this log's event at its position. A relay of the
+   * same name on another log (another schema or database: by default both are named after the
+   * stream) counts positions of its own, and trusting them this relay would skip its events up to
+   * there as already on the stream. The event id tells the logs apart with nothing to configure,
+   * also in the messages of earlier versions, and it survives what keeps a log's events but not its
+   * server's identity (a major-version upgrade, a dump and restore, a failover).
+   */
+  private void requireFromThisLog(MessageInfo last, long position, String id) {
+    Optional<SequencedEvent> ours;
+    // From the primary: a replica may not have replayed the event yet.
+    try (Stream<SequencedEvent> events =
+        store.read().fromPrimary().after(position - 1).limit(1).sequenced()) {
+      ours = events.findFirst().filter(event -> event.position() == position);
+    }
+    if (ours.isPresent() && ours.get().event().id().toString().equals(id)) {
+      return;
+    }
+    String found = ours.map(event -> "is event " + event.event().id()).orElse("holds no event");
+    throw new IllegalStateException(
+        "the last message of stream "
+            + stream
+            + " (sequence "
+            + last.getSeq()
+            + ") holds event "
+            + id
+            + " at position "
+            + position
+            + ", but position "
+            + position
+            + " of this relay's log (schema "
+            + store.schema()
+            + ") "
+            + found
+            + ": a relay named '"
+            + relay
+            + "' on another log (another schema or database) feeds the stream, or this log lost"
+            + " events the stream holds (restored from an older backup); a stream takes the relay"
+            + " of one log");
   }
 
   private static List<SequencedEvent> after(List<SequencedEvent> events, long position) {

@@ -8,6 +8,7 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.en57.Event;
 import io.en57.EventStore;
+import io.en57.Migrator;
 import io.en57.Read;
 import io.en57.SequencedEvent;
 import io.en57.nats.Streams.Received;
@@ -372,6 +373,151 @@ class JetStreamRelayTest {
         .extracting(Received::position)
         .containsExactly(1L);
     assertThat(Projections.forDataSource(pool).deadLetters(relay.name())).isEmpty();
+  }
+
+  @Test
+  void withDeadLettersItSkipsAnEventLargerThanTheStreamsMaximumMessageSize() throws Exception {
+    createWithMaximumMessageSize("RELAY_MAX_MSG", 1024);
+    store.append(List.of(Event.of("Fine")));
+    long large =
+        store.append(List.of(Event.of("Large", Map.of("blob", "x".repeat(2048))))).position();
+    // Within 1024 bytes but for the headers, which the broker counts too.
+    long close =
+        store.append(List.of(Event.of("Close", Map.of("blob", "x".repeat(1000))))).position();
+    long head = store.append(List.of(Event.of("Fine"))).position();
+
+    JetStreamRelay relay = started(JetStreamRelay.builder(nats, "RELAY_MAX_MSG").deadLetters());
+
+    assertThat(relay.await(head, PATIENCE)).isTrue();
+    assertThat(Streams.readAll(nats, "RELAY_MAX_MSG"))
+        .extracting(Received::position)
+        .containsExactly(1L, head);
+    var letters = Projections.forDataSource(pool).deadLetters(relay.name());
+    assertThat(letters).extracting(DeadLetter::position).containsExactly(large, close);
+    assertThat(letters)
+        .extracting(DeadLetter::error)
+        .allSatisfy(
+            error ->
+                assertThat(error)
+                    .contains("more than the max_msg_size of stream RELAY_MAX_MSG, 1024 bytes"));
+  }
+
+  @Test
+  void withoutDeadLettersAnEventLargerThanTheStreamsMaximumMessageSizeStopsTheRelayBeforeIt()
+      throws Exception {
+    createWithMaximumMessageSize("RELAY_MAX_MSG_STUCK", 1024);
+    store.append(List.of(Event.of("Fine")));
+    long large =
+        store.append(List.of(Event.of("Large", Map.of("blob", "x".repeat(2048))))).position();
+    long head = store.append(List.of(Event.of("Fine"))).position();
+
+    JetStreamRelay relay =
+        started(JetStreamRelay.builder(nats, "RELAY_MAX_MSG_STUCK").retry(TWO_ATTEMPTS));
+
+    assertThatThrownBy(() -> relay.await(head, PATIENCE))
+        .isInstanceOf(ProjectionFailedException.class);
+    var status = Projections.forDataSource(pool).status(relay.name()).get(0);
+    assertThat(status.checkpoint()).isEqualTo(large - 1);
+    assertThat(status.error().orElseThrow())
+        .contains("the event at position " + large, "max_msg_size", "1024 bytes");
+    assertThat(Streams.readAll(nats, "RELAY_MAX_MSG_STUCK"))
+        .extracting(Received::position)
+        .containsExactly(1L);
+  }
+
+  @Test
+  void withDeadLettersItSkipsAnEventTheBrokerRefusesForAMaximumMessageSizeLoweredMeanwhile()
+      throws Exception {
+    create("RELAY_MAX_MSG_LOWERED", "en57.>", Duration.ofMinutes(2));
+    long first = store.append(List.of(Event.of("Fine"))).position();
+    JetStreamRelay relay =
+        started(JetStreamRelay.builder(nats, "RELAY_MAX_MSG_LOWERED").deadLetters());
+    assertThat(relay.await(first, PATIENCE)).isTrue();
+    // The relay read the stream's configuration before: the broker is the one to refuse.
+    var management = nats.jetStreamManagement();
+    management.updateStream(
+        StreamConfiguration.builder(
+                management.getStreamInfo("RELAY_MAX_MSG_LOWERED").getConfiguration())
+            .maximumMessageSize(1024)
+            .build());
+    long large =
+        store.append(List.of(Event.of("Large", Map.of("blob", "x".repeat(2048))))).position();
+    long head = store.append(List.of(Event.of("Fine"))).position();
+
+    assertThat(relay.await(head, PATIENCE)).isTrue();
+    assertThat(Streams.readAll(nats, "RELAY_MAX_MSG_LOWERED"))
+        .extracting(Received::position)
+        .containsExactly(first, head);
+    var letters = Projections.forDataSource(pool).deadLetters(relay.name());
+    assertThat(letters).extracting(DeadLetter::position).containsExactly(large);
+    assertThat(letters.get(0).error())
+        .contains("stream RELAY_MAX_MSG_LOWERED refused the message", "max_msg_size");
+  }
+
+  @Test
+  void refusesAStreamARelayOfTheSameNameFeedsFromAnotherLog() throws Exception {
+    streams.add("RELAY_TWO_LOGS");
+    nats.jetStreamManagement()
+        .addStream(
+            StreamConfiguration.builder()
+                .name("RELAY_TWO_LOGS")
+                .subjects("acme.>", "globex.>")
+                .build());
+    Migrator.forDataSource(database.dataSource()).withSchema("acme").migrate();
+    Migrator.forDataSource(database.dataSource()).withSchema("globex").migrate();
+    try (EventStore acme = EventStore.builder().schema("acme").forDataSource(pool);
+        EventStore globex = EventStore.builder().schema("globex").forDataSource(pool)) {
+      List<Event> acmeEvents =
+          List.of(Event.of("Counted"), Event.of("Counted"), Event.of("Counted"));
+      long acmeHead = acme.append(acmeEvents).position();
+      // Both relays are named jetstream-RELAY_TWO_LOGS, each with its checkpoint in its schema.
+      try (JetStreamRelay acmeRelay =
+          JetStreamRelay.builder(nats, "RELAY_TWO_LOGS").subjectPrefix("acme").start(acme, pool)) {
+        assertThat(acmeRelay.await(acmeHead, PATIENCE)).isTrue();
+      }
+      // More events than the other log: the first three would pass for relayed.
+      List<Event> globexEvents = new ArrayList<>();
+      for (int i = 0; i < 5; i++) {
+        globexEvents.add(Event.of("Counted"));
+      }
+      long globexHead = globex.append(globexEvents).position();
+
+      try (JetStreamRelay globexRelay =
+          JetStreamRelay.builder(nats, "RELAY_TWO_LOGS")
+              .subjectPrefix("globex")
+              .retry(TWO_ATTEMPTS)
+              .start(globex, pool)) {
+        assertThatThrownBy(() -> globexRelay.await(globexHead, PATIENCE))
+            .isInstanceOf(ProjectionFailedException.class);
+        assertThat(
+                Projections.forDataSource(pool)
+                    .withSchema("globex")
+                    .status(globexRelay.name())
+                    .get(0)
+                    .error()
+                    .orElseThrow())
+            .contains(
+                "holds event " + acmeEvents.get(2).id() + " at position 3",
+                "position 3 of this relay's log (schema globex) is event "
+                    + globexEvents.get(2).id(),
+                "a relay named 'jetstream-RELAY_TWO_LOGS' on another log");
+      }
+    }
+    assertThat(Streams.readAll(nats, "RELAY_TWO_LOGS"))
+        .extracting(Received::subject)
+        .containsExactly("acme.Counted", "acme.Counted", "acme.Counted");
+  }
+
+  private void createWithMaximumMessageSize(String stream, int maximumMessageSize)
+      throws Exception {
+    streams.add(stream);
+    nats.jetStreamManagement()
+        .addStream(
+            StreamConfiguration.builder()
+                .name(stream)
+                .subjects("en57.>")
+                .maximumMessageSize(maximumMessageSize)
+                .build());
   }
 
   private static List<Long> positions(Read scope) {
