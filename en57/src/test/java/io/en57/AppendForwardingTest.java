@@ -234,6 +234,61 @@ class AppendForwardingTest {
   }
 
   /**
+   * A peer holding the token (any session of the application role can read it, without TLS) sends
+   * appends no store sends. The leader writes a group in one statement, joining the events' data
+   * into one JSON array: data holding two JSON values would shift every later caller's data, and an
+   * id twice would fail the whole group. Each is refused on its own, and nothing is stored.
+   */
+  @Test
+  void aLeaderRefusesForwardedAppendsNoStoreSendsAndStoresNothingOfThem() throws Exception {
+    int port;
+    try (var socket = new ServerSocket(0)) {
+      port = socket.getLocalPort();
+    }
+    EventStore leader = node(port, new AtomicInteger());
+    waitUntilALeaderIsElected();
+    String token;
+    try (Connection admin = database.dataSource().getConnection();
+        Statement statement = admin.createStatement();
+        ResultSet row = statement.executeQuery("SELECT token FROM en57.append_leader")) {
+      row.next();
+      token = row.getString(1);
+    }
+    UUID id = UUID.randomUUID();
+    String event = "{\"id\":\"%s\",\"type\":\"Forged\",\"data\":%s,\"meta\":%s,\"tags\":[]}";
+    List<String> forged =
+        List.of(
+            "["
+                + String.format(event, id, JSON.writeValueAsString("{\"x\":1},{\"y\":2}"), "null")
+                + "]",
+            "["
+                + String.format(
+                    event, id, JSON.writeValueAsString("{}"), JSON.writeValueAsString("{} {}"))
+                + "]",
+            "[" + String.format(event, id, JSON.writeValueAsString("{\"x\":"), "null") + "]",
+            "["
+                + String.format(event, id, JSON.writeValueAsString("{}"), "null")
+                + ","
+                + String.format(event, id, JSON.writeValueAsString("{}"), "null")
+                + "]",
+            "[]");
+    try (var socket = new Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(10_000);
+      var out = new DataOutputStream(socket.getOutputStream());
+      var in = new DataInputStream(socket.getInputStream());
+      frame(out, "{\"version\":1,\"token\":\"" + token + "\"}");
+      readFrame(in); // welcome
+      for (String events : forged) {
+        frame(out, "{\"events\":" + events + ",\"condition\":null}");
+        JsonNode reply = JSON.readTree(readFrame(in));
+        assertThat(reply.path("reply").asText()).as(events).isEqualTo("refused");
+        assertThat(reply.path("reason").asText()).as(events).isEqualTo("INVALID");
+      }
+    }
+    assertThat(leader.read().toList()).isEmpty();
+  }
+
+  /**
    * A leader that stores an append and then falls silent: the follower waits as long as a leader
    * may legitimately take, then appends directly, which finds the append stored. It reports it as
    * stored by this call (not a replay: the caller called once), and the event is stored once. The

@@ -171,7 +171,16 @@ final class AppendForwarding implements AutoCloseable {
         || request.jsonLength() > MAX_FORWARDED_JSON_LENGTH) {
       return direct.apply(request);
     }
-    Forwarded forwarded = forward(leader, request);
+    byte[] frame;
+    try {
+      frame = ForwardingWire.bytes(Request.of(request));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // JSON of strings, written to memory
+    }
+    if (frame.length > ForwardingWire.MAX_REQUEST_BYTES) {
+      return direct.apply(request);
+    }
+    Forwarded forwarded = forward(leader, frame);
     if (forwarded instanceof Forwarded.Answered answered) {
       Reply reply = answered.reply();
       if (reply instanceof Reply.Stored stored) {
@@ -225,7 +234,7 @@ final class AppendForwarding implements AutoCloseable {
     return outcome;
   }
 
-  private Forwarded forward(Leader leader, AppendRequest request) {
+  private Forwarded forward(Leader leader, byte[] request) {
     Channel channel = idleChannelTo(leader);
     if (channel == null) {
       try {
@@ -236,7 +245,7 @@ final class AppendForwarding implements AutoCloseable {
       }
     }
     try {
-      ForwardingWire.write(channel.out(), Request.of(request));
+      ForwardingWire.writeBytes(channel.out(), request);
       Reply reply = ForwardingWire.read(channel.in(), Reply.class, ForwardingWire.MAX_FRAME_BYTES);
       if (closed || !idle.offerFirst(channel.usedNow())) {
         channel.close();

@@ -211,7 +211,7 @@ final class ForwardingServer {
       // Followers drop connections idle for longer than this; one left open here is a dead one.
       socket.setSoTimeout(IDLE_TIMEOUT_MILLIS);
       while (true) {
-        Request request = ForwardingWire.read(in, Request.class, ForwardingWire.MAX_FRAME_BYTES);
+        Request request = ForwardingWire.read(in, Request.class, ForwardingWire.MAX_REQUEST_BYTES);
         if (!begin(peer)) {
           ForwardingWire.write(out, new Reply.NotWritten("the leading node is closing"));
           return;

@@ -3,16 +3,21 @@ package io.en57.internal;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.en57.Event;
 import io.en57.Query;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import java.util.UUID;
 
@@ -30,6 +35,13 @@ final class ForwardingWire {
    */
   static final int MAX_FRAME_BYTES = Integer.MAX_VALUE - 8;
 
+  /**
+   * The largest request a leader reads: far beyond what an append of {@link
+   * AppendForwarding#MAX_FORWARDED_JSON_LENGTH} characters of data takes, even with thousands of
+   * tags; a larger one is appended directly.
+   */
+  static final int MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+
   /** The largest hello: read before the peer is known, so it must not make the leader allocate. */
   static final int MAX_HELLO_BYTES = 1024;
 
@@ -46,6 +58,10 @@ final class ForwardingWire {
               .streamReadConstraints(
                   StreamReadConstraints.builder().maxStringLength(Integer.MAX_VALUE).build())
               .build());
+
+  /** Reads an event's data or metadata as the codec reads it. */
+  private static final JsonFactory EVENT_JSON =
+      JsonFactory.builder().streamReadConstraints(EventCodec.READ_LIMITS).build();
 
   private ForwardingWire() {}
 
@@ -66,12 +82,37 @@ final class ForwardingWire {
               : append.condition().criteria().stream().map(WireCriterion::of).toList());
     }
 
+    /**
+     * The append, checked as the follower's store checked it before sending: the leader writes it
+     * in one statement with other callers' appends, where a forged one (data holding two JSON
+     * values, say, or an id twice) must not reach theirs.
+     *
+     * @throws IllegalArgumentException naming what no store sends
+     */
     AppendRequest toAppend() {
-      return new AppendRequest(
-          events.stream().map(WireEvent::toEncoded).toList(),
-          condition == null
-              ? null
-              : new Query(condition.stream().map(WireCriterion::toCriterion).toList()));
+      if (events == null || events.isEmpty()) {
+        throw new IllegalArgumentException("a forwarded append without events");
+      }
+      var ids = new HashSet<UUID>();
+      var encoded = new ArrayList<EncodedEvent>(events.size());
+      for (WireEvent event : events) {
+        EncodedEvent one = Objects.requireNonNull(event, "a forwarded event is null").toEncoded();
+        if (!ids.add(one.id())) {
+          throw new IllegalArgumentException("a forwarded append repeats the id " + one.id());
+        }
+        encoded.add(one);
+      }
+      var append =
+          new AppendRequest(
+              encoded,
+              condition == null
+                  ? null
+                  : new Query(condition.stream().map(WireCriterion::toCriterion).toList()));
+      if (append.jsonLength() > AppendForwarding.MAX_FORWARDED_JSON_LENGTH) {
+        throw new IllegalArgumentException(
+            "a forwarded append of " + append.jsonLength() + " characters of JSON");
+      }
+      return append;
     }
   }
 
@@ -84,6 +125,19 @@ final class ForwardingWire {
     }
 
     EncodedEvent toEncoded() {
+      Objects.requireNonNull(id, "a forwarded event without an id");
+      StorableText.requireIndexable(
+          Objects.requireNonNull(type, "a forwarded event without a type"),
+          "type",
+          Event.MAX_TYPE_BYTES);
+      for (String tag : Objects.requireNonNull(tags, "a forwarded event without tags")) {
+        StorableText.requireIndexable(
+            Objects.requireNonNull(tag, "a forwarded tag is null"), "tag", Event.MAX_TAG_BYTES);
+      }
+      requireOneJsonValue(data, "data");
+      if (meta != null) {
+        requireOneJsonValue(meta, "meta");
+      }
       return new EncodedEvent(id, type, data, meta, inOrder(tags));
     }
   }
@@ -150,7 +204,15 @@ final class ForwardingWire {
   }
 
   static void write(DataOutputStream out, Object frame) throws IOException {
-    byte[] bytes = MAPPER.writeValueAsBytes(frame);
+    writeBytes(out, bytes(frame));
+  }
+
+  /** {@code frame} as it travels, after its length. */
+  static byte[] bytes(Object frame) throws IOException {
+    return MAPPER.writeValueAsBytes(frame);
+  }
+
+  static void writeBytes(DataOutputStream out, byte[] bytes) throws IOException {
     out.writeInt(bytes.length);
     out.write(bytes);
     out.flush();
@@ -161,9 +223,32 @@ final class ForwardingWire {
     if (length < 0 || length > maxBytes) {
       throw new IOException("a frame of " + length + " bytes is not one this library sends");
     }
-    byte[] bytes = new byte[length];
-    in.readFully(bytes);
+    // Buffers grow with the bytes that arrive, not with the length a peer announces.
+    byte[] bytes = in.readNBytes(length);
+    if (bytes.length < length) {
+      throw new EOFException("a frame of " + length + " bytes ended after " + bytes.length);
+    }
     return MAPPER.readValue(bytes, type);
+  }
+
+  /**
+   * Refuses {@code json} unless it is exactly one JSON value: the leader joins events' data into
+   * one JSON array, where a text holding two values would shift every later event's data.
+   */
+  private static void requireOneJsonValue(String json, String field) {
+    Objects.requireNonNull(json, () -> "a forwarded event without " + field);
+    try (JsonParser parser = EVENT_JSON.createParser(json)) {
+      if (parser.nextToken() == null) {
+        throw new IllegalArgumentException("a forwarded event's " + field + " is empty");
+      }
+      parser.skipChildren();
+      if (parser.nextToken() != null) {
+        throw new IllegalArgumentException(
+            "a forwarded event's " + field + " holds more than one JSON value");
+      }
+    } catch (IOException e) {
+      throw new IllegalArgumentException("a forwarded event's " + field + " is not JSON", e);
+    }
   }
 
   private static Set<String> inOrder(List<String> values) {
