@@ -174,31 +174,17 @@ final class RelayHandler implements BatchHandler {
     long size = message.getData().length + message.getHeaders().serializedLength();
     long maxPayload = nats.getMaxPayload(); // -1 while the server is not known
     if (maxPayload > 0 && size > maxPayload) {
-      throw new UnprocessableEventException(
-          event,
-          "the message for the event at position "
-              + event.position()
-              + " takes "
-              + size
-              + " bytes with its headers, more than the NATS server's max_payload of "
-              + maxPayload);
+      throw tooLarge(event, size, "the NATS server's max_payload of " + maxPayload);
     }
     if (!limits.fits(size) || !limits.takes(message.getSubject())) {
       // Asked again before the event is called unprocessable: the stream may take more by now.
       limits = limitsOf(streamInfo());
     }
     if (!limits.fits(size)) {
-      throw new UnprocessableEventException(
+      throw tooLarge(
           event,
-          "the message for the event at position "
-              + event.position()
-              + " takes "
-              + size
-              + " bytes with its headers, more than the max_msg_size of stream "
-              + stream
-              + ", "
-              + limits.maxMessageSize()
-              + " bytes");
+          size,
+          "the max_msg_size of stream " + stream + ", " + limits.maxMessageSize() + " bytes");
     }
     if (!limits.takes(message.getSubject())) {
       throw new UnprocessableEventException(
@@ -214,6 +200,18 @@ final class RelayHandler implements BatchHandler {
               + ")");
     }
     return message;
+  }
+
+  private static UnprocessableEventException tooLarge(
+      SequencedEvent event, long size, String limit) {
+    return new UnprocessableEventException(
+        event,
+        "the message for the event at position "
+            + event.position()
+            + " takes "
+            + size
+            + " bytes with its headers, more than "
+            + limit);
   }
 
   /**
