@@ -8,9 +8,13 @@ import io.en57.subscriptions.Projections;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code en57 projections}: every projection segment with its checkpoint, lag behind the head,
@@ -37,7 +41,7 @@ final class ProjectionsCommand extends DatabaseCommand {
     try {
       segments = Projections.forUrl(url).withSchema(schema).list();
     } catch (En57Exception e) {
-      return failure(this, e);
+      return failure(spec, e);
     }
     if (segments.isEmpty()) {
       out.println("No projections.");
@@ -67,11 +71,7 @@ final class ProjectionsCommand extends DatabaseCommand {
                 + (segment.segments() == 1 ? "" : " segment " + segment.segment())
                 + ": "
                 + segment.error().map(ProjectionsCommand::firstLine).orElse("no error recorded"));
-        out.println(
-            "  Fix the cause, then resume where it stopped: en57 projections reset "
-                + segment.name()
-                + " --to "
-                + segment.checkpoint());
+        out.println("  Fix the cause, then resume where it stopped: " + resume(schema, segment));
       }
     }
     return failed ? FAILURE : 0;
@@ -99,14 +99,24 @@ final class ProjectionsCommand extends DatabaseCommand {
     }
   }
 
+  /**
+   * The command that resumes a FAILED projection where it stopped, in the log in {@code schema}.
+   */
+  static String resume(String schema, ProjectionStatus segment) {
+    return "en57 projections reset "
+        + segment.name()
+        + " --to "
+        + segment.checkpoint()
+        + schemaOption(schema);
+  }
+
   /** Reports a failure the library explained (a schema that is not ready, a lost connection). */
-  static int failure(DatabaseCommand command, En57Exception e) {
+  static int failure(CommandSpec command, En57Exception e) {
     command
-        .spec
         .commandLine()
         .getErr()
         .println(
-            command.spec.qualifiedName()
+            command.qualifiedName()
                 + ": "
                 + String.valueOf(e.getMessage()).strip().replaceAll("\\s*\\R\\s*", " "));
     return FAILURE;
@@ -128,7 +138,12 @@ final class ProjectionsCommand extends DatabaseCommand {
             + " projection's reset handler, then applies the events after POSITION.",
         "Current owners stop at once; a batch being applied finishes first."
       })
-  static final class Reset extends DatabaseCommand {
+  static final class Reset implements Callable<Integer> {
+
+    @Spec CommandSpec spec;
+
+    /** Holds --url and --schema: picocli sets them there, given before or after "reset". */
+    @ParentCommand ProjectionsCommand projections;
 
     @Parameters(paramLabel = "NAME", description = "the projection")
     String name;
@@ -141,11 +156,15 @@ final class ProjectionsCommand extends DatabaseCommand {
     long position;
 
     @Override
-    int run(Migrator migrator, PrintWriter out) {
+    public Integer call() {
+      return projections.call(spec, (migrator, out) -> reset(out));
+    }
+
+    private int reset(PrintWriter out) {
       try {
-        Projections.forUrl(url).withSchema(schema).reset(name, position);
+        Projections.forUrl(projections.url).withSchema(projections.schema).reset(name, position);
       } catch (En57Exception e) {
-        return failure(this, e);
+        return failure(spec, e);
       }
       out.println(
           "Projection "

@@ -37,7 +37,11 @@ final class StatusReport {
               out.println("Application role " + role.role() + ": privileges NOT in place");
               role.missing().forEach(missing -> out.println("  lacks " + missing));
               role.excess().forEach(excess -> out.println("  should not have: " + excess));
-              out.println("  Repair: en57 migrate --app-role " + role.role());
+              out.println(
+                  "  Repair: en57 migrate"
+                      + DatabaseCommand.schemaOption(schema)
+                      + " --app-role "
+                      + role.role());
             });
   }
 

@@ -102,6 +102,56 @@ class DoctorCommandTest {
   }
 
   @Test
+  void anAppendLockHeldByASessionWhoseAgeTheDoctorCannotSeeIsAProblem() throws Exception {
+    // A schema owner that is no superuser, as the README sets up; the helper makes it a plain role.
+    try (var owner = database.createApplicationRole();
+        var application = database.createApplicationRole()) {
+      database.execute("GRANT CREATE ON DATABASE " + database.name() + " TO " + owner.name());
+      String ownerUrl = database.postgresUrl().replaceFirst("//[^@]*@", "//" + owner.name() + "@");
+      Result migrate = Cli.run("migrate", "--url", ownerUrl, "--app-role", application.name());
+      assertThat(migrate.exitCode()).as(migrate.err()).isZero();
+      Connection holder = AppendLock.hold(application.dataSource());
+      try {
+        Result result =
+            Cli.run(
+                "doctor",
+                "--url",
+                ownerUrl,
+                "--app-role",
+                application.name(),
+                "--max-lock-hold",
+                "0");
+
+        assertThat(result.exitCode()).isOne();
+        assertThat(result.out())
+            .containsPattern(
+                "Append lock: held by pid \\d+ \\(role "
+                    + application.name()
+                    + ".*\\), how long hidden from this role")
+            .containsPattern(
+                "  - cannot see how long pid \\d+ \\(role "
+                    + application.name()
+                    + "\\) has held the append lock: .*; GRANT pg_read_all_stats TO "
+                    + owner.name()
+                    + ", or run the doctor as a superuser")
+            .doesNotContain("Problems: none");
+
+        // The repair it names: the hold time shows, and is judged.
+        database.execute("GRANT pg_read_all_stats TO " + owner.name());
+        Result granted = Cli.run("doctor", "--url", ownerUrl, "--max-lock-hold", "0");
+        assertThat(granted.exitCode()).isOne();
+        assertThat(granted.out())
+            .containsPattern("its transaction open for \\d+\\.\\d s")
+            .contains("  - a transaction has held the append lock for")
+            .doesNotContain("cannot see");
+      } finally {
+        holder.rollback();
+        holder.close();
+      }
+    }
+  }
+
+  @Test
   void aFailedProjectionIsAProblemAndLagIsJudgedOnlyWhenAsked() throws Exception {
     Cli.run("migrate", "--url", database.postgresUrl());
     try (EventStore store = EventStore.forDataSource(database.dataSource())) {
@@ -142,6 +192,36 @@ class DoctorCommandTest {
     assertThat(lagging.exitCode()).isOne();
     assertThat(lagging.out())
         .contains("  - projection failing lags 2 positions behind the head, and no runner owns it");
+  }
+
+  @Test
+  void theRepairsOfALogInAnotherSchemaNameIt() {
+    Cli.run("migrate", "--url", database.postgresUrl(), "--schema", "billing");
+    database.execute(
+        "SELECT billing.projection_register('failing', 1);"
+            + " SELECT billing.projection_fail('failing', 0, 0, 'broken')");
+    try (var role = database.createApplicationRole()) {
+      Result result =
+          Cli.run(
+              "doctor",
+              "--url",
+              database.postgresUrl(),
+              "--schema",
+              "billing",
+              "--app-role",
+              role.name());
+
+      assertThat(result.exitCode()).isOne();
+      assertThat(result.out())
+          .contains("  Repair: en57 migrate --schema billing --app-role " + role.name())
+          .contains(
+              "  - the application role's privileges are not in place: run en57 migrate"
+                  + " --schema billing --app-role "
+                  + role.name())
+          .contains(
+              "  - projection failing FAILED: fix the cause, then en57 projections reset"
+                  + " failing --to 0 --schema billing");
+    }
   }
 
   @Test

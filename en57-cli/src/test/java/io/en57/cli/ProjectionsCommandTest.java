@@ -113,6 +113,69 @@ class ProjectionsCommandTest {
     assertThat(beyond.err()).contains("position 11 is beyond the head 10");
   }
 
+  /**
+   * seats-left in en57 as {@link #migrateWithProjections()} leaves it, and FAILED at 3 in billing.
+   */
+  private void migrateWithTwoLogs() {
+    migrateWithProjections();
+    Migrator.forDataSource(database.dataSource()).withSchema("billing").migrate();
+    database.execute(
+        "INSERT INTO billing.events (position, id, type, data)"
+            + " SELECT g, gen_random_uuid(), 'A', '{}' FROM generate_series(1, 5) g;"
+            + " SELECT billing.projection_register('seats-left', 1);"
+            + " UPDATE billing.projections SET position = 3 WHERE name = 'seats-left';"
+            + " SELECT billing.projection_fail('seats-left', 0, 0, 'broken')");
+  }
+
+  @Test
+  void theResumeOfAFailedProjectionInAnotherSchemaResetsThatOneAsPrinted() {
+    migrateWithTwoLogs();
+    String en57Before = Cli.run("projections", "--url", url).out();
+
+    Result failed = Cli.run("projections", "--schema", "billing", "--url", url);
+
+    assertThat(failed.exitCode()).isEqualTo(1);
+    String resume =
+        failed
+            .out()
+            .lines()
+            .filter(line -> line.contains("resume where it stopped: "))
+            .findFirst()
+            .orElseThrow()
+            .replaceFirst(".*resume where it stopped: en57 ", "");
+    assertThat(resume).isEqualTo("projections reset seats-left --to 3 --schema billing");
+
+    Result followed = Cli.run((resume + " --url " + url).split(" "));
+
+    assertThat(followed.exitCode()).as(followed.err()).isZero();
+    assertThat(Cli.run("projections", "--schema", "billing", "--url", url).out())
+        .contains("seats-left  -                 3    2  STOPPED");
+    assertThat(Cli.run("projections", "--url", url).out()).isEqualTo(en57Before);
+  }
+
+  @Test
+  void resetWorksOnTheSchemaAndDatabaseGivenToProjections() {
+    migrateWithTwoLogs();
+    String en57Before = Cli.run("projections", "--url", url).out();
+
+    Result reset =
+        Cli.run(
+            "projections", "--schema", "billing", "reset", "seats-left", "--to", "1", "--url", url);
+
+    assertThat(reset.exitCode()).as(reset.err()).isZero();
+    assertThat(Cli.run("projections", "--url", url).out()).isEqualTo(en57Before);
+    assertThat(Cli.run("projections", "--schema", "billing", "--url", url).out())
+        .contains("seats-left  -                 1    4  STOPPED");
+
+    Result urlFirst =
+        Cli.run(
+            "projections", "--url", url, "--schema", "billing", "reset", "seats-left", "--to", "2");
+
+    assertThat(urlFirst.exitCode()).as(urlFirst.err()).isZero();
+    assertThat(Cli.run("projections", "--schema", "billing", "--url", url).out())
+        .contains("seats-left  -                 2    3  STOPPED");
+  }
+
   @Test
   void aDatabaseWithoutProjectionsSaysSo() {
     Migrator.forDataSource(database.dataSource()).migrate();

@@ -20,9 +20,11 @@ import io.micrometer.core.instrument.observation.DefaultMeterObservationHandler;
 import io.micrometer.observation.Observation;
 import io.micrometer.observation.ObservationRegistry;
 import java.time.Duration;
+import java.util.Collections;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.WeakHashMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -49,6 +51,16 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class MicrometerListener implements StoreListener {
 
+  /**
+   * The values behind the lag gauges, per registry and tags. A registry keeps the first gauge
+   * registered for a name and tags, and hands it to later registrations with the value it was
+   * registered with: every listener on one registry (a store opened again, a router rebuilt, the
+   * copies of {@link #withTags}) must set that one. Weak keys: a registry no longer used goes with
+   * its values.
+   */
+  private static final Map<MeterRegistry, Map<Tags, AtomicLong>> LAGS =
+      Collections.synchronizedMap(new WeakHashMap<>());
+
   private final MeterRegistry meters;
   private final ObservationRegistry observations;
   private final Tags common;
@@ -59,13 +71,14 @@ public final class MicrometerListener implements StoreListener {
   private final DistributionSummary groupSize;
   private final Timer groupWait;
   private final Timer groupWrite;
-  private final Map<Tags, AtomicLong> lags = new ConcurrentHashMap<>();
+  private final Map<Tags, AtomicLong> lags;
 
   private MicrometerListener(MeterRegistry meters, ObservationRegistry observations, Tags common) {
     this.meters = meters;
     this.observations = observations;
     this.common = common;
     this.commonKeyValues = KeyValues.of(common, Tag::getKey, Tag::getValue);
+    this.lags = LAGS.computeIfAbsent(meters, registry -> new ConcurrentHashMap<>());
     this.eventsPerAppend = eventsPerAppend(false);
     this.eventsPerConditionalAppend = eventsPerAppend(true);
     this.eventsPerPage =

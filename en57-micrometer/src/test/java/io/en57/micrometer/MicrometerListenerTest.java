@@ -8,6 +8,7 @@ import io.en57.DuplicateEventIdException;
 import io.en57.Event;
 import io.en57.EventStore;
 import io.en57.Migrator;
+import io.en57.observation.ProjectionBatch;
 import io.en57.routing.EventStoreRouter;
 import io.en57.subscriptions.Projection;
 import io.en57.subscriptions.ProjectionRunner;
@@ -218,6 +219,23 @@ class MicrometerListenerTest {
                 .counter()
                 .count())
         .isEqualTo(1);
+  }
+
+  @Test
+  void aNewListenerOnTheSameRegistrySetsTheLagGaugeThatIsRegistered() {
+    var tags = new String[] {"projection", "p", "segment", "0"};
+    MicrometerListener before = MicrometerListener.of(meterRegistry);
+    before.projectionBatchApplied(new ProjectionBatch("p", 0, 1, Duration.ZERO, 5, 5));
+
+    // A store opened again (or a router rebuilt) on the same registry, with a listener of its own.
+    MicrometerListener after = MicrometerListener.of(meterRegistry);
+    after.projectionBatchApplied(new ProjectionBatch("p", 0, 5, Duration.ZERO, 10, 0));
+
+    assertThat(meterRegistry.get("en57.projection.lag").tags(tags).gauge().value()).isZero();
+    after
+        .withTags(Tags.empty())
+        .projectionBatchApplied(new ProjectionBatch("p", 0, 1, Duration.ZERO, 11, 2));
+    assertThat(meterRegistry.get("en57.projection.lag").tags(tags).gauge().value()).isEqualTo(2);
   }
 
   @Test
