@@ -74,7 +74,8 @@ public final class Migrator {
    * grants it what a store needs and nothing else (USAGE on the schema, SELECT on its tables,
    * EXECUTE on its functions, which write with their owner's rights) and revokes any other
    * privilege it holds there, and {@link #status()} reports whether that is in place. The role must
-   * exist and must be neither the schema's owner nor a superuser, who could rewrite history.
+   * exist and must be neither the schema's owner nor a superuser, who could rewrite history, nor,
+   * before PostgreSQL 16, have CREATEROLE, with which it could make itself the owner.
    */
   public Migrator withApplicationRole(String role) {
     Objects.requireNonNull(role, "application role must not be null");
@@ -158,10 +159,6 @@ public final class Migrator {
       return applied;
     }
     requireSupportedServer(connection);
-    // A migration may drop and create functions, and it adds tables and functions: the roles that
-    // could append before get what a store needs again, named or not (--app-role once is enough).
-    List<String> appendingRoles =
-        status.state() == MigrationState.FRESH ? List.of() : rolesThatCanAppend(connection);
     execute(connection, schema.sql("CREATE SCHEMA IF NOT EXISTS en57"));
     execute(
         connection,
@@ -176,11 +173,6 @@ public final class Migrator {
       }
       apply(connection, migration);
       applied.add(migration.name());
-    }
-    for (String role : appendingRoles) {
-      if (!role.equals(applicationRole)) {
-        grantTo(connection, role);
-      }
     }
     grantToApplicationRole(connection);
     return applied;
@@ -210,7 +202,7 @@ public final class Migrator {
     }
   }
 
-  /** Grants {@code role} what a store needs, and revokes everything else in the schema. */
+  /** Grants the named {@code role}, if fit to be the application's, what a store needs. */
   private void grantTo(Connection connection, String role) throws SQLException {
     List<String> problems = RoleCheck.identityProblems(RoleCheck.check(connection, schema, role));
     if (!problems.isEmpty()) {
@@ -225,9 +217,7 @@ public final class Migrator {
     }
     connection.setAutoCommit(false);
     try {
-      for (String grant : RoleCheck.grants(connection, schema, role)) {
-        execute(connection, grant);
-      }
+      grantWhatAStoreNeeds(connection, role);
       connection.commit();
     } catch (SQLException e) {
       connection.rollback();
@@ -237,11 +227,25 @@ public final class Migrator {
     }
   }
 
+  /** Grants {@code role} what a store needs, and revokes everything else in the schema. */
+  private void grantWhatAStoreNeeds(Connection connection, String role) throws SQLException {
+    for (String grant : RoleCheck.grants(connection, schema, role)) {
+      execute(connection, grant);
+    }
+  }
+
   /**
    * Applies {@code migration} and records it in one transaction: one that fails or is cut off
    * leaves nothing, its version row neither, and migrating again retries it. (A row left started
    * and not completed, which {@link #status} reports as PARTIAL, comes only from a migrator that
    * recorded the start on its own.)
+   *
+   * <p>A migration may drop and create functions, and it adds tables and functions: the roles that
+   * could append before get what a store needs again, named or not (--app-role once is enough), in
+   * the same transaction, so no commit leaves a role that could append unable to, whatever stops
+   * the migrations after it. They are not checked as a named role is: one unfit to be the
+   * application's (a superuser, a member of the owner) holds all this anyway, and refusing it would
+   * take the other roles' grants with it.
    */
   private void apply(Connection connection, Migration migration) throws SQLException {
     connection.setAutoCommit(false);
@@ -254,7 +258,11 @@ public final class Migrator {
         start.setString(3, migration.checksum());
         start.executeUpdate();
       }
+      List<String> appendingRoles = rolesThatCanAppend(connection);
       execute(connection, schema.sql(migration.sql()));
+      for (String role : appendingRoles) {
+        grantWhatAStoreNeeds(connection, role);
+      }
       execute(
           connection,
           "UPDATE "

@@ -17,6 +17,9 @@ final class RoleCheck {
   private static final String DOES_NOT_EXIST = "does not exist";
   private static final String OWNER = "owns schema %s (or is a member of its owner)";
   private static final String SUPERUSER = "is a superuser (or a member of one)";
+  private static final String CREATEROLE =
+      "has CREATEROLE (or is a member of a role that has), which before PostgreSQL 16 lets it"
+          + " grant itself the owner's role";
 
   /**
    * Per table: a missing SELECT, and any privilege beyond it, on the table or on any of its columns
@@ -47,7 +50,9 @@ final class RoleCheck {
   /**
    * What makes a role unfit to be the application's role whatever is granted: it does not exist, or
    * it owns the schema or is a superuser, or is a member of either (it could SET ROLE to it), from
-   * whom privileges on the log cannot be taken.
+   * whom privileges on the log cannot be taken; or, before PostgreSQL 16, it has CREATEROLE (or is
+   * a member of a role that has), with which it can grant itself any role but a superuser, the
+   * owner too (16 asks for ADMIN OPTION on the role granted).
    */
   static List<String> identityProblems(ApplicationRoleStatus status) {
     var problems = new ArrayList<String>();
@@ -57,7 +62,9 @@ final class RoleCheck {
       }
     }
     for (String problem : status.excess()) {
-      if (problem.equals(SUPERUSER) || problem.startsWith("owns schema ")) {
+      if (problem.equals(SUPERUSER)
+          || problem.startsWith("owns schema ")
+          || problem.equals(CREATEROLE)) {
         problems.add(problem);
       }
     }
@@ -77,7 +84,10 @@ final class RoleCheck {
                     + " AND pg_has_role(r.oid, s.oid, 'MEMBER')),"
                     + " pg_has_role(r.oid, n.nspowner, 'MEMBER'),"
                     + " has_schema_privilege(r.oid, n.oid, 'USAGE'),"
-                    + " has_schema_privilege(r.oid, n.oid, 'CREATE')"
+                    + " has_schema_privilege(r.oid, n.oid, 'CREATE'),"
+                    + " current_setting('server_version_num')::int < 160000"
+                    + " AND EXISTS (SELECT 1 FROM pg_roles c WHERE c.rolcreaterole"
+                    + " AND pg_has_role(r.oid, c.oid, 'MEMBER'))"
                     + " FROM pg_roles r, pg_namespace n WHERE r.rolname = ? AND n.nspname = 'en57'"))) {
       query.setString(1, role);
       try (ResultSet row = query.executeQuery()) {
@@ -95,6 +105,9 @@ final class RoleCheck {
         }
         if (row.getBoolean(4)) {
           excess.add("CREATE on schema " + schema.name());
+        }
+        if (row.getBoolean(5)) {
+          excess.add(CREATEROLE);
         }
       }
     }

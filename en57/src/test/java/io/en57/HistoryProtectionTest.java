@@ -187,6 +187,43 @@ class HistoryProtectionTest {
   }
 
   @Test
+  void beforePostgresql16TheMigratorRefusesARoleThatMayCreateRoles() throws SQLException {
+    try (TestDatabase owned = TestDatabases.create();
+        ApplicationRole owner = owned.createApplicationRole();
+        ApplicationRole creator = owned.createApplicationRole()) {
+      // An owner that is not a superuser: CREATEROLE never could grant membership in a superuser.
+      owned.execute("GRANT CREATE ON DATABASE " + owned.name() + " TO " + owner.name());
+      owned.execute("ALTER ROLE " + creator.name() + " CREATEROLE");
+      Migrator migrator =
+          Migrator.forDataSource(owner.dataSource()).withApplicationRole(creator.name());
+      String grantItselfTheOwner = "GRANT " + owner.name() + " TO " + creator.name();
+      if (serverVersionNum() < 160_000) {
+        assertThatThrownBy(migrator::migrate)
+            .isInstanceOf(MigrationException.class)
+            .hasMessageContaining("has CREATEROLE");
+        assertThat(migrator.status().applicationRole().orElseThrow().excess())
+            .anySatisfy(e -> assertThat(e).startsWith("has CREATEROLE"));
+        // What the refusal is for.
+        execute(creator.dataSource(), grantItselfTheOwner);
+      } else {
+        migrator.migrate();
+        assertThat(migrator.status().applicationRole().orElseThrow().inPlace()).isTrue();
+        assertThatThrownBy(() -> execute(creator.dataSource(), grantItselfTheOwner))
+            .hasMessageContaining("permission denied to grant role");
+      }
+    }
+  }
+
+  private int serverVersionNum() throws SQLException {
+    try (Connection connection = database.dataSource().getConnection();
+        Statement statement = connection.createStatement();
+        ResultSet row = statement.executeQuery("SHOW server_version_num")) {
+      row.next();
+      return Integer.parseInt(row.getString(1));
+    }
+  }
+
+  @Test
   void theAppendFunctionRunsWithItsOwnersRightsAndAFixedSearchPath() throws SQLException {
     try (Connection connection = database.dataSource().getConnection();
         Statement statement = connection.createStatement();

@@ -205,6 +205,26 @@ class MigratorTest {
   }
 
   @Test
+  void aRoleThatCouldAppendKeepsItWhenALaterMigrationFails() {
+    try (ApplicationRole application = database.createApplicationRole()) {
+      List<Migration> third = Migration.shipped().subList(0, 3);
+      new Migrator(database.dataSource(), third).withApplicationRole(application.name()).migrate();
+
+      // 0004 drops and creates en57.append and commits; the migration after it fails.
+      var brokenAfterFourth = new ArrayList<>(Migration.shipped().subList(0, 4));
+      brokenAfterFourth.add(Migration.of(5, "0005_broken", "SELECT no_such_function()"));
+      assertThatThrownBy(() -> new Migrator(database.dataSource(), brokenAfterFourth).migrate())
+          .isInstanceOf(MigrationException.class);
+
+      // Migrating again without naming the role still finds it among those that could append.
+      migrator.migrate();
+      try (EventStore store = EventStore.forDataSource(application.dataSource())) {
+        assertThat(store.append(List.of(Event.of("Works")))).isEqualTo(new AppendResult.Success(1));
+      }
+    }
+  }
+
+  @Test
   void aSchemaNotMadeByTheMigratorIsUnversioned() {
     database.execute("CREATE SCHEMA en57; CREATE TABLE en57.events (id int)");
     MigrationStatus status = migrator.status();
