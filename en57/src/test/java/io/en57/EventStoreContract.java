@@ -89,9 +89,17 @@ abstract class EventStoreContract {
     }
 
     @Test
-    void aClosedStoreRefusesAppends() {
+    void aClosedStoreRefusesAppendsReadsAndTheHead() {
+      store.append(List.of(event("Early")));
       store.close();
       assertThatThrownBy(() -> store.append(List.of(event("Late"))))
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessageStartingWith("the store is closed");
+      // At once, whatever pool the store used: a projection runner outliving it stops on this.
+      assertThatThrownBy(() -> store.read().toList())
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessageStartingWith("the store is closed");
+      assertThatThrownBy(() -> store.head())
           .isInstanceOf(IllegalStateException.class)
           .hasMessageStartingWith("the store is closed");
       store.close(); // closing again does no harm

@@ -29,6 +29,7 @@ public final class PostgresEngine implements Engine {
   private final AppendForwarding forwarding;
   private final AutoCloseable onClose;
   private final boolean pooled;
+  private volatile boolean closed;
 
   private PostgresEngine(
       ConnectionSource connections,
@@ -126,6 +127,7 @@ public final class PostgresEngine implements Engine {
 
   @Override
   public AppendOutcome append(List<EncodedEvent> events, Query condition) {
+    requireOpen();
     var request = new AppendRequest(events, condition);
     if (forwarding != null) {
       return forwarding.append(request);
@@ -149,6 +151,7 @@ public final class PostgresEngine implements Engine {
   @Override
   public List<StoredEvent> read(
       Query query, long cursor, boolean backwards, int limit, Cancellation cancellation) {
+    requireOpen();
     return connections.read(
         connection ->
             ReadSql.read(
@@ -158,6 +161,7 @@ public final class PostgresEngine implements Engine {
 
   @Override
   public long head() {
+    requireOpen();
     return connections.read(
         connection -> {
           try (PreparedStatement statement = connection.prepareStatement(schema.sql(HEAD))) {
@@ -208,8 +212,20 @@ public final class PostgresEngine implements Engine {
         ConnectionSource.caller(connection), schema, timeouts, null, null, () -> {}, false);
   }
 
+  /**
+   * Refuses work once closed, as the in-memory engine does, and at once: the pool a {@code forUrl}
+   * store owns would otherwise make a caller wait for a connection it never gets, and a borrowed
+   * one would let a closed store go on working.
+   */
+  private void requireOpen() {
+    if (closed) {
+      throw new IllegalStateException("the store is closed; nothing was done");
+    }
+  }
+
   @Override
   public void close() {
+    closed = true;
     if (forwarding != null) {
       // Other nodes' appends being written here are answered first; then they append directly.
       forwarding.close();

@@ -348,6 +348,30 @@ class ProjectionTest {
   }
 
   @Test
+  void aRunnerWhoseStoreClosesFirstStopsAndGivesItsSegmentUp() throws Exception {
+    EventStore owning =
+        EventStore.builder().pollInterval(Duration.ofMillis(200)).forUrl(database.jdbcUrl());
+    ProjectionRunner runner =
+        closeLater(
+            ProjectionRunner.start(
+                owning,
+                pool,
+                RunnerOptions.defaults().withLease(Duration.ofSeconds(2)),
+                Projection.of("orphaned", owning.read(), recordInto(0))));
+    long head = owning.append(List.of(Event.of("Counted"))).position();
+    assertThat(runner.await("orphaned", head, PATIENCE)).isTrue();
+
+    owning.close();
+
+    // Its pool gone, the store refuses at once; before, the runner kept claiming the segment.
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (projections.status("orphaned").get(0).owner().isPresent()) {
+      assertThat(System.nanoTime()).as("segment given up within 10 s").isLessThan(deadline);
+      Thread.sleep(50);
+    }
+  }
+
+  @Test
   void aHandlerThatLeavesItsTransactionAbortedFailsItsBatchRatherThanTheDatabase()
       throws Exception {
     ProjectionHandler swallowing =
