@@ -243,15 +243,8 @@ final class SegmentWorker {
           return;
         }
         if (System.nanoTime() - renewed >= renewInterval.toNanos()) {
-          ProjectionSql.Claim renewal = claim();
           renewed = System.nanoTime();
-          boolean stillOwner =
-              renewal.status().equals("busy")
-                  || (renewal.owned()
-                      && renewal.epoch() == epoch
-                      && !renewal.resetPending()
-                      && renewal.state().equals("RUNNING"));
-          if (!stillOwner) {
+          if (!renewLease()) {
             return;
           }
         }
@@ -309,7 +302,9 @@ final class SegmentWorker {
               from,
               failures,
               failed.getCause());
-          pause(projection.retry().backoffAfter(failures));
+          if (!pauseOwning(projection.retry().backoffAfter(failures))) {
+            return Outcome.RESYNC;
+          }
           continue;
         }
         if (events.size() > 1) {
@@ -636,6 +631,40 @@ final class SegmentWorker {
         + event.event().id()
         + "): "
         + trace;
+  }
+
+  /**
+   * Renews this node's lease on the segment; false when it no longer owns it (taken over, reset,
+   * FAILED). "busy": the segment's row is locked by this node's own batch meanwhile.
+   */
+  private boolean renewLease() {
+    ProjectionSql.Claim renewal = claim();
+    return renewal.status().equals("busy")
+        || (renewal.owned()
+            && renewal.epoch() == epoch
+            && !renewal.resetPending()
+            && renewal.state().equals("RUNNING"));
+  }
+
+  /**
+   * Pauses between attempts, renewing the lease now and then: a failed attempt's transaction, which
+   * renewed it, rolled back, and attempts that outlast the lease would let another node take the
+   * segment and start counting attempts again, so that it never reached FAILED. False when the
+   * segment is no longer this node's.
+   */
+  private boolean pauseOwning(Duration duration) {
+    long end = System.nanoTime() + duration.toNanos();
+    while (!stopping) {
+      if (!renewLease()) {
+        return false;
+      }
+      long left = end - System.nanoTime();
+      if (left <= 0) {
+        return true;
+      }
+      pause(Duration.ofNanos(Math.min(left, renewInterval.toNanos())));
+    }
+    return true;
   }
 
   private void pause(Duration duration) {

@@ -372,6 +372,31 @@ class ProjectionTest {
   }
 
   @Test
+  void attemptsOutlastingTheLeaseKeepTheSegmentSoTheProjectionStillReachesFailed()
+      throws Exception {
+    var calls = new AtomicInteger();
+    ProjectionHandler slowlyFailing =
+        (batch, connection) -> {
+          calls.incrementAndGet();
+          Thread.sleep(300);
+          throw new IllegalStateException("still failing");
+        };
+    Projection projection =
+        Projection.of("stubborn", store.read(), slowlyFailing)
+            .withRetry(new Retry(6, Duration.ofMillis(300), Duration.ofMillis(300)));
+    // Two nodes; the six attempts take longer than the lease.
+    ProjectionRunner runner = run(projection);
+    run(projection);
+    long head = appendSome(1, "Counted");
+
+    assertThatThrownBy(() -> runner.await("stubborn", head, PATIENCE))
+        .isInstanceOf(ProjectionFailedException.class)
+        .hasMessageContaining("still failing");
+    // Another node taking the segment between attempts would have started counting again.
+    assertThat(calls).hasValue(6);
+  }
+
+  @Test
   void aHandlerThatLeavesItsTransactionAbortedFailsItsBatchRatherThanTheDatabase()
       throws Exception {
     ProjectionHandler swallowing =
