@@ -233,6 +233,43 @@ class AppendForwardingTest {
     assertThat(nodes.get(0).read().toList()).isEmpty();
   }
 
+  @Test
+  void connectionsToTheLeaderThatABurstLeftIdleAreClosed() throws Exception {
+    node(0, new AtomicInteger());
+    EventStore follower = node(0, new AtomicInteger());
+    var burst = new ArrayList<Future<AppendResult>>();
+    for (int i = 0; i < 16; i++) {
+      String user = "burst" + i;
+      burst.add(threads.submit(() -> register(follower, user)));
+    }
+    for (Future<AppendResult> append : burst) {
+      assertThat(append.get()).isInstanceOf(Success.class);
+    }
+    int afterTheBurst = connectionsTheLeaderServes();
+    // Then one append at a time, for longer than a connection may stay idle (10 s).
+    long until = System.nanoTime() + Duration.ofSeconds(12).toNanos();
+    for (int i = 0; System.nanoTime() < until; i++) {
+      register(follower, "steady" + i);
+      Thread.sleep(500);
+    }
+
+    assertThat(afterTheBurst).as("connections opened by the burst").isGreaterThan(2);
+    // Each holds a thread of the leader's; they used to stay until its 300 s idle timeout.
+    long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+    while (connectionsTheLeaderServes() > 2) {
+      assertThat(System.nanoTime()).as("idle connections closed").isLessThan(deadline);
+      Thread.sleep(50);
+    }
+  }
+
+  /** The leader serves each connection from a node on a thread of its own. */
+  private static int connectionsTheLeaderServes() {
+    return (int)
+        Thread.getAllStackTraces().keySet().stream()
+            .filter(thread -> thread.getName().equals("en57-forwarded-appends"))
+            .count();
+  }
+
   /**
    * A peer holding the token (any session of the application role can read it, without TLS) sends
    * appends no store sends. The leader writes a group in one statement, joining the events' data

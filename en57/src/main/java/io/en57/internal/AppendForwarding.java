@@ -250,11 +250,27 @@ final class AppendForwarding implements AutoCloseable {
       if (closed || !idle.offerFirst(channel.usedNow())) {
         channel.close();
       }
+      closeStaleChannels();
       return new Forwarded.Answered(reply);
     } catch (IOException | RuntimeException e) {
       channel.close();
       shun(leader, e.toString());
       return new Forwarded.Unanswered(true);
+    }
+  }
+
+  /**
+   * Closes the connections idle for too long. They gather at the end of the idle list, since the
+   * newest are used first: after a burst of appends they would otherwise stay open, each holding a
+   * thread of the leader's, until the leader's idle timeout.
+   */
+  private void closeStaleChannels() {
+    Channel oldest;
+    while ((oldest = idle.peekLast()) != null
+        && System.nanoTime() - oldest.idleSince() >= MAX_IDLE_NANOS) {
+      if (idle.removeLastOccurrence(oldest)) {
+        oldest.close();
+      }
     }
   }
 
