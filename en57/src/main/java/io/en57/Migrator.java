@@ -409,18 +409,28 @@ public final class Migrator {
   }
 
   /**
-   * Refuses a server older than {@link #MIN_SERVER_VERSION_NUM} before anything is applied: a
-   * migration failing half-way through the list would leave a database some stores could no longer
-   * start on.
+   * Refuses, before anything is applied, a server older than {@link #MIN_SERVER_VERSION_NUM}, on
+   * which a migration failing half-way through the list would leave a database some stores could no
+   * longer start on, and a database not encoded in UTF8: it refuses text the in-memory engine
+   * stores, or stores it mangled, so the two engines would no longer take the same input.
    */
   private static void requireSupportedServer(Connection connection) throws SQLException {
     try (Statement statement = connection.createStatement();
         ResultSet row =
             statement.executeQuery(
                 "SELECT current_setting('server_version_num')::int,"
-                    + " current_setting('server_version')")) {
+                    + " current_setting('server_version'), current_setting('server_encoding')")) {
       row.next();
       requireSupportedServer(row.getInt(1), row.getString(2));
+      String encoding = row.getString(3);
+      if (!encoding.equals("UTF8")) {
+        throw new MigrationException(
+            "En57 needs a database encoded in UTF8 (events may carry any Unicode text); this"
+                + " database is encoded in "
+                + encoding
+                + ". Create one with CREATE DATABASE ... ENCODING 'UTF8' TEMPLATE template0 and"
+                + " migrate that. Nothing was migrated");
+      }
     }
   }
 

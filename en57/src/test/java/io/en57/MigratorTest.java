@@ -123,6 +123,21 @@ class MigratorTest {
   }
 
   @Test
+  void aDatabaseNotEncodedInUtf8IsRefusedBeforeAnythingIsApplied() {
+    try (TestDatabase latin1 =
+        TestDatabases.create("ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0")) {
+      Migrator latin1Migrator = Migrator.forDataSource(latin1.dataSource());
+
+      assertThatThrownBy(latin1Migrator::migrate)
+          .isInstanceOf(MigrationException.class)
+          .hasMessageContaining("needs a database encoded in UTF8")
+          .hasMessageContaining("encoded in LATIN1")
+          .hasMessageContaining("Nothing was migrated");
+      assertThat(latin1Migrator.status().state()).isEqualTo(MigrationState.FRESH);
+    }
+  }
+
+  @Test
   void aFailedMigrationLeavesNothingAndMigratingAgainRetriesIt() {
     migrator.migrate();
     var broken = new ArrayList<>(Migration.shipped());

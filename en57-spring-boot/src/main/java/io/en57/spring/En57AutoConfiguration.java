@@ -111,11 +111,17 @@ public class En57AutoConfiguration {
     return builder.forDataSource(dataSource);
   }
 
-  /** Inspects and resets the projections of the application's database. */
+  /**
+   * Inspects and resets the projections of the store's log: in the store's schema, which a
+   * customizer or the application's own store may have set to another than {@code
+   * en57.schema-name}. With several stores and none primary, which log is meant is unknown, and
+   * there is no such bean.
+   */
   @Bean
   @ConditionalOnMissingBean
-  public Projections en57Projections(DataSource dataSource, En57Properties properties) {
-    return Projections.forDataSource(dataSource).withSchema(properties.getSchemaName());
+  @ConditionalOnSingleCandidate(EventStore.class)
+  public Projections en57Projections(DataSource dataSource, EventStore store) {
+    return Projections.forDataSource(dataSource).withSchema(store.schema());
   }
 
   /** Runs the {@link Projection} beans from the context's start to its stop. */

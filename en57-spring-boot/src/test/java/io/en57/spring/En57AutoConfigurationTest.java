@@ -339,6 +339,38 @@ class En57AutoConfigurationTest {
   }
 
   @Test
+  void healthAndProjectionsLookAtTheSchemaACustomizerGaveTheStore() {
+    try (TestDatabase ordersOnly = TestDatabases.create()) {
+      Migrator.forDataSource(ordersOnly.dataSource()).withSchema("orders").migrate();
+      on(ordersOnly)
+          .withBean(EventStoreCustomizer.class, () -> builder -> builder.schema("orders"))
+          .withUserConfiguration(CountingProjection.class)
+          .run(
+              context -> {
+                assertThat(context).hasNotFailed();
+                Health health = context.getBean(En57HealthIndicator.class).health(true);
+                assertThat(health.getStatus()).isEqualTo(Status.UP);
+                assertThat(context.getBean(Projections.class).list())
+                    .extracting(ProjectionStatus::name)
+                    .containsExactly("counting");
+              });
+    }
+  }
+
+  @Test
+  void withTwoStoresNeitherPrimaryThereIsNoProjectionsBeanAndNoIndicator() {
+    on(migrated)
+        .withBean("orders", EventStore.class, EventStore::inMemory)
+        .withBean("reports", EventStore.class, EventStore::inMemory)
+        .run(
+            context ->
+                assertThat(context)
+                    .hasNotFailed()
+                    .doesNotHaveBean(Projections.class)
+                    .doesNotHaveBean(En57HealthIndicator.class));
+  }
+
+  @Test
   void schemaNoneStartsOnAnUnmigratedDatabaseAndHealthSaysSo() {
     try (TestDatabase fresh = TestDatabases.create()) {
       on(fresh)

@@ -198,7 +198,7 @@ public final class EventStoreRouter implements AutoCloseable {
      * How a log's store is opened, once per distinct location; by default {@code
      * EventStore.builder().schema(location.schema()).forUrl(location.url())}. Pass your own to set
      * options (payload types, pool size, timeouts) or to borrow a pool with {@code forDataSource};
-     * the router closes what it returns.
+     * the store it returns must be on the location's schema, and the router closes it.
      */
     public Builder opener(Function<LogLocation, EventStore> opener) {
       this.opener = Objects.requireNonNull(opener, "opener must not be null");
@@ -211,6 +211,8 @@ public final class EventStoreRouter implements AutoCloseable {
      * @throws IllegalStateException if there are no routes at all
      * @throws io.en57.SchemaNotReadyException if a log is not migrated (the stores opened so far
      *     are closed)
+     * @throws IllegalArgumentException if the opener returns a store on another schema than its
+     *     location's (that store and those opened so far are closed)
      */
     public EventStoreRouter build() {
       if (routes.isEmpty() && defaultRoute == null) {
@@ -219,8 +221,10 @@ public final class EventStoreRouter implements AutoCloseable {
       var opened = new LinkedHashMap<LogLocation, EventStore>();
       try {
         var byKey = new LinkedHashMap<String, EventStore>();
-        routes.forEach((key, location) -> byKey.put(key, open(opened, location)));
-        EventStore defaultStore = defaultRoute == null ? null : open(opened, defaultRoute);
+        routes.forEach(
+            (key, location) -> byKey.put(key, open(opened, "route \"" + key + "\"", location)));
+        EventStore defaultStore =
+            defaultRoute == null ? null : open(opened, "the default route", defaultRoute);
         return new EventStoreRouter(byKey, defaultStore, new ArrayList<>(opened.values()));
       } catch (RuntimeException e) {
         for (EventStore store : opened.values()) {
@@ -234,12 +238,33 @@ public final class EventStoreRouter implements AutoCloseable {
       }
     }
 
-    private EventStore open(Map<LogLocation, EventStore> opened, LogLocation location) {
+    private EventStore open(
+        Map<LogLocation, EventStore> opened, String route, LogLocation location) {
       EventStore store = opened.get(location);
       if (store == null) {
         store =
             Objects.requireNonNull(
                 opener.apply(location), "the opener returned no store for " + location);
+        // An opener that forgets .schema(location.schema()) opens schema en57: every route to that
+        // database would then append to one log.
+        if (!store.schema().equals(location.schema())) {
+          var refused =
+              new IllegalArgumentException(
+                  route
+                      + " names schema "
+                      + location.schema()
+                      + " ("
+                      + location
+                      + "), but the opener returned a store on schema "
+                      + store.schema()
+                      + "; open it with EventStore.builder().schema(location.schema())");
+          try {
+            store.close();
+          } catch (RuntimeException closing) {
+            refused.addSuppressed(closing);
+          }
+          throw refused;
+        }
         opened.put(location, store);
       }
       return store;

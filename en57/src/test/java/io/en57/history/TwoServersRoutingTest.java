@@ -19,6 +19,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -166,6 +167,30 @@ class TwoServersRoutingTest {
     assertThatThrownBy(() -> EventStoreRouter.of(Map.of("x", firstUrl + "#never_migrated")))
         .isInstanceOf(io.en57.SchemaNotReadyException.class)
         .hasMessageContaining("never_migrated");
+  }
+
+  @Test
+  void aStoreTheOpenerOpensOnAnotherSchemaIsRefusedAndClosed() {
+    var opened = new ArrayList<EventStore>();
+    assertThatThrownBy(
+            () ->
+                EventStoreRouter.builder()
+                    .route("b", secondUrl + "#tenant_b")
+                    // Forgets .schema(location.schema()): every tenant would append to en57.
+                    .opener(
+                        location -> {
+                          EventStore store = EventStore.forUrl(location.url());
+                          opened.add(store);
+                          return store;
+                        })
+                    .build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("route \"b\" names schema tenant_b")
+        .hasMessageContaining("the opener returned a store on schema en57");
+    assertThat(opened).hasSize(1);
+    assertThatThrownBy(() -> opened.get(0).head())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("closed");
   }
 
   @Test

@@ -28,9 +28,17 @@ public final class TestDatabases {
 
   /** A new, empty database (no En57 schema). */
   public static TestDatabase create() {
+    return create("");
+  }
+
+  /**
+   * A new, empty database created with {@code options}, such as {@code ENCODING 'LATIN1' LC_COLLATE
+   * 'C' LC_CTYPE 'C' TEMPLATE template0}.
+   */
+  public static TestDatabase create(String options) {
     PGSimpleDataSource server = admin();
     String name = "en57_test_" + ProcessHandle.current().pid() + "_" + COUNTER.incrementAndGet();
-    execute(server, "CREATE DATABASE " + name);
+    execute(server, "CREATE DATABASE " + name + " " + options);
     var database = new PGSimpleDataSource();
     database.setURL(server.getURL());
     database.setUser(server.getUser());
