@@ -1,15 +1,18 @@
 package io.en57.internal;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamWriteConstraints;
+import com.fasterxml.jackson.core.StreamWriteFeature;
 import com.fasterxml.jackson.core.io.SegmentedStringWriter;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.core.util.BufferRecycler;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.ObjectWriter;
+import com.fasterxml.jackson.databind.SerializationFeature;
 import io.en57.Event;
 import io.en57.SequencedEvent;
 import java.io.IOException;
@@ -28,6 +31,10 @@ import java.time.Period;
 import java.time.Year;
 import java.time.YearMonth;
 import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeFormatterBuilder;
+import java.time.format.SignStyle;
+import java.time.temporal.ChronoField;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collection;
@@ -75,12 +82,27 @@ public final class EventCodec {
           .build();
 
   /** Jackson's own check must never come first: the codec's names the field and the limit. */
-  private static final StreamWriteConstraints WRITE_LIMITS =
+  static final StreamWriteConstraints WRITE_LIMITS =
       StreamWriteConstraints.builder().maxNestingDepth(2 * Event.MAX_NESTING_DEPTH).build();
+
+  /**
+   * Year-months as ISO writes them, as {@link YearMonth#parse} reads them: a year beyond four
+   * digits with its sign ({@code +10000-01}), which {@code toString()} leaves out. The reader also
+   * takes it without: earlier versions wrote such years so.
+   */
+  private static final DateTimeFormatter ISO_YEAR_MONTH =
+      new DateTimeFormatterBuilder()
+          .parseLenient()
+          .appendValue(ChronoField.YEAR, 4, 10, SignStyle.EXCEEDS_PAD)
+          .parseStrict()
+          .appendLiteral('-')
+          .appendValue(ChronoField.MONTH_OF_YEAR, 2)
+          .toFormatter();
 
   private final JsonFactory json;
   private final ObjectReader mapReader;
-  private final ObjectWriter writer;
+  private final ObjectWriter payloadWriter;
+  private final ObjectWriter mapWriter;
   private final Map<String, Class<?>> payloadClasses;
   private final Map<String, ObjectReader> payloadReaders = new HashMap<>();
 
@@ -95,15 +117,45 @@ public final class EventCodec {
         JsonFactory.builder()
             .streamReadConstraints(READ_LIMITS)
             .streamWriteConstraints(WRITE_LIMITS)
+            // jsonb keeps only the last of repeated keys, so what it stored would not read back.
+            .enable(StreamWriteFeature.STRICT_DUPLICATE_DETECTION)
             .build()
             .setCodec(mapper);
     // Untyped data and the meta document read back as plain JSON types whatever the mapper's
     // deserialization features (big decimals for floats, longs for ints, arrays for lists).
     this.mapReader = new ObjectMapper().readerFor(MAP);
-    this.writer = mapper.writer();
+    this.payloadWriter = mapper.writer();
+    this.mapWriter = mapWriter(mapper);
     this.payloadClasses = Map.copyOf(payloadClasses);
     this.payloadClasses.forEach(
         (type, payload) -> payloadReaders.put(type, mapper.readerFor(payload)));
+  }
+
+  /**
+   * The writer of untyped data and the meta document: {@code mapper}, whose serializers write the
+   * values nested in them, without the settings that change how maps and lists are written. An
+   * entry left out (a null, an empty string or byte array whose type hint stays) or a list written
+   * as its single element would not read back as what was appended, and type ids (default typing)
+   * not at all.
+   */
+  private static ObjectWriter mapWriter(ObjectMapper mapper) {
+    ObjectMapper copy;
+    try {
+      copy = mapper.copy();
+    } catch (IllegalStateException e) {
+      throw new IllegalArgumentException(
+          "objectMapper: the store writes maps with a copy of it, and "
+              + mapper.getClass().getName()
+              + " does not override copy(); pass an ObjectMapper (or JsonMapper) configured"
+              + " without subclassing it",
+          e);
+    }
+    copy.disable(SerializationFeature.WRITE_SINGLE_ELEM_ARRAYS_UNWRAPPED).deactivateDefaultTyping();
+    // Maps take their inclusion from here before the mapper's defaults.
+    copy.configOverride(Map.class)
+        .setInclude(
+            JsonInclude.Value.construct(JsonInclude.Include.ALWAYS, JsonInclude.Include.ALWAYS));
+    return copy.writer();
   }
 
   /**
@@ -131,11 +183,11 @@ public final class EventCodec {
                 + ", got "
                 + event.data().getClass().getName());
       }
-      data = toJson(event.data(), field + ".data", 0);
+      data = toJson(payloadWriter, event.data(), field + ".data", 0);
       requireReadBack(data, event, payloadClass, field + ".data");
     } else if (event.data() instanceof Map<?, ?> map) {
       var hints = new LinkedHashMap<String, String>();
-      data = toJson(withHints(map, hints, field + ".data"), field + ".data", 0);
+      data = toJson(mapWriter, withHints(map, hints, field + ".data"), field + ".data", 0);
       putIfNotEmpty(meta, DATA_TYPES, hints);
     } else {
       throw new IllegalArgumentException(
@@ -157,19 +209,20 @@ public final class EventCodec {
       putIfNotEmpty(meta, METADATA_TYPES, hints);
     }
     // The metadata sit one level down in the meta document, under "metadata".
-    String metaJson = meta.isEmpty() ? null : toJson(meta, field + ".metadata", 1);
+    String metaJson = meta.isEmpty() ? null : toJson(mapWriter, meta, field + ".metadata", 1);
     return new EncodedEvent(event.id(), event.type(), data, metaJson, event.tags());
   }
 
   /**
    * Refuses a typed payload the mapper writes but cannot read back as its own class (an interface
    * or abstract class without type information, a class it cannot construct, a subclass of the
-   * registered class): stored, it could never be read, and the log keeps it for good.
+   * registered class): stored, it could never be read, and the log keeps it for good. It is read
+   * back with its keys in the order jsonb keeps them, as every read will get it.
    */
   private void requireReadBack(String json, Event event, Class<?> payloadClass, String field) {
     Object readBack;
     try {
-      readBack = read(payloadReaders.get(event.type()), json);
+      readBack = read(payloadReaders.get(event.type()), JsonbKeyOrder.of(json));
     } catch (IOException | RuntimeException e) {
       throw new IllegalArgumentException(
           field
@@ -241,12 +294,12 @@ public final class EventCodec {
   }
 
   /**
-   * The JSON of {@code value}, as jsonb prints it back.
+   * The JSON of {@code value} written by {@code writer}, as jsonb prints it back.
    *
    * @param levelsAbove levels of the document that wrap the user's value
    * @throws IllegalArgumentException naming the field, if the value cannot be stored and read back
    */
-  private String toJson(Object value, String field, int levelsAbove) {
+  private String toJson(ObjectWriter writer, Object value, String field, int levelsAbove) {
     try {
       boolean wroteRaw;
       String text;
@@ -478,7 +531,11 @@ public final class EventCodec {
     DURATION("duration", Duration.class, Object::toString, s -> Duration.parse((String) s)),
     PERIOD("period", Period.class, Object::toString, s -> Period.parse((String) s)),
     YEAR("year", Year.class, Object::toString, s -> Year.parse((String) s)),
-    YEAR_MONTH("yearmonth", YearMonth.class, Object::toString, s -> YearMonth.parse((String) s)),
+    YEAR_MONTH(
+        "yearmonth",
+        YearMonth.class,
+        v -> ((YearMonth) v).format(ISO_YEAR_MONTH),
+        s -> YearMonth.parse((String) s, ISO_YEAR_MONTH)),
     MONTH_DAY("monthday", MonthDay.class, Object::toString, s -> MonthDay.parse((String) s)),
     UUID_VALUE("uuid", UUID.class, Object::toString, s -> UUID.fromString((String) s)),
     BYTES(

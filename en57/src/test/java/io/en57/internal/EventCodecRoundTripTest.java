@@ -8,10 +8,12 @@ import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.time.Instant;
 import java.time.LocalDate;
+import java.time.YearMonth;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.UUID;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
@@ -71,6 +73,39 @@ class EventCodecRoundTripTest {
         }
       }
     }
+  }
+
+  @Test
+  void yearMonthsAreWrittenAsIsoSoEarlierVersionsReadThemToo() throws Exception {
+    var data = new LinkedHashMap<String, Object>();
+    data.put("fiveDigits", YearMonth.of(10000, 1));
+    data.put("last", YearMonth.of(999_999_999, 12));
+    data.put("negative", YearMonth.of(-5, 3));
+    data.put("fourDigits", YearMonth.of(2024, 5));
+    String json = codec.encode(Event.of("Dated", data), "e").data();
+    Map<?, ?> written = new ObjectMapper().readValue(json, Map.class);
+    assertThat(written.get("fiveDigits")).isEqualTo("+10000-01");
+    assertThat(written.get("fourDigits")).isEqualTo("2024-05");
+    // What earlier versions decode with.
+    data.forEach(
+        (key, month) ->
+            assertThat(YearMonth.parse((String) written.get(key))).as(key).isEqualTo(month));
+  }
+
+  @Test
+  void yearMonthsWrittenByEarlierVersionsStillRead() {
+    // Years beyond four digits went without their sign, which YearMonth.parse requires.
+    var stored =
+        new EncodedEvent(
+            UUID.randomUUID(),
+            "Dated",
+            "{\"a\": \"2024-05\", \"b\": \"-0001-01\", \"c\": \"10000-01\"}",
+            "{\"dataTypes\": {\"a\": \"yearmonth\", \"b\": \"yearmonth\", \"c\": \"yearmonth\"}}",
+            Set.of());
+    assertThat(codec.decode(new StoredEvent(1, stored)).event().data())
+        .isEqualTo(
+            Map.of(
+                "a", YearMonth.of(2024, 5), "b", YearMonth.of(-1, 1), "c", YearMonth.of(10000, 1)));
   }
 
   @Test
