@@ -102,12 +102,13 @@ public final class StorableText {
       return text;
     }
     var replaced = new StringBuilder(text.length());
-    text.codePoints().forEach(c -> replaced.appendCodePoint(c == 0 || isSurrogate(c) ? 0xFFFD : c));
+    // codePoints() joins each pair, so what remains a surrogate is half of one.
+    text.codePoints()
+        .forEach(
+            c ->
+                replaced.appendCodePoint(
+                    c == 0 || Character.getType(c) == Character.SURROGATE ? 0xFFFD : c));
     return replaced.toString();
-  }
-
-  private static boolean isSurrogate(int codePoint) {
-    return codePoint >= Character.MIN_SURROGATE && codePoint <= Character.MAX_SURROGATE;
   }
 
   /** The first {@code length} characters of {@code text}, or one fewer not to split a pair. */
