@@ -44,13 +44,14 @@ class ConnectionModesTest {
   }
 
   @Test
-  void forUrlAcceptsPostgresAndJdbcUrlsAndCloseReleasesThePool() throws SQLException {
+  void forUrlAcceptsPostgresAndJdbcUrlsAndCloseReleasesThePool()
+      throws SQLException, InterruptedException {
     for (String url : List.of(database.postgresUrl(), database.jdbcUrl())) {
       EventStore store = EventStore.forUrl(url);
       store.append(List.of(Event.of("Connected")));
       assertThat(connectionsFromThisDatabase()).isPositive();
       store.close();
-      assertThat(connectionsFromThisDatabase()).isZero();
+      assertThat(connectionsFromThisDatabaseOnceClosedOnesHaveExited()).isZero();
     }
     try (EventStore store = EventStore.forDataSource(database.dataSource())) {
       assertThat(store.read().toList()).hasSize(2);
@@ -214,6 +215,18 @@ class ConnectionModesTest {
       }
       return students;
     }
+  }
+
+  /**
+   * A backend leaves {@code pg_stat_activity} a moment after its client closed the socket, so a
+   * pool that closed every connection may still show one for a few milliseconds.
+   */
+  private static int connectionsFromThisDatabaseOnceClosedOnesHaveExited()
+      throws SQLException, InterruptedException {
+    for (int i = 0; i < 500 && connectionsFromThisDatabase() > 0; i++) {
+      Thread.sleep(10);
+    }
+    return connectionsFromThisDatabase();
   }
 
   private static int connectionsFromThisDatabase() throws SQLException {
