@@ -1,5 +1,6 @@
 package io.en57.bench;
 
+import static io.en57.bench.Report.micros;
 import static io.en57.bench.Report.ms;
 import static io.en57.bench.Report.rate;
 import static io.en57.bench.Report.ratio;
@@ -143,7 +144,9 @@ final class ConditionalAppends implements Scenario {
               ms(raw.latency().median()),
               ms(raw.latency().p99()),
               ratio(rateRatio),
-              ratio(p50Ratio)));
+              ratio(p50Ratio),
+              micros(ours.cpuMicrosPerCall()),
+              micros(ours.machineCpuMicrosPerCall())));
       context.progress("%s", String.join(" | ", rows.get(rows.size() - 1)));
       String described = setup.described();
       String key = described + ": ";
@@ -151,6 +154,18 @@ final class ConditionalAppends implements Scenario {
       figures.add(new Figure(key + "p50", ours.latency().median(), "ms", Better.LOWER));
       figures.add(new Figure(key + "p99", ours.latency().p99(), "ms", Better.LOWER));
       figures.add(new Figure(key + "÷ raw rate", rateRatio, "×", Better.HIGHER));
+      if (!Double.isNaN(ours.cpuMicrosPerCall())) {
+        figures.add(
+            new Figure(key + "JVM CPU per append", ours.cpuMicrosPerCall(), "µs", Better.LOWER));
+      }
+      if (!Double.isNaN(ours.machineCpuMicrosPerCall())) {
+        figures.add(
+            new Figure(
+                key + "machine CPU per append",
+                ours.machineCpuMicrosPerCall(),
+                "µs",
+                Better.LOWER));
+      }
       String nodes =
           setup.forwarded() ? ", forwarding appends" + (setup.tls() ? " over TLS" : "") : "";
       if (threads == 16 && stores == 1) {

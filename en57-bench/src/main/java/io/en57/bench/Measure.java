@@ -1,5 +1,9 @@
 package io.en57.bench;
 
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -41,11 +45,73 @@ final class Measure {
    * @param calls timed calls
    * @param retries retries summed over all calls
    * @param seconds wall time of the measured runs
+   * @param cpuSeconds CPU time this JVM spent in the measured runs, on every thread (the JIT
+   *     compiler's and the garbage collector's too, not a database server's); NaN where the JVM
+   *     does not tell
+   * @param machineCpuSeconds CPU time the whole machine spent busy in the measured runs, every
+   *     process's (a local database server's too, and anything else running); NaN but on Linux
    */
-  record Outcome(Stats latency, long calls, long retries, double seconds) {
+  record Outcome(
+      Stats latency,
+      long calls,
+      long retries,
+      double seconds,
+      double cpuSeconds,
+      double machineCpuSeconds) {
     double callsPerSecond() {
       return calls / seconds;
     }
+
+    /** This JVM's CPU time per call, in microseconds. */
+    double cpuMicrosPerCall() {
+      return cpuSeconds * 1e6 / calls;
+    }
+
+    /** The machine's busy CPU time per call, in microseconds. */
+    double machineCpuMicrosPerCall() {
+      return machineCpuSeconds * 1e6 / calls;
+    }
+  }
+
+  /** The unit of {@code /proc/stat}: Linux reports in hundredths of a second on every platform. */
+  private static final int CLOCK_TICKS_PER_SECOND = 100;
+
+  private static final Path PROC_STAT = Path.of("/proc/stat");
+
+  /**
+   * The machine's busy CPU time so far, in clock ticks (user, nice, system, irq and softirq time of
+   * all CPUs; not idle, I/O wait or time stolen by other virtual machines); -1 but on Linux.
+   */
+  private static long machineBusyTicks() {
+    try {
+      String[] cpu = Files.readAllLines(PROC_STAT).get(0).trim().split("\\s+");
+      long busy = 0;
+      for (int field : new int[] {1, 2, 3, 6, 7}) {
+        busy += Long.parseLong(cpu[field]);
+      }
+      return busy;
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+  }
+
+  private static long machineBusySince(long start, long total) {
+    long now = machineBusyTicks();
+    return start < 0 || now < 0 || total < 0 ? -1 : total + now - start;
+  }
+
+  /** {@code total} plus the CPU time used since {@code start}; -1 where the JVM does not tell. */
+  private static long cpuSince(long start, long total) {
+    long now = processCpuNanos();
+    return start < 0 || now < 0 || total < 0 ? -1 : total + now - start;
+  }
+
+  /** CPU time this JVM has used so far, in nanoseconds; -1 where it does not tell. */
+  private static long processCpuNanos() {
+    return ManagementFactory.getOperatingSystemMXBean()
+            instanceof com.sun.management.OperatingSystemMXBean os
+        ? os.getProcessCpuTime()
+        : -1;
   }
 
   /**
@@ -87,8 +153,12 @@ final class Measure {
       var samples = new Samples();
       long retries = 0;
       long wallNanos = 0;
+      long cpuNanos = 0;
+      long machineTicks = 0;
       long round = 0;
       for (int run = 0; run < warmups + runs; run++) {
+        long cpuAtStart = processCpuNanos();
+        long machineAtStart = machineBusyTicks();
         for (int r = 0; r < roundsPerRun; r++, round++) {
           var barrier = new CyclicBarrier(writers);
           var calls = new ArrayList<Future<long[]>>();
@@ -125,8 +195,18 @@ final class Measure {
             wallNanos += last - first;
           }
         }
+        if (run >= warmups) {
+          cpuNanos = cpuSince(cpuAtStart, cpuNanos);
+          machineTicks = machineBusySince(machineAtStart, machineTicks);
+        }
       }
-      return new Outcome(Stats.of(samples.toArray()), samples.size(), retries, wallNanos / 1e9);
+      return new Outcome(
+          Stats.of(samples.toArray()),
+          samples.size(),
+          retries,
+          wallNanos / 1e9,
+          cpuNanos < 0 ? Double.NaN : cpuNanos / 1e9,
+          machineTicks < 0 ? Double.NaN : machineTicks / (double) CLOCK_TICKS_PER_SECOND);
     } finally {
       threads.shutdownNow();
     }
@@ -149,7 +229,11 @@ final class Measure {
       var samples = new Samples();
       long retries = 0;
       long wallNanos = 0;
+      long cpuNanos = 0;
+      long machineTicks = 0;
       for (int run = 0; run < warmups + runs; run++) {
+        long cpuAtStart = processCpuNanos();
+        long machineAtStart = machineBusyTicks();
         var barrier = new CyclicBarrier(threadCount);
         var results = new ArrayList<Future<ThreadRun>>();
         for (Call call : perThread) {
@@ -167,9 +251,17 @@ final class Measure {
         }
         if (run >= warmups) {
           wallNanos += last - first;
+          cpuNanos = cpuSince(cpuAtStart, cpuNanos);
+          machineTicks = machineBusySince(machineAtStart, machineTicks);
         }
       }
-      return new Outcome(Stats.of(samples.toArray()), samples.size(), retries, wallNanos / 1e9);
+      return new Outcome(
+          Stats.of(samples.toArray()),
+          samples.size(),
+          retries,
+          wallNanos / 1e9,
+          cpuNanos < 0 ? Double.NaN : cpuNanos / 1e9,
+          machineTicks < 0 ? Double.NaN : machineTicks / (double) CLOCK_TICKS_PER_SECOND);
     } finally {
       threads.shutdownNow();
     }

@@ -103,6 +103,11 @@ final class Report {
     return String.format(Locale.ROOT, "%,.0f", perSecond);
   }
 
+  /** Microseconds, whole; a dash where not measured. */
+  static String micros(double micros) {
+    return Double.isNaN(micros) ? "–" : String.format(Locale.ROOT, "%,.0f", micros);
+  }
+
   static String ratio(double ratio) {
     return String.format(Locale.ROOT, "%.2f", ratio);
   }

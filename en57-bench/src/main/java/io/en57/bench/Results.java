@@ -129,7 +129,9 @@ record Results(Environment environment, List<ScenarioResult> scenarios) {
         "Raw p50 ms",
         "Raw p99 ms",
         "Rate ÷ raw",
-        "p50 ÷ raw"),
+        "p50 ÷ raw",
+        "JVM CPU µs/append",
+        "Machine CPU µs/append"),
     REPLICA(
         "Reads on a streaming replica, next to the same reads on the primary in the same run",
         3,
