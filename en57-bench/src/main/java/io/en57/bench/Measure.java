@@ -73,47 +73,6 @@ final class Measure {
     }
   }
 
-  /** The unit of {@code /proc/stat}: Linux reports in hundredths of a second on every platform. */
-  private static final int CLOCK_TICKS_PER_SECOND = 100;
-
-  private static final Path PROC_STAT = Path.of("/proc/stat");
-
-  /**
-   * The machine's busy CPU time so far, in clock ticks (user, nice, system, irq and softirq time of
-   * all CPUs; not idle, I/O wait or time stolen by other virtual machines); -1 but on Linux.
-   */
-  private static long machineBusyTicks() {
-    try {
-      String[] cpu = Files.readAllLines(PROC_STAT).get(0).trim().split("\\s+");
-      long busy = 0;
-      for (int field : new int[] {1, 2, 3, 6, 7}) {
-        busy += Long.parseLong(cpu[field]);
-      }
-      return busy;
-    } catch (IOException | RuntimeException e) {
-      return -1;
-    }
-  }
-
-  private static long machineBusySince(long start, long total) {
-    long now = machineBusyTicks();
-    return start < 0 || now < 0 || total < 0 ? -1 : total + now - start;
-  }
-
-  /** {@code total} plus the CPU time used since {@code start}; -1 where the JVM does not tell. */
-  private static long cpuSince(long start, long total) {
-    long now = processCpuNanos();
-    return start < 0 || now < 0 || total < 0 ? -1 : total + now - start;
-  }
-
-  /** CPU time this JVM has used so far, in nanoseconds; -1 where it does not tell. */
-  private static long processCpuNanos() {
-    return ManagementFactory.getOperatingSystemMXBean()
-            instanceof com.sun.management.OperatingSystemMXBean os
-        ? os.getProcessCpuTime()
-        : -1;
-  }
-
   /**
    * Latencies of single calls in milliseconds: population standard deviation, interpolated median
    * (as the original computes them), nearest-rank 99th percentile.
@@ -141,6 +100,77 @@ final class Measure {
     }
   }
 
+  private static Outcome outcome(Samples samples, long retries, long wallNanos, CpuTime cpu) {
+    return new Outcome(
+        Stats.of(samples.toArray()),
+        samples.size(),
+        retries,
+        wallNanos / 1e9,
+        cpu.jvmSeconds(),
+        cpu.machineSeconds());
+  }
+
+  /**
+   * The CPU time of the measured runs: this JVM's, and the whole machine's busy time (user, nice,
+   * system, irq and softirq time of all CPUs from {@code /proc/stat}; not idle, I/O wait or time
+   * stolen by other virtual machines). Either is NaN where it cannot be read.
+   */
+  private static final class CpuTime {
+
+    /** The unit of {@code /proc/stat}: Linux reports in hundredths of a second everywhere. */
+    private static final int CLOCK_TICKS_PER_SECOND = 100;
+
+    private static final Path PROC_STAT = Path.of("/proc/stat");
+
+    private long jvmNanos;
+    private long machineTicks;
+    private long jvmAtStart;
+    private long machineAtStart;
+
+    void runStarts() {
+      jvmAtStart = jvmNanos();
+      machineAtStart = machineBusyTicks();
+    }
+
+    void runMeasured() {
+      jvmNanos = since(jvmAtStart, jvmNanos(), jvmNanos);
+      machineTicks = since(machineAtStart, machineBusyTicks(), machineTicks);
+    }
+
+    double jvmSeconds() {
+      return jvmNanos < 0 ? Double.NaN : jvmNanos / 1e9;
+    }
+
+    double machineSeconds() {
+      return machineTicks < 0 ? Double.NaN : machineTicks / (double) CLOCK_TICKS_PER_SECOND;
+    }
+
+    /** {@code total} plus {@code now - start}; -1 once either reading failed. */
+    private static long since(long start, long now, long total) {
+      return start < 0 || now < 0 || total < 0 ? -1 : total + now - start;
+    }
+
+    private static long jvmNanos() {
+      return ManagementFactory.getOperatingSystemMXBean()
+              instanceof com.sun.management.OperatingSystemMXBean os
+          ? os.getProcessCpuTime()
+          : -1;
+    }
+
+    private static long machineBusyTicks() {
+      try {
+        String[] cpu = Files.readAllLines(PROC_STAT).get(0).trim().split("\\s+");
+        long busy = 0;
+        for (int field : new int[] {1, 2, 3, 6, 7}) {
+          busy += Long.parseLong(cpu[field]);
+        }
+        return busy;
+      } catch (IOException | RuntimeException e) {
+        return -1;
+      }
+    }
+  }
+
   /**
    * {@code warmups + runs} runs of {@code roundsPerRun} rounds; in each round every writer prepares
    * its call, waits at the barrier, and makes the call. A round's wall time runs from the first
@@ -153,12 +183,10 @@ final class Measure {
       var samples = new Samples();
       long retries = 0;
       long wallNanos = 0;
-      long cpuNanos = 0;
-      long machineTicks = 0;
+      var cpu = new CpuTime();
       long round = 0;
       for (int run = 0; run < warmups + runs; run++) {
-        long cpuAtStart = processCpuNanos();
-        long machineAtStart = machineBusyTicks();
+        cpu.runStarts();
         for (int r = 0; r < roundsPerRun; r++, round++) {
           var barrier = new CyclicBarrier(writers);
           var calls = new ArrayList<Future<long[]>>();
@@ -196,17 +224,10 @@ final class Measure {
           }
         }
         if (run >= warmups) {
-          cpuNanos = cpuSince(cpuAtStart, cpuNanos);
-          machineTicks = machineBusySince(machineAtStart, machineTicks);
+          cpu.runMeasured();
         }
       }
-      return new Outcome(
-          Stats.of(samples.toArray()),
-          samples.size(),
-          retries,
-          wallNanos / 1e9,
-          cpuNanos < 0 ? Double.NaN : cpuNanos / 1e9,
-          machineTicks < 0 ? Double.NaN : machineTicks / (double) CLOCK_TICKS_PER_SECOND);
+      return outcome(samples, retries, wallNanos, cpu);
     } finally {
       threads.shutdownNow();
     }
@@ -229,11 +250,9 @@ final class Measure {
       var samples = new Samples();
       long retries = 0;
       long wallNanos = 0;
-      long cpuNanos = 0;
-      long machineTicks = 0;
+      var cpu = new CpuTime();
       for (int run = 0; run < warmups + runs; run++) {
-        long cpuAtStart = processCpuNanos();
-        long machineAtStart = machineBusyTicks();
+        cpu.runStarts();
         var barrier = new CyclicBarrier(threadCount);
         var results = new ArrayList<Future<ThreadRun>>();
         for (Call call : perThread) {
@@ -251,17 +270,10 @@ final class Measure {
         }
         if (run >= warmups) {
           wallNanos += last - first;
-          cpuNanos = cpuSince(cpuAtStart, cpuNanos);
-          machineTicks = machineBusySince(machineAtStart, machineTicks);
+          cpu.runMeasured();
         }
       }
-      return new Outcome(
-          Stats.of(samples.toArray()),
-          samples.size(),
-          retries,
-          wallNanos / 1e9,
-          cpuNanos < 0 ? Double.NaN : cpuNanos / 1e9,
-          machineTicks < 0 ? Double.NaN : machineTicks / (double) CLOCK_TICKS_PER_SECOND);
+      return outcome(samples, retries, wallNanos, cpu);
     } finally {
       threads.shutdownNow();
     }
