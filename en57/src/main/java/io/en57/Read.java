@@ -85,11 +85,7 @@ public final class Read implements Iterable<Event> {
           "the scope passed to or() must not have limit() or backwards(); set them on the union");
     }
     // Either scope's events must be read as fresh as that scope asks, and a read has one route.
-    ReadRoute union =
-        route.primary() || other.route.primary()
-            ? ReadRoute.PRIMARY
-            : new ReadRoute(false, Math.max(route.atLeast(), other.route.atLeast()));
-    return new Read(store, query.or(other.query), limit, backwards, union);
+    return new Read(store, query.or(other.query), limit, backwards, route.stricter(other.route));
   }
 
   /** At most {@code maxEvents} events. */
@@ -130,8 +126,7 @@ public final class Read implements Iterable<Event> {
     if (route.primary()) {
       return this;
     }
-    return new Read(
-        store, query, limit, backwards, new ReadRoute(false, Math.max(position, route.atLeast())));
+    return new Read(store, query, limit, backwards, route.stricter(new ReadRoute(false, position)));
   }
 
   /** The query this scope reads. */

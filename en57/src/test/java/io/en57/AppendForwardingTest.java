@@ -185,10 +185,7 @@ class AppendForwardingTest {
 
   @Test
   void aLeaderThatDoesNotAnswerIsPassedOver() throws Exception {
-    int closedPort;
-    try (var socket = new ServerSocket(0)) {
-      closedPort = socket.getLocalPort();
-    }
+    int closedPort = freePort();
     // A leader that died without its session noticing: the database names it, nobody listens.
     try (Connection stale = database.dataSource().getConnection();
         Statement statement = stale.createStatement()) {
@@ -207,10 +204,7 @@ class AppendForwardingTest {
 
   @Test
   void aConnectionWithoutTheLeadersTokenIsTurnedAwayAndStoresNothing() throws Exception {
-    int port;
-    try (var socket = new ServerSocket(0)) {
-      port = socket.getLocalPort();
-    }
+    int port = freePort();
     node(port, new AtomicInteger());
     try (var socket = new Socket("127.0.0.1", port)) {
       socket.setSoTimeout(10_000);
@@ -278,10 +272,7 @@ class AppendForwardingTest {
    */
   @Test
   void aLeaderRefusesForwardedAppendsNoStoreSendsAndStoresNothingOfThem() throws Exception {
-    int port;
-    try (var socket = new ServerSocket(0)) {
-      port = socket.getLocalPort();
-    }
+    int port = freePort();
     EventStore leader = node(port, new AtomicInteger());
     waitUntilALeaderIsElected();
     String token;
@@ -450,5 +441,12 @@ class AppendForwardingTest {
       Thread.sleep(100);
     }
     throw new AssertionError("no node took the lead within 15 s");
+  }
+
+  /** A port nothing listens on: free a moment ago. */
+  private static int freePort() throws IOException {
+    try (var socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    }
   }
 }

@@ -83,11 +83,13 @@ class ReplicaTest {
    * rather than read the primary.
    */
   private EventStore storeFailingWhenBehind() {
+    return storeReadingYourWrites(Duration.ofSeconds(10), ReplicaFallback.FAIL);
+  }
+
+  /** A store whose reads at a position wait up to {@code wait} for a replica to reach it. */
+  private EventStore storeReadingYourWrites(Duration wait, ReplicaFallback fallback) {
     return store(
-        options ->
-            options
-                .replicaMaxLag(Duration.ofMinutes(5))
-                .readYourWrites(Duration.ofSeconds(10), ReplicaFallback.FAIL));
+        options -> options.replicaMaxLag(Duration.ofMinutes(5)).readYourWrites(wait, fallback));
   }
 
   private EventStore store(UnaryOperator<EventStoreBuilder> options) {
@@ -217,12 +219,7 @@ class ReplicaTest {
 
   @Test
   void aReadAtAPositionWaitsForTheReplicaThenFallsBackToThePrimary() {
-    EventStore store =
-        store(
-            options ->
-                options
-                    .replicaMaxLag(Duration.ofMinutes(5))
-                    .readYourWrites(Duration.ofMillis(500), ReplicaFallback.PRIMARY));
+    EventStore store = storeReadingYourWrites(Duration.ofMillis(500), ReplicaFallback.PRIMARY);
     long first = append(store, "First");
     assertThat(store.read().atLeast(first).toList()).hasSize(1);
 
@@ -257,12 +254,7 @@ class ReplicaTest {
 
   @Test
   void aReadAtAPositionFailsWhenConfiguredSo() {
-    EventStore store =
-        store(
-            options ->
-                options
-                    .replicaMaxLag(Duration.ofMinutes(5))
-                    .readYourWrites(Duration.ofMillis(300), ReplicaFallback.FAIL));
+    EventStore store = storeReadingYourWrites(Duration.ofMillis(300), ReplicaFallback.FAIL);
     servers.pauseReplay();
     long position = append(store, "Written");
 
@@ -321,12 +313,7 @@ class ReplicaTest {
   /** A union reads where the stricter of its scopes would: the primary, or the further position. */
   @Test
   void aUnionKeepsTheStricterRouteOfItsScopes() {
-    EventStore store =
-        store(
-            options ->
-                options
-                    .replicaMaxLag(Duration.ofMinutes(5))
-                    .readYourWrites(Duration.ofMillis(300), ReplicaFallback.FAIL));
+    EventStore store = storeReadingYourWrites(Duration.ofMillis(300), ReplicaFallback.FAIL);
     append(store, "First");
     eventually(() -> store.read().toList().size() == 1);
     servers.pauseReplay();

@@ -154,18 +154,8 @@ final class ConditionalAppends implements Scenario {
       figures.add(new Figure(key + "p50", ours.latency().median(), "ms", Better.LOWER));
       figures.add(new Figure(key + "p99", ours.latency().p99(), "ms", Better.LOWER));
       figures.add(new Figure(key + "÷ raw rate", rateRatio, "×", Better.HIGHER));
-      if (!Double.isNaN(ours.cpuMicrosPerCall())) {
-        figures.add(
-            new Figure(key + "JVM CPU per append", ours.cpuMicrosPerCall(), "µs", Better.LOWER));
-      }
-      if (!Double.isNaN(ours.machineCpuMicrosPerCall())) {
-        figures.add(
-            new Figure(
-                key + "machine CPU per append",
-                ours.machineCpuMicrosPerCall(),
-                "µs",
-                Better.LOWER));
-      }
+      addCpuFigure(figures, key + "JVM CPU per append", ours.cpuMicrosPerCall());
+      addCpuFigure(figures, key + "machine CPU per append", ours.machineCpuMicrosPerCall());
       String nodes =
           setup.forwarded() ? ", forwarding appends" + (setup.tls() ? " over TLS" : "") : "";
       if (threads == 16 && stores == 1) {
@@ -220,6 +210,13 @@ final class ConditionalAppends implements Scenario {
     return chosen.isEmpty()
         ? context.threads().stream().map(threads -> new Setup(threads, 1)).toList()
         : chosen;
+  }
+
+  /** A CPU time per append, where it was measured. */
+  private static void addCpuFigure(List<Figure> figures, String name, double micros) {
+    if (!Double.isNaN(micros)) {
+      figures.add(new Figure(name, micros, "µs", Better.LOWER));
+    }
   }
 
   private static Target rateTarget(String setup, double ratio, double target) {

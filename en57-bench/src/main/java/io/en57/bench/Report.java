@@ -105,7 +105,7 @@ final class Report {
 
   /** Microseconds, whole; a dash where not measured. */
   static String micros(double micros) {
-    return Double.isNaN(micros) ? "–" : String.format(Locale.ROOT, "%,.0f", micros);
+    return Double.isNaN(micros) ? "–" : rate(micros);
   }
 
   static String ratio(double ratio) {

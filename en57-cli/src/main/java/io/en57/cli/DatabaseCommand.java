@@ -4,6 +4,7 @@ import io.en57.En57StorageException;
 import io.en57.MigrationException;
 import io.en57.Migrator;
 import java.io.PrintWriter;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -92,12 +93,17 @@ abstract class DatabaseCommand implements Callable<Integer> {
       }
       return work.run(migrator, command.commandLine().getOut());
     } catch (MigrationException | En57StorageException | IllegalArgumentException e) {
-      command
-          .commandLine()
-          .getErr()
-          .println(command.qualifiedName() + ": " + oneLine(e.getMessage()));
-      return FAILURE;
+      return failure(command, e);
     }
+  }
+
+  /** Reports a failure the library explained (a schema that is not ready, a lost connection). */
+  static int failure(CommandSpec command, RuntimeException e) {
+    command
+        .commandLine()
+        .getErr()
+        .println(command.qualifiedName() + ": " + oneLine(e.getMessage()));
+    return FAILURE;
   }
 
   /**
@@ -106,6 +112,11 @@ abstract class DatabaseCommand implements Callable<Integer> {
    */
   static String schemaOption(String schema) {
     return schema.equals("en57") ? "" : " --schema " + schema;
+  }
+
+  /** The command that migrates {@code schema}, granting {@code role} its privileges, if given. */
+  static String migrateCommand(String schema, Optional<String> role) {
+    return "en57 migrate" + schemaOption(schema) + role.map(r -> " --app-role " + r).orElse("");
   }
 
   private static String oneLine(String message) {

@@ -168,19 +168,14 @@ final class DoctorCommand extends DatabaseCommand {
               + schema
               + " is "
               + StatusReport.describe(status.state())
-              + ": run en57 migrate"
-              + schemaOption(schema)
-              + status.applicationRole().map(role -> " --app-role " + role.role()).orElse("");
+              + ": run "
+              + migrateCommand(schema, status.applicationRole().map(role -> role.role()));
       case UP_TO_DATE ->
           status
               .warning()
               .orElse(
-                  "the application role's privileges are not in place: run en57 migrate"
-                      + schemaOption(schema)
-                      + status
-                          .applicationRole()
-                          .map(role -> " --app-role " + role.role())
-                          .orElse(""));
+                  "the application role's privileges are not in place: run "
+                      + migrateCommand(schema, status.applicationRole().map(role -> role.role())));
       default ->
           "schema "
               + schema

@@ -110,18 +110,6 @@ final class ProjectionsCommand extends DatabaseCommand {
         + schemaOption(schema);
   }
 
-  /** Reports a failure the library explained (a schema that is not ready, a lost connection). */
-  static int failure(CommandSpec command, En57Exception e) {
-    command
-        .commandLine()
-        .getErr()
-        .println(
-            command.qualifiedName()
-                + ": "
-                + String.valueOf(e.getMessage()).strip().replaceAll("\\s*\\R\\s*", " "));
-    return FAILURE;
-  }
-
   private static String firstLine(String text) {
     int end = text.indexOf('\n');
     return (end < 0 ? text : text.substring(0, end)).strip();

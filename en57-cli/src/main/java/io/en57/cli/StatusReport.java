@@ -4,6 +4,7 @@ import io.en57.MigrationState;
 import io.en57.MigrationStatus;
 import java.io.PrintWriter;
 import java.util.Locale;
+import java.util.Optional;
 
 /** The readable form of a {@link MigrationStatus}, and the exit code it deserves. */
 final class StatusReport {
@@ -38,10 +39,7 @@ final class StatusReport {
               role.missing().forEach(missing -> out.println("  lacks " + missing));
               role.excess().forEach(excess -> out.println("  should not have: " + excess));
               out.println(
-                  "  Repair: en57 migrate"
-                      + DatabaseCommand.schemaOption(schema)
-                      + " --app-role "
-                      + role.role());
+                  "  Repair: " + DatabaseCommand.migrateCommand(schema, Optional.of(role.role())));
             });
   }
 

@@ -9,13 +9,14 @@ import io.en57.SequencedEvent;
 import io.nats.client.Message;
 import io.nats.client.impl.Headers;
 import io.nats.client.impl.NatsMessage;
+import io.nats.client.support.NatsJetStreamConstants;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Function;
 
 /**
  * Turns an event into the message the relay publishes: subject, headers, the data as JSON.
- * JetStream's headers (the message id, the stream and last sequence expected) are not among them:
- * the relay adds them as it publishes. Thread-safe.
+ * JetStream's headers (the message id, the stream and last sequence expected) are among them rather
+ * than in publish options, so that the size the relay checks is the size sent. Thread-safe.
  */
 final class EventMessages {
 
@@ -34,11 +35,12 @@ final class EventMessages {
   }
 
   /**
-   * The message for {@code sequenced}.
+   * The message for {@code sequenced}, to {@code stream}, whose last sequence must be {@code
+   * lastSequence}.
    *
    * @throws IllegalArgumentException if its subject is not valid or its data cannot be written
    */
-  Message of(SequencedEvent sequenced) {
+  Message of(SequencedEvent sequenced, String stream, long lastSequence) {
     Event event = sequenced.event();
     String subject = subjects.apply(sequenced);
     if (subject == null) {
@@ -47,6 +49,9 @@ final class EventMessages {
     }
     Subjects.requireValid(subject, "the subject for the event at position " + sequenced.position());
     var headers = new Headers();
+    headers.put(NatsJetStreamConstants.MSG_ID_HDR, event.id().toString());
+    headers.put(NatsJetStreamConstants.EXPECTED_STREAM_HDR, stream);
+    headers.put(NatsJetStreamConstants.EXPECTED_LAST_SEQ_HDR, Long.toString(lastSequence));
     headers.put(JetStreamRelay.RELAY_HEADER, relayHeader);
     headers.put(JetStreamRelay.POSITION_HEADER, Long.toString(sequenced.position()));
     headers.put(JetStreamRelay.TYPE_HEADER, headerValue(event.type()));

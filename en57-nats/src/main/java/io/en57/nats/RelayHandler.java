@@ -17,7 +17,6 @@ import io.nats.client.api.RetentionPolicy;
 import io.nats.client.api.StreamConfiguration;
 import io.nats.client.api.StreamInfo;
 import io.nats.client.impl.Headers;
-import io.nats.client.impl.NatsMessage;
 import io.nats.client.support.NatsJetStreamConstants;
 import java.io.IOException;
 import java.net.URLDecoder;
@@ -166,7 +165,7 @@ final class RelayHandler implements BatchHandler {
       throws IOException, JetStreamApiException {
     Message message;
     try {
-      message = withJetStreamHeaders(messages.of(event), event, lastSequence);
+      message = messages.of(event, stream, lastSequence);
     } catch (IllegalArgumentException e) {
       throw new UnprocessableEventException(event, e.getMessage(), e);
     }
@@ -212,24 +211,6 @@ final class RelayHandler implements BatchHandler {
             + size
             + " bytes with its headers, more than "
             + limit);
-  }
-
-  /**
-   * {@code message} with JetStream's headers: the event id as message id, the stream and the last
-   * sequence it expects. On the message rather than in publish options, so that the size checked is
-   * the size sent.
-   */
-  private Message withJetStreamHeaders(Message message, SequencedEvent event, long lastSequence) {
-    Headers headers =
-        new Headers(message.getHeaders())
-            .put(NatsJetStreamConstants.MSG_ID_HDR, event.event().id().toString())
-            .put(NatsJetStreamConstants.EXPECTED_STREAM_HDR, stream)
-            .put(NatsJetStreamConstants.EXPECTED_LAST_SEQ_HDR, Long.toString(lastSequence));
-    return NatsMessage.builder()
-        .subject(message.getSubject())
-        .headers(headers)
-        .data(message.getData())
-        .build();
   }
 
   /**

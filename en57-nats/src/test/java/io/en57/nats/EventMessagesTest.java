@@ -73,7 +73,7 @@ class EventMessagesTest {
 
     Message message =
         messages(e -> "hotel." + JetStreamRelay.subjectToken(e.event().type()))
-            .of(new SequencedEvent(42, event));
+            .of(new SequencedEvent(42, event), "HOTEL", 0);
 
     assertThat(message.getSubject()).isEqualTo("hotel.Booked");
     assertThat(message.getHeaders().getFirst(JetStreamRelay.POSITION_HEADER)).isEqualTo("42");
@@ -92,12 +92,12 @@ class EventMessagesTest {
     var event = new SequencedEvent(7, Event.of("Booked"));
 
     for (String subject : new String[] {"", "a..b", ".a", "a.", "a.*", "a.>", "a b", "a\tb"}) {
-      assertThatThrownBy(() -> messages(e -> subject).of(event))
+      assertThatThrownBy(() -> messages(e -> subject).of(event, "HOTEL", 0))
           .isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining("the subject for the event at position 7")
           .hasMessageContaining("is not a NATS subject to publish to");
     }
-    assertThatThrownBy(() -> messages(e -> null).of(event))
+    assertThatThrownBy(() -> messages(e -> null).of(event, "HOTEL", 0))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("the subject for the event at position 7 is null");
   }
@@ -106,7 +106,7 @@ class EventMessagesTest {
   void dataThatCannotBeWrittenAsJsonFailsTheEventWithItsPosition() {
     var event = new SequencedEvent(9, Event.of("Odd", new Object()));
 
-    assertThatThrownBy(() -> messages(e -> "odd").of(event))
+    assertThatThrownBy(() -> messages(e -> "odd").of(event, "HOTEL", 0))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("the event at position 9 cannot be written as JSON");
   }

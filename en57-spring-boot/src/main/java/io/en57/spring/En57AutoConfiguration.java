@@ -97,15 +97,17 @@ public class En57AutoConfiguration {
     if (listening == null && properties.isListen()) {
       // An application's own DataSource bean comes without Spring Boot's connection details.
       listening = ListenConnectionConfiguration.toThePoolsUrl(dataSource);
+      if (listening == null) {
+        LOG.warn(
+            "en57.listen: the DataSource is no HikariCP pool with a JDBC URL, and Spring Boot has"
+                + " no connection details for it, so the store cannot open a dedicated connection"
+                + " to LISTEN on; subscriptions see other processes' appends within the poll"
+                + " interval. Declare a ConnectionFactory bean to listen, or set"
+                + " en57.listen=false");
+      }
     }
     if (listening != null) {
       builder.listenConnection(listening);
-    } else if (properties.isListen()) {
-      LOG.warn(
-          "en57.listen: the DataSource is no HikariCP pool with a JDBC URL, and Spring Boot has no"
-              + " connection details for it, so the store cannot open a dedicated connection to"
-              + " LISTEN on; subscriptions see other processes' appends within the poll interval."
-              + " Declare a ConnectionFactory bean to listen, or set en57.listen=false");
     }
     customizers.orderedStream().forEach(customizer -> customizer.customize(builder));
     return builder.forDataSource(dataSource);

@@ -84,6 +84,11 @@ final class AppendForwarding implements AutoCloseable {
       return new Channel(leader, socket, in, out, System.nanoTime());
     }
 
+    /** Idle for too long to be trusted: see {@link #MAX_IDLE_NANOS}. */
+    boolean stale() {
+      return System.nanoTime() - idleSince >= MAX_IDLE_NANOS;
+    }
+
     void close() {
       try {
         socket.close();
@@ -266,8 +271,7 @@ final class AppendForwarding implements AutoCloseable {
    */
   private void closeStaleChannels() {
     Channel oldest;
-    while ((oldest = idle.peekLast()) != null
-        && System.nanoTime() - oldest.idleSince() >= MAX_IDLE_NANOS) {
+    while ((oldest = idle.peekLast()) != null && oldest.stale()) {
       if (idle.removeLastOccurrence(oldest)) {
         oldest.close();
       }
@@ -277,8 +281,7 @@ final class AppendForwarding implements AutoCloseable {
   private Channel idleChannelTo(Leader leader) {
     Channel channel;
     while ((channel = idle.pollFirst()) != null) {
-      if (channel.leader().equals(leader)
-          && System.nanoTime() - channel.idleSince() < MAX_IDLE_NANOS) {
+      if (channel.leader().equals(leader) && !channel.stale()) {
         return channel;
       }
       channel.close();

@@ -161,9 +161,7 @@ public final class ProjectionSql {
    * reply say), which would fail the statement recording the failure.
    */
   static String storableError(String error) {
-    String shortened =
-        error.length() <= MAX_ERROR_LENGTH ? error : StorableText.cut(error, MAX_ERROR_LENGTH);
-    return StorableText.withUnstorableReplaced(shortened);
+    return StorableText.withUnstorableReplaced(StorableText.cut(error, MAX_ERROR_LENGTH));
   }
 
   /** In the caller's transaction: locks the segment's row and checks the epoch. */

@@ -13,4 +13,11 @@ public record ReadRoute(boolean primary, long atLeast) {
 
   /** The primary. */
   public static final ReadRoute PRIMARY = new ReadRoute(true, 0);
+
+  /** The route serving both this route's reads and {@code other}'s: the primary, or the further. */
+  public ReadRoute stricter(ReadRoute other) {
+    return primary || other.primary
+        ? PRIMARY
+        : new ReadRoute(false, Math.max(atLeast, other.atLeast));
+  }
 }

@@ -111,8 +111,14 @@ public final class StorableText {
     return replaced.toString();
   }
 
-  /** The first {@code length} characters of {@code text}, or one fewer not to split a pair. */
+  /**
+   * The first {@code length} characters of {@code text} (all of a shorter one), or one fewer not to
+   * split a pair.
+   */
   static String cut(String text, int length) {
+    if (text.length() <= length) {
+      return text;
+    }
     int end = Character.isHighSurrogate(text.charAt(length - 1)) ? length - 1 : length;
     return text.substring(0, end);
   }

@@ -90,9 +90,13 @@ class ProjectionTest {
   }
 
   private ProjectionRunner run(Projection... projection) {
+    return run(store, projection);
+  }
+
+  private ProjectionRunner run(EventStore on, Projection... projection) {
     return closeLater(
         ProjectionRunner.start(
-            store, pool, RunnerOptions.defaults().withLease(Duration.ofSeconds(2)), projection));
+            on, pool, RunnerOptions.defaults().withLease(Duration.ofSeconds(2)), projection));
   }
 
   /** A handler inserting one row per event into {@code applied}. */
@@ -351,13 +355,7 @@ class ProjectionTest {
   void aRunnerWhoseStoreClosesFirstStopsAndGivesItsSegmentUp() throws Exception {
     EventStore owning =
         EventStore.builder().pollInterval(Duration.ofMillis(200)).forUrl(database.jdbcUrl());
-    ProjectionRunner runner =
-        closeLater(
-            ProjectionRunner.start(
-                owning,
-                pool,
-                RunnerOptions.defaults().withLease(Duration.ofSeconds(2)),
-                Projection.of("orphaned", owning.read(), recordInto(0))));
+    ProjectionRunner runner = run(owning, Projection.of("orphaned", owning.read(), recordInto(0)));
     long head = owning.append(List.of(Event.of("Counted"))).position();
     assertThat(runner.await("orphaned", head, PATIENCE)).isTrue();
 
@@ -457,12 +455,7 @@ class ProjectionTest {
                 .pollInterval(Duration.ofMillis(200))
                 .forDataSource(pool));
     ProjectionRunner runner =
-        closeLater(
-            ProjectionRunner.start(
-                strict,
-                pool,
-                RunnerOptions.defaults().withLease(Duration.ofSeconds(2)),
-                Projection.of("strict", strict.read(), recordInto(0)).withBatchSize(1)));
+        run(strict, Projection.of("strict", strict.read(), recordInto(0)).withBatchSize(1));
 
     assertThatThrownBy(() -> runner.await("strict", head, PATIENCE))
         .isInstanceOf(ProjectionFailedException.class)
