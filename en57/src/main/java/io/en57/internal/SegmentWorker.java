@@ -143,6 +143,9 @@ final class SegmentWorker {
     int failures = 0;
     try {
       while (!stopping) {
+        if (Thread.interrupted()) {
+          strayInterrupt();
+        }
         try {
           step();
           failures = 0;
@@ -227,8 +230,8 @@ final class SegmentWorker {
         try {
           batch = subscription.poll(renewInterval);
         } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return;
+          strayInterrupt();
+          continue;
         } catch (IllegalStateException e) {
           if (stopping) {
             return; // stop() closed the subscription
@@ -244,7 +247,7 @@ final class SegmentWorker {
         }
         if (System.nanoTime() - renewed >= renewInterval.toNanos()) {
           renewed = System.nanoTime();
-          if (!renewLease()) {
+          if (!renewLease(false)) {
             return;
           }
         }
@@ -302,7 +305,7 @@ final class SegmentWorker {
               from,
               failures,
               failed.getCause());
-          if (!pauseOwning(projection.retry().backoffAfter(failures))) {
+          if (!pauseOwning(projection.retry().backoffAfter(failures), false)) {
             return Outcome.RESYNC;
           }
           continue;
@@ -570,7 +573,9 @@ final class SegmentWorker {
         return;
       }
       LOG.warn("{}: the reset handler failed (attempt {}); retrying", label, failures, failed);
-      pause(projection.retry().backoffAfter(failures));
+      if (!pauseOwning(projection.retry().backoffAfter(failures), true)) {
+        return;
+      }
     }
   }
 
@@ -634,28 +639,29 @@ final class SegmentWorker {
   }
 
   /**
-   * Renews this node's lease on the segment; false when it no longer owns it (taken over, reset,
-   * FAILED). "busy": the segment's row is locked by this node's own batch meanwhile.
+   * Renews this node's lease on the segment; false when it no longer owns it (taken over, FAILED,
+   * or reset unless {@code resetting}, when the pending reset is the one being applied). "busy":
+   * the segment's row is locked by this node's own batch meanwhile.
    */
-  private boolean renewLease() {
+  private boolean renewLease(boolean resetting) {
     ProjectionSql.Claim renewal = claim();
     return renewal.status().equals("busy")
         || (renewal.owned()
             && renewal.epoch() == epoch
-            && !renewal.resetPending()
+            && renewal.resetPending() == resetting
             && renewal.state().equals("RUNNING"));
   }
 
   /**
-   * Pauses between attempts, renewing the lease now and then: a failed attempt's transaction, which
-   * renewed it, rolled back, and attempts that outlast the lease would let another node take the
-   * segment and start counting attempts again, so that it never reached FAILED. False when the
-   * segment is no longer this node's.
+   * Pauses between attempts of a batch, or of a reset when {@code resetting}, renewing the lease
+   * now and then: a failed attempt's transaction, which renewed it, rolled back, and attempts that
+   * outlast the lease would let another node take the segment and start counting attempts again, so
+   * that it never reached FAILED. False when the segment is no longer this node's.
    */
-  private boolean pauseOwning(Duration duration) {
+  private boolean pauseOwning(Duration duration, boolean resetting) {
     long end = System.nanoTime() + duration.toNanos();
     while (!stopping) {
-      if (!renewLease()) {
+      if (!renewLease(resetting)) {
         return false;
       }
       long left = end - System.nanoTime();
@@ -678,11 +684,20 @@ final class SegmentWorker {
         try {
           TimeUnit.NANOSECONDS.timedWait(sleeper, remaining);
         } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          stopping = true;
+          strayInterrupt();
         }
       }
     }
+  }
+
+  /**
+   * Only this worker's own callbacks (a handler, say) can interrupt its thread, which no one else
+   * sees, and {@link #stop()} is how a worker is stopped: an interrupt asks nothing of it, and
+   * keeping the flag would fail every wait that follows at once, in a busy loop.
+   */
+  private void strayInterrupt() {
+    LOG.warn(
+        "{}: ignoring an interrupt of its thread (by a handler?); close the runner to stop", label);
   }
 
   /**

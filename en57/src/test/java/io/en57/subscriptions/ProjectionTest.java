@@ -12,6 +12,8 @@ import io.en57.observation.ProjectionBatch;
 import io.en57.observation.StoreListener;
 import io.en57.testing.TestDatabases;
 import io.en57.testing.TestDatabases.TestDatabase;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -613,6 +615,67 @@ class ProjectionTest {
         .isInstanceOf(ProjectionFailedException.class)
         .hasMessageContaining("current transaction is aborted");
     assertThat(resets.get()).isEqualTo(2);
+  }
+
+  @Test
+  void aHandlerThatInterruptsItsThreadLeavesTheWorkerWaitingIdleAndFollowing() throws Exception {
+    var interrupted = new AtomicBoolean();
+    ProjectionHandler interrupting =
+        (batch, connection) -> {
+          recordInto(0).apply(batch, connection);
+          if (interrupted.compareAndSet(false, true)) {
+            Thread.currentThread().interrupt();
+          }
+        };
+    ProjectionRunner runner = run(Projection.of("interrupted", store.read(), interrupting));
+    assertThat(runner.await("interrupted", appendSome(2, "Counted"), PATIENCE)).isTrue();
+    assertThat(interrupted).isTrue();
+
+    // Caught up, the worker waits for events: kept, the interrupt would end every wait at once.
+    Thread worker =
+        Thread.getAllStackTraces().keySet().stream()
+            .filter(thread -> thread.getName().equals("en57-projection-interrupted-0"))
+            .findFirst()
+            .orElseThrow();
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    long cpuBefore = threads.getThreadCpuTime(worker.getId());
+    Thread.sleep(1_000);
+    long idleCpu = threads.getThreadCpuTime(worker.getId()) - cpuBefore;
+    assertThat(Duration.ofNanos(idleCpu)).isLessThan(Duration.ofMillis(200));
+
+    long head = appendSome(3, "Counted");
+
+    assertThat(runner.await("interrupted", head, PATIENCE)).isTrue();
+    assertThat(applied(pool)).isEqualTo(positionsOf("Counted"));
+  }
+
+  @Test
+  void resetAttemptsOutlastingTheLeaseKeepTheSegmentSoTheProjectionStillReachesFailed()
+      throws Exception {
+    var resets = new AtomicInteger();
+    ResetHandler slowlyFailing =
+        (connection, position) -> {
+          resets.incrementAndGet();
+          Thread.sleep(300);
+          throw new IllegalStateException("reset still failing");
+        };
+    Projection projection =
+        Projection.of("resettable", store.read(), recordInto(0))
+            .onReset(slowlyFailing)
+            .withRetry(new Retry(6, Duration.ofMillis(300), Duration.ofMillis(300)));
+    // Two nodes; the six attempts take longer than the lease.
+    ProjectionRunner runner = run(projection);
+    run(projection);
+    long head = appendSome(3, "Counted");
+    assertThat(runner.await("resettable", head, PATIENCE)).isTrue();
+
+    projections.reset("resettable", 1);
+
+    assertThatThrownBy(() -> runner.await("resettable", head, PATIENCE))
+        .isInstanceOf(ProjectionFailedException.class)
+        .hasMessageContaining("reset still failing");
+    // Another node taking the segment between attempts would have started counting again.
+    assertThat(resets).hasValue(6);
   }
 
   @Test
