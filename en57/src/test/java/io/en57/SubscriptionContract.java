@@ -366,6 +366,33 @@ abstract class SubscriptionContract {
   }
 
   @Test
+  void aPushSubscriptionWhoseHandlerInterruptsItsThreadGoesOn() throws Exception {
+    appendAlternating(store, 3);
+    var seen = Collections.synchronizedList(new ArrayList<Long>());
+    var allSeen = new CountDownLatch(1);
+    Subscription subscription = closeLater(store.subscribe(store.read(), 0));
+    subscription.start(
+        batch -> {
+          if (seen.isEmpty()) {
+            Thread.currentThread().interrupt();
+          }
+          seen.addAll(positions(batch));
+          if (seen.size() == 5) {
+            allSeen.countDown();
+          }
+        });
+    while (subscription.position() < 3) {
+      Thread.sleep(5);
+    }
+
+    appendAlternating(store, 2);
+
+    assertThat(allSeen.await(PATIENCE.toSeconds(), TimeUnit.SECONDS)).isTrue();
+    assertThat(seen).containsExactly(1L, 2L, 3L, 4L, 5L);
+    assertThat(subscription.failure()).isEmpty();
+  }
+
+  @Test
   void closingTheStoreClosesItsSubscriptions() throws Exception {
     EventStore closing = newStore(options -> options);
     Subscription subscription = closing.subscribe(closing.read(), 0);

@@ -393,7 +393,10 @@ final class LogSubscription implements Subscription {
           return; // the handler finishes the batch it has, and gets no other after close()
         }
       } catch (InterruptedException e) {
-        return;
+        if (!closed) {
+          strayInterrupt();
+        }
+        continue;
       } catch (RuntimeException e) {
         readFailures++;
         LOG.warn("{}: reading the log failed ({}); trying again", name, e.toString());
@@ -459,8 +462,19 @@ final class LogSubscription implements Subscription {
     try {
       watch.sleep(duration.toNanos(), () -> closed);
     } catch (InterruptedException e) {
-      return false;
+      if (!closed) {
+        strayInterrupt();
+      }
     }
     return !closed;
+  }
+
+  /**
+   * The pushing thread is this subscription's own: {@link #close()} interrupts a handler that
+   * outlives it, and any other interrupt is the handler's own doing and asks nothing of it. Kept,
+   * it would end the thread without a word while the subscription looked alive.
+   */
+  private void strayInterrupt() {
+    LOG.warn("{}: ignoring an interrupt of its thread (by the handler?); close() stops it", name);
   }
 }
