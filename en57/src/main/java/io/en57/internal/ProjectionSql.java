@@ -85,14 +85,14 @@ public final class ProjectionSql {
 
   static Claim claim(
       LogSchema schema,
-      DataSource dataSource,
+      ConnectionSource connections,
       String name,
       int segment,
       int segments,
       String owner,
       long leaseMs) {
     return run(
-        dataSource,
+        connections,
         connection -> {
           try (PreparedStatement statement = connection.prepareStatement(schema.sql(CLAIM))) {
             statement.setString(1, name);
@@ -114,9 +114,14 @@ public final class ProjectionSql {
   }
 
   static void release(
-      LogSchema schema, DataSource dataSource, String name, int segment, String owner, long epoch) {
+      LogSchema schema,
+      ConnectionSource connections,
+      String name,
+      int segment,
+      String owner,
+      long epoch) {
     run(
-        dataSource,
+        connections,
         connection -> {
           try (PreparedStatement statement = connection.prepareStatement(schema.sql(RELEASE))) {
             statement.setString(1, name);
@@ -130,9 +135,14 @@ public final class ProjectionSql {
   }
 
   static void fail(
-      LogSchema schema, DataSource dataSource, String name, int segment, long epoch, String error) {
+      LogSchema schema,
+      ConnectionSource connections,
+      String name,
+      int segment,
+      long epoch,
+      String error) {
     run(
-        dataSource,
+        connections,
         connection -> {
           try (PreparedStatement statement = connection.prepareStatement(schema.sql(FAIL))) {
             statement.setString(1, name);
@@ -394,8 +404,12 @@ public final class ProjectionSql {
 
   /** Runs on a connection of the pool, committing; bad arguments the database names are IAEs. */
   static <T> T run(DataSource dataSource, ConnectionSource.Work<T> work) {
+    return run(ConnectionSource.pool(dataSource), work);
+  }
+
+  private static <T> T run(ConnectionSource connections, ConnectionSource.Work<T> work) {
     try {
-      return ConnectionSource.pool(dataSource).runRaw(work);
+      return connections.runRaw(work);
     } catch (SQLException e) {
       String state = e.getSQLState() == null ? "" : e.getSQLState();
       if (state.equals("22023") || state.equals("42704")) {

@@ -36,6 +36,9 @@ final class SegmentWorker {
   private static final Logger LOG = LoggerFactory.getLogger(SegmentWorker.class);
   static final long JOIN_SECONDS = 30;
 
+  /** What the runner's own calls may take beyond the lease before their connection is given up. */
+  private static final Duration NETWORK_GRACE = Duration.ofSeconds(5);
+
   /** What applying a batch came to. */
   private enum Outcome {
     /** Committed: the checkpoint moved. */
@@ -73,6 +76,18 @@ final class SegmentWorker {
   private final Listening listening;
   private final String label;
   private final Thread thread;
+
+  /**
+   * How long the runner's own calls (claim, checkpoint, commit) wait for the server before their
+   * connection is given up as broken: one whose server vanished without a word would otherwise wait
+   * for the kernel to give up on it, a quarter of an hour or more, while the segment's lease has
+   * long run out. Not the handler's statements, which take as long as they take.
+   */
+  private final int networkMillis;
+
+  /** Connections for the runner's own calls, with {@link #networkMillis} as their timeout. */
+  private final ConnectionSource ownCalls;
+
   private final Object sleeper = new Object();
   private volatile boolean stopping;
   private volatile Subscription following;
@@ -98,6 +113,8 @@ final class SegmentWorker {
     this.leaseMillis = lease.toMillis();
     this.renewInterval = lease.dividedBy(3);
     this.claimInterval = lease.dividedBy(4);
+    this.networkMillis = (int) Math.min(Integer.MAX_VALUE, lease.plus(NETWORK_GRACE).toMillis());
+    this.ownCalls = ConnectionSource.pool(dataSource, networkMillis);
     this.progress = progress;
     this.listening = StoreAccess.listening(store);
     this.schema = LogSchema.of(store.schema());
@@ -205,7 +222,7 @@ final class SegmentWorker {
   /** Claims or renews this node's lease on the segment. */
   private ProjectionSql.Claim claim() {
     return ProjectionSql.claim(
-        schema, dataSource, projection.name(), segment, projection.segments(), node, leaseMillis);
+        schema, ownCalls, projection.name(), segment, projection.segments(), node, leaseMillis);
   }
 
   /** Follows the log from {@code checkpoint}, applying batches, until it must claim again. */
@@ -242,7 +259,7 @@ final class SegmentWorker {
           listening.projectionFailed(
               projection.name(), segment, ProjectionFailure.Action.FAILED, e);
           LOG.error("{}: stopping in state FAILED after {}", label, checkpoint, e);
-          ProjectionSql.fail(schema, dataSource, projection.name(), segment, epoch, e.getMessage());
+          ProjectionSql.fail(schema, ownCalls, projection.name(), segment, epoch, e.getMessage());
           return;
         }
         if (System.nanoTime() - renewed >= renewInterval.toNanos()) {
@@ -396,7 +413,7 @@ final class SegmentWorker {
       }
     }
     LOG.error("{}: stopping in state FAILED at the event at {}", label, event.position(), error);
-    ProjectionSql.fail(schema, dataSource, projection.name(), segment, epoch, description);
+    ProjectionSql.fail(schema, ownCalls, projection.name(), segment, epoch, description);
     return Outcome.RESYNC;
   }
 
@@ -433,9 +450,11 @@ final class SegmentWorker {
       if (autoCommit) {
         connection.setAutoCommit(false);
       }
+      int handlersTimeout = connection.getNetworkTimeout();
       boolean handled = false;
       boolean committed = false;
       try {
+        ConnectionSource.limitWaits(connection, networkMillis);
         ProjectionSql.Begin begin =
             ProjectionSql.begin(schema, connection, projection.name(), segment, epoch, leaseMillis);
         if (!begin.status().equals("ok") || begin.position() != from) {
@@ -452,9 +471,11 @@ final class SegmentWorker {
               dead.event().event().id(),
               dead.error());
         } else if (!events.isEmpty()) {
+          ConnectionSource.limitWaits(connection, handlersTimeout);
           handle(connection, new Batch(events, to, caughtUp));
           handled = true;
           saveExternalCheckpoint(projection.name(), segment, to);
+          ConnectionSource.limitWaits(connection, networkMillis);
         }
         ProjectionSql.advance(
             schema, connection, projection.name(), segment, epoch, from, to, leaseMillis);
@@ -473,6 +494,7 @@ final class SegmentWorker {
         throw new Transient(e);
       } finally {
         endUncommitted(connection, committed, autoCommit);
+        giveBackTimeout(connection, handlersTimeout);
       }
     } catch (SQLException e) {
       throw new Transient(e);
@@ -569,7 +591,7 @@ final class SegmentWorker {
       if (givingUp) {
         LOG.error("{}: the reset handler failed; stopping in state FAILED", label, failed);
         ProjectionSql.fail(
-            schema, dataSource, projection.name(), segment, epoch, "reset handler: " + failed);
+            schema, ownCalls, projection.name(), segment, epoch, "reset handler: " + failed);
         return;
       }
       LOG.warn("{}: the reset handler failed (attempt {}); retrying", label, failures, failed);
@@ -590,7 +612,7 @@ final class SegmentWorker {
     }
     try {
       ProjectionSql.fail(
-          schema, dataSource, projection.name(), segment, epoch, "stopped by " + error);
+          schema, ownCalls, projection.name(), segment, epoch, "stopped by " + error);
     } catch (Throwable e) {
       LOG.warn("{}: could not record the failure ({})", label, e.toString());
     }
@@ -602,7 +624,7 @@ final class SegmentWorker {
       return;
     }
     try {
-      ProjectionSql.release(schema, dataSource, projection.name(), segment, node, epoch);
+      ProjectionSql.release(schema, ownCalls, projection.name(), segment, node, epoch);
     } catch (RuntimeException e) {
       LOG.warn("{}: could not give the segment up ({}); its lease will expire", label, e);
     }
@@ -698,6 +720,17 @@ final class SegmentWorker {
   private void strayInterrupt() {
     LOG.warn(
         "{}: ignoring an interrupt of its thread (by a handler?); close the runner to stop", label);
+  }
+
+  /** Gives the connection the network timeout it came with, before it goes back to the pool. */
+  private static void giveBackTimeout(Connection connection, int millis) {
+    try {
+      if (!connection.isClosed()) {
+        ConnectionSource.limitWaits(connection, millis);
+      }
+    } catch (SQLException e) {
+      // A broken connection: the pool discards it.
+    }
   }
 
   /**

@@ -35,7 +35,8 @@ class ProjectionFencingTest {
   }
 
   private ProjectionSql.Claim claim(String owner, long leaseMs) {
-    return ProjectionSql.claim(LogSchema.DEFAULT, database.dataSource(), "p", 0, 1, owner, leaseMs);
+    return ProjectionSql.claim(
+        LogSchema.DEFAULT, ConnectionSource.pool(database.dataSource()), "p", 0, 1, owner, leaseMs);
   }
 
   private void expireLease() {

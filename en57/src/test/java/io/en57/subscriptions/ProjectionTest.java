@@ -10,6 +10,7 @@ import io.en57.EventStore;
 import io.en57.SequencedEvent;
 import io.en57.observation.ProjectionBatch;
 import io.en57.observation.StoreListener;
+import io.en57.testing.FreezableProxy;
 import io.en57.testing.TestDatabases;
 import io.en57.testing.TestDatabases.TestDatabase;
 import java.lang.management.ManagementFactory;
@@ -25,6 +26,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -35,6 +37,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * Projections on PostgreSQL: a read model kept with its checkpoint, restarts, retries, FAILED and
@@ -646,6 +649,45 @@ class ProjectionTest {
     long head = appendSome(3, "Counted");
 
     assertThat(runner.await("interrupted", head, PATIENCE)).isTrue();
+    assertThat(applied(pool)).isEqualTo(positionsOf("Counted"));
+  }
+
+  @Test
+  void aBatchWhoseConnectionDiesWithoutAWordIsGivenUpAndAppliedAgain() throws Exception {
+    PGSimpleDataSource direct = database.dataSource();
+    var proxy =
+        closeLater(new FreezableProxy(direct.getServerNames()[0], direct.getPortNumbers()[0]));
+    var viaProxy = new PGSimpleDataSource();
+    viaProxy.setURL("jdbc:postgresql://127.0.0.1:" + proxy.port() + "/" + database.name());
+    viaProxy.setUser(direct.getUser());
+    viaProxy.setPassword(direct.getPassword());
+    var handling = new CountDownLatch(1);
+    var cutOff = new CountDownLatch(1);
+    var calls = new AtomicInteger();
+    ProjectionHandler waitingForTheCut =
+        (batch, connection) -> {
+          recordInto(0).apply(batch, connection);
+          if (calls.incrementAndGet() == 1) {
+            handling.countDown();
+            cutOff.await();
+          }
+        };
+    ProjectionRunner runner =
+        closeLater(
+            ProjectionRunner.start(
+                store,
+                viaProxy,
+                RunnerOptions.defaults().withLease(Duration.ofSeconds(1)),
+                Projection.of("cut-off", store.read(), waitingForTheCut)));
+    long head = appendSome(3, "Counted");
+    assertThat(handling.await(PATIENCE.toSeconds(), TimeUnit.SECONDS)).isTrue();
+
+    // The server ends the batch's session, and the runner's next call waits for an answer in vain.
+    proxy.cutOff();
+    cutOff.countDown();
+
+    assertThat(runner.await("cut-off", head, PATIENCE)).isTrue();
+    assertThat(calls).hasValue(2);
     assertThat(applied(pool)).isEqualTo(positionsOf("Counted"));
   }
 
