@@ -166,6 +166,22 @@ class TransactionJoinTest {
   }
 
   @Test
+  void whileATransactionHoldsTheAppendLockTheServerProbesASilentClientSoonerThanByDefault()
+      throws SQLException {
+    Connection connection = transactions.begin();
+    String before = TestDatabases.keepalives(connection);
+    store.append(List.of(Event.of("SeatBooked")));
+    String holding = TestDatabases.keepalives(connection);
+    connection.commit();
+    String after = TestDatabases.keepalives(connection);
+    transactions.commit();
+
+    assertThat(holding).isEqualTo("5 5 3");
+    assertThat(before).isNotEqualTo(holding);
+    assertThat(after).isEqualTo(before);
+  }
+
+  @Test
   void outsideATransactionAppendsCommitAtOnce() {
     store.append(List.of(Event.of("SeatBooked")));
     try (EventStore outside = EventStore.forDataSource(database.dataSource())) {

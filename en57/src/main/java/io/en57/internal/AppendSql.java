@@ -26,9 +26,17 @@ import org.postgresql.util.PSQLException;
  */
 final class AppendSql {
 
+  private static final String APPEND_CALL =
+      " FROM en57.append(?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?::jsonb, ?, ?, ?, ?)";
   private static final String APPEND =
+      "SELECT base, statuses, conflict_positions, ticket" + APPEND_CALL;
+
+  /** In the caller's transaction, which holds the append lock until it ends. */
+  private static final String APPEND_HOLDING_THE_LOCK =
       "SELECT base, statuses, conflict_positions, ticket"
-          + " FROM en57.append(?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?::jsonb, ?, ?, ?, ?)";
+          + ConnectionSource.PROBE_SILENT_CLIENT
+          + APPEND_CALL;
+
   private static final String AWAIT =
       "SELECT decided, base, statuses, conflict_positions FROM en57.await_append(?, ?)";
   // Ids are looked up one by one, each a LIMITed lateral probe, which only the unique index can
@@ -127,7 +135,8 @@ final class AppendSql {
       throws SQLException {
     Arguments arguments = Arguments.of(requests);
     long ticket;
-    try (PreparedStatement call = connection.prepareStatement(schema.sql(APPEND))) {
+    try (PreparedStatement call =
+        connection.prepareStatement(schema.sql(mayQueue ? APPEND : APPEND_HOLDING_THE_LOCK))) {
       call.setQueryTimeout(timeouts.appendSeconds());
       arguments.bind(connection, call);
       call.setString(11, Long.toString(timeouts.lock().toMillis()));

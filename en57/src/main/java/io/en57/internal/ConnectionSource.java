@@ -45,6 +45,20 @@ abstract class ConnectionSource {
     }
   }
 
+  /**
+   * Select-list items for the first statement of a transaction that holds locks others wait for
+   * across round trips (a projection's batch or reset, an append in the caller's transaction): the
+   * server probes a silent client after 5 s, every 5 s, and ends its session after three probes go
+   * unanswered, which releases the locks. A client that vanished mid-transaction (its host lost
+   * power, its network path died) would otherwise hold them until the server's keepalive defaults
+   * noticed, two hours or more. A live client's kernel answers the probes however long the
+   * application takes between statements. Local to the transaction; ignored on a Unix socket.
+   */
+  static final String PROBE_SILENT_CLIENT =
+      ", set_config('tcp_keepalives_idle', '5', true),"
+          + " set_config('tcp_keepalives_interval', '5', true),"
+          + " set_config('tcp_keepalives_count', '3', true)";
+
   /** How often a read runs on a fresh connection when the one it got was broken. */
   private static final int READ_ATTEMPTS = 3;
 

@@ -35,13 +35,17 @@ public final class ProjectionSql {
       "SELECT o_status, o_epoch, o_position, o_state, o_reset_pending"
           + " FROM en57.projection_claim(?, ?, ?, ?, ?)";
   private static final String RELEASE = "SELECT en57.projection_release(?, ?, ?, ?)";
+
   private static final String BEGIN =
-      "SELECT o_status, o_position FROM en57.projection_begin(?, ?, ?, ?)";
+      "SELECT o_status, o_position"
+          + ConnectionSource.PROBE_SILENT_CLIENT
+          + " FROM en57.projection_begin(?, ?, ?, ?)";
   private static final String ADVANCE = "SELECT en57.projection_advance(?, ?, ?, ?, ?, ?)";
   private static final String DEAD_LETTER = "SELECT en57.projection_dead_letter(?, ?, ?, ?, ?, ?)";
   private static final String FAIL = "SELECT en57.projection_fail(?, ?, ?, ?)";
   private static final String RESET = "SELECT en57.projection_reset(?, ?)";
-  private static final String RESET_APPLY = "SELECT en57.projection_reset_apply(?, ?, ?)";
+  private static final String RESET_APPLY =
+      "SELECT en57.projection_reset_apply(?, ?, ?)" + ConnectionSource.PROBE_SILENT_CLIENT;
   private static final String STATUS =
       "SELECT p.name, p.segment, p.segments, p.position, p.state,"
           + " CASE WHEN p.lease_until > clock_timestamp() THEN p.owner END, p.error,"

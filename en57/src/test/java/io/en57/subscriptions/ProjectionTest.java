@@ -692,6 +692,29 @@ class ProjectionTest {
   }
 
   @Test
+  void whileABatchOrAResetHoldsSegmentsTheServerProbesASilentClientSoonerThanByDefault()
+      throws Exception {
+    var seen = Collections.synchronizedList(new ArrayList<String>());
+    ProjectionHandler probed =
+        (batch, connection) -> seen.add("batch " + TestDatabases.keepalives(connection));
+    ResetHandler probedReset =
+        (connection, position) -> seen.add("reset " + TestDatabases.keepalives(connection));
+    ProjectionRunner runner =
+        run(Projection.of("probed", store.read(), probed).onReset(probedReset));
+    long head = appendSome(1, "Counted");
+    assertThat(runner.await("probed", head, PATIENCE)).isTrue();
+
+    projections.reset("probed", 0);
+
+    assertThat(runner.await("probed", head, PATIENCE)).isTrue();
+    assertThat(seen).containsExactly("batch 5 5 3", "reset 5 5 3", "batch 5 5 3");
+    // Only while they hold the rows: the pool's sessions keep the server's settings.
+    try (Connection connection = pool.getConnection()) {
+      assertThat(TestDatabases.keepalives(connection)).isNotEqualTo("5 5 3");
+    }
+  }
+
+  @Test
   void resetAttemptsOutlastingTheLeaseKeepTheSegmentSoTheProjectionStillReachesFailed()
       throws Exception {
     var resets = new AtomicInteger();

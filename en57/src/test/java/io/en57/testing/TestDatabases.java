@@ -5,6 +5,7 @@ import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.sql.Connection;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -136,6 +137,22 @@ public final class TestDatabases {
       statement.execute(sql);
     } catch (SQLException e) {
       throw new IllegalStateException(sql + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The server's TCP keepalive settings for the session of {@code connection}, as "idle interval
+   * count" in seconds and probes.
+   */
+  public static String keepalives(Connection connection) throws SQLException {
+    try (Statement statement = connection.createStatement();
+        ResultSet row =
+            statement.executeQuery(
+                "SELECT current_setting('tcp_keepalives_idle') || ' '"
+                    + " || current_setting('tcp_keepalives_interval') || ' '"
+                    + " || current_setting('tcp_keepalives_count')")) {
+      row.next();
+      return row.getString(1);
     }
   }
 
