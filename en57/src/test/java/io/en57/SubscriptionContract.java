@@ -369,26 +369,33 @@ abstract class SubscriptionContract {
   void aPushSubscriptionWhoseHandlerInterruptsItsThreadGoesOn() throws Exception {
     appendAlternating(store, 3);
     var seen = Collections.synchronizedList(new ArrayList<Long>());
+    var interruptedOnEntry = new AtomicInteger();
+    var caughtUp = new CountDownLatch(1);
     var allSeen = new CountDownLatch(1);
-    Subscription subscription = closeLater(store.subscribe(store.read(), 0));
+    // One event a batch: the second and third come at once, without a wait in between.
+    Subscription subscription = closeLater(store.subscribe(store.read(), 0, batchesOf(1)));
     subscription.start(
         batch -> {
+          if (Thread.currentThread().isInterrupted()) {
+            interruptedOnEntry.incrementAndGet();
+          }
           if (seen.isEmpty()) {
             Thread.currentThread().interrupt();
           }
           seen.addAll(positions(batch));
-          if (seen.size() == 5) {
+          if (seen.size() == 3) {
+            caughtUp.countDown();
+          } else if (seen.size() == 5) {
             allSeen.countDown();
           }
         });
-    while (subscription.position() < 3) {
-      Thread.sleep(5);
-    }
+    assertThat(caughtUp.await(PATIENCE.toSeconds(), TimeUnit.SECONDS)).isTrue();
 
     appendAlternating(store, 2);
 
     assertThat(allSeen.await(PATIENCE.toSeconds(), TimeUnit.SECONDS)).isTrue();
     assertThat(seen).containsExactly(1L, 2L, 3L, 4L, 5L);
+    assertThat(interruptedOnEntry).hasValue(0);
     assertThat(subscription.failure()).isEmpty();
   }
 

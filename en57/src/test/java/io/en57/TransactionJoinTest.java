@@ -176,7 +176,7 @@ class TransactionJoinTest {
     String after = TestDatabases.keepalives(connection);
     transactions.commit();
 
-    assertThat(holding).isEqualTo("5 5 3");
+    assertThat(holding).isEqualTo("5 5 3 30000");
     assertThat(before).isNotEqualTo(holding);
     assertThat(after).isEqualTo(before);
   }

@@ -26,16 +26,14 @@ import org.postgresql.util.PSQLException;
  */
 final class AppendSql {
 
+  private static final String APPEND_COLUMNS = "SELECT base, statuses, conflict_positions, ticket";
   private static final String APPEND_CALL =
       " FROM en57.append(?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?::jsonb, ?, ?, ?, ?)";
-  private static final String APPEND =
-      "SELECT base, statuses, conflict_positions, ticket" + APPEND_CALL;
+  private static final String APPEND = APPEND_COLUMNS + APPEND_CALL;
 
   /** In the caller's transaction, which holds the append lock until it ends. */
   private static final String APPEND_HOLDING_THE_LOCK =
-      "SELECT base, statuses, conflict_positions, ticket"
-          + ConnectionSource.PROBE_SILENT_CLIENT
-          + APPEND_CALL;
+      APPEND_COLUMNS + ConnectionSource.PROBE_SILENT_CLIENT + APPEND_CALL;
 
   private static final String AWAIT =
       "SELECT decided, base, statuses, conflict_positions FROM en57.await_append(?, ?)";

@@ -17,7 +17,7 @@ import org.slf4j.LoggerFactory;
  * Where the PostgreSQL engine gets its connection for one unit of work: borrowed from a pool and
  * committed (unless the pool hands out auto-commit connections, which commit by themselves), or the
  * caller's own connection, used inside the caller's transaction and never committed, rolled back or
- * reconfigured.
+ * reconfigured beyond that transaction (see {@link #PROBE_SILENT_CLIENT}).
  */
 abstract class ConnectionSource {
 
@@ -49,15 +49,18 @@ abstract class ConnectionSource {
    * Select-list items for the first statement of a transaction that holds locks others wait for
    * across round trips (a projection's batch or reset, an append in the caller's transaction): the
    * server probes a silent client after 5 s, every 5 s, and ends its session after three probes go
-   * unanswered, which releases the locks. A client that vanished mid-transaction (its host lost
-   * power, its network path died) would otherwise hold them until the server's keepalive defaults
-   * noticed, two hours or more. A live client's kernel answers the probes however long the
-   * application takes between statements. Local to the transaction; ignored on a Unix socket.
+   * unanswered, or once what it sent stays unacknowledged for 30 s, which releases the locks. A
+   * client that vanished mid-transaction (its host lost power, its network path died) would
+   * otherwise hold them until the server's TCP defaults noticed: two hours or more when idle, some
+   * fifteen minutes with an answer unacknowledged. A live client's kernel answers the probes and
+   * acknowledges however long the application takes between statements. Local to the transaction;
+   * ignored on a Unix socket.
    */
   static final String PROBE_SILENT_CLIENT =
       ", set_config('tcp_keepalives_idle', '5', true),"
           + " set_config('tcp_keepalives_interval', '5', true),"
-          + " set_config('tcp_keepalives_count', '3', true)";
+          + " set_config('tcp_keepalives_count', '3', true),"
+          + " set_config('tcp_user_timeout', '30000', true)";
 
   /** How often a read runs on a fresh connection when the one it got was broken. */
   private static final int READ_ATTEMPTS = 3;

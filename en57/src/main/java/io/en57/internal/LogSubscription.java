@@ -429,7 +429,13 @@ final class LogSubscription implements Subscription {
   private boolean deliver(BatchHandler handler, Batch batch) {
     for (int attempt = 1; ; attempt++) {
       try {
-        handler.handle(batch);
+        try {
+          handler.handle(batch);
+        } finally {
+          if (Thread.interrupted() && !closed) {
+            strayInterrupt();
+          }
+        }
         return true;
       } catch (Error e) {
         stopWith(e, "the handler threw an error on the batch after position " + position);
@@ -472,7 +478,8 @@ final class LogSubscription implements Subscription {
   /**
    * The pushing thread is this subscription's own: {@link #close()} interrupts a handler that
    * outlives it, and any other interrupt is the handler's own doing and asks nothing of it. Kept,
-   * it would end the thread without a word while the subscription looked alive.
+   * it would end the thread without a word while the subscription looked alive, or fail the next
+   * batch's handler. Dropped after each call of the handler, and when a wait ends with it.
    */
   private void strayInterrupt() {
     LOG.warn("{}: ignoring an interrupt of its thread (by the handler?); close() stops it", name);

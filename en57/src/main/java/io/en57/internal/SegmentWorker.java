@@ -81,7 +81,8 @@ final class SegmentWorker {
    * How long the runner's own calls (claim, checkpoint, commit) wait for the server before their
    * connection is given up as broken: one whose server vanished without a word would otherwise wait
    * for the kernel to give up on it, a quarter of an hour or more, while the segment's lease has
-   * long run out. Not the handler's statements, which take as long as they take.
+   * long run out. Not the handler's statements, which take as long as they take, nor a reset's,
+   * whose first statement waits for every segment's batch in flight.
    */
   private final int networkMillis;
 
@@ -160,9 +161,7 @@ final class SegmentWorker {
     int failures = 0;
     try {
       while (!stopping) {
-        if (Thread.interrupted()) {
-          strayInterrupt();
-        }
+        dropStrayInterrupt();
         try {
           step();
           failures = 0;
@@ -446,11 +445,11 @@ final class SegmentWorker {
       List<SequencedEvent> events, long from, long to, boolean caughtUp, DeadLetterEntry dead)
       throws HandlerFailed, Transient {
     try (Connection connection = dataSource.getConnection()) {
+      int handlersTimeout = connection.getNetworkTimeout();
       boolean autoCommit = connection.getAutoCommit();
       if (autoCommit) {
         connection.setAutoCommit(false);
       }
-      int handlersTimeout = connection.getNetworkTimeout();
       boolean handled = false;
       boolean committed = false;
       try {
@@ -511,6 +510,8 @@ final class SegmentWorker {
         throw new Transient(e);
       }
       throw new HandlerFailed(e);
+    } finally {
+      dropStrayInterrupt();
     }
   }
 
@@ -519,6 +520,8 @@ final class SegmentWorker {
       return projection.checkpointStore().orElseThrow().load(projection.name(), segment);
     } catch (Exception e) {
       throw new IllegalStateException("the checkpoint store failed to load: " + e, e);
+    } finally {
+      dropStrayInterrupt();
     }
   }
 
@@ -532,6 +535,8 @@ final class SegmentWorker {
       projection.checkpointStore().get().save(name, segmentSaved, position);
     } catch (Exception e) {
       throw new HandlerFailed(e);
+    } finally {
+      dropStrayInterrupt();
     }
   }
 
@@ -549,7 +554,11 @@ final class SegmentWorker {
           Long position =
               ProjectionSql.applyReset(schema, connection, projection.name(), segment, epoch);
           if (position != null && handler.isPresent()) {
-            handler.get().reset(HandlerConnection.guard(connection), position);
+            try {
+              handler.get().reset(HandlerConnection.guard(connection), position);
+            } finally {
+              dropStrayInterrupt();
+            }
             // A statement of the handler's that failed, caught there, aborted the transaction,
             // and the commit would roll it back without a word: the reset would run again at once.
             ProjectionSql.requireUsable(connection);
@@ -714,12 +723,19 @@ final class SegmentWorker {
 
   /**
    * Only this worker's own callbacks (a handler, say) can interrupt its thread, which no one else
-   * sees, and {@link #stop()} is how a worker is stopped: an interrupt asks nothing of it, and
-   * keeping the flag would fail every wait that follows at once, in a busy loop.
+   * sees, and {@link #stop()} is how a worker is stopped: an interrupt asks nothing of it. Kept,
+   * the flag would fail every wait that follows at once, in a busy loop, and the next callback's
+   * own waits (a sleep, an append) too. Dropped after each callback, and when a wait ends with it.
    */
   private void strayInterrupt() {
     LOG.warn(
         "{}: ignoring an interrupt of its thread (by a handler?); close the runner to stop", label);
+  }
+
+  private void dropStrayInterrupt() {
+    if (Thread.interrupted()) {
+      strayInterrupt();
+    }
   }
 
   /** Gives the connection the network timeout it came with, before it goes back to the pool. */

@@ -623,14 +623,20 @@ class ProjectionTest {
   @Test
   void aHandlerThatInterruptsItsThreadLeavesTheWorkerWaitingIdleAndFollowing() throws Exception {
     var interrupted = new AtomicBoolean();
+    var interruptedOnEntry = new AtomicInteger();
     ProjectionHandler interrupting =
         (batch, connection) -> {
+          if (Thread.currentThread().isInterrupted()) {
+            interruptedOnEntry.incrementAndGet();
+          }
           recordInto(0).apply(batch, connection);
           if (interrupted.compareAndSet(false, true)) {
             Thread.currentThread().interrupt();
           }
         };
-    ProjectionRunner runner = run(Projection.of("interrupted", store.read(), interrupting));
+    // One event a batch: the second comes at once, without a wait in between.
+    ProjectionRunner runner =
+        run(Projection.of("interrupted", store.read(), interrupting).withBatchSize(1));
     assertThat(runner.await("interrupted", appendSome(2, "Counted"), PATIENCE)).isTrue();
     assertThat(interrupted).isTrue();
 
@@ -642,6 +648,7 @@ class ProjectionTest {
             .orElseThrow();
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     long cpuBefore = threads.getThreadCpuTime(worker.getId());
+    assertThat(cpuBefore).isNotNegative();
     Thread.sleep(1_000);
     long idleCpu = threads.getThreadCpuTime(worker.getId()) - cpuBefore;
     assertThat(Duration.ofNanos(idleCpu)).isLessThan(Duration.ofMillis(200));
@@ -650,6 +657,7 @@ class ProjectionTest {
 
     assertThat(runner.await("interrupted", head, PATIENCE)).isTrue();
     assertThat(applied(pool)).isEqualTo(positionsOf("Counted"));
+    assertThat(interruptedOnEntry).hasValue(0);
   }
 
   @Test
@@ -707,10 +715,10 @@ class ProjectionTest {
     projections.reset("probed", 0);
 
     assertThat(runner.await("probed", head, PATIENCE)).isTrue();
-    assertThat(seen).containsExactly("batch 5 5 3", "reset 5 5 3", "batch 5 5 3");
+    assertThat(seen).containsExactly("batch 5 5 3 30000", "reset 5 5 3 30000", "batch 5 5 3 30000");
     // Only while they hold the rows: the pool's sessions keep the server's settings.
     try (Connection connection = pool.getConnection()) {
-      assertThat(TestDatabases.keepalives(connection)).isNotEqualTo("5 5 3");
+      assertThat(TestDatabases.keepalives(connection)).isNotEqualTo("5 5 3 30000");
     }
   }
 

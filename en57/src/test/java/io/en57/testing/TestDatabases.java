@@ -142,7 +142,7 @@ public final class TestDatabases {
 
   /**
    * The server's TCP keepalive settings for the session of {@code connection}, as "idle interval
-   * count" in seconds and probes.
+   * count user-timeout" in seconds, probes and milliseconds.
    */
   public static String keepalives(Connection connection) throws SQLException {
     try (Statement statement = connection.createStatement();
@@ -150,7 +150,8 @@ public final class TestDatabases {
             statement.executeQuery(
                 "SELECT current_setting('tcp_keepalives_idle') || ' '"
                     + " || current_setting('tcp_keepalives_interval') || ' '"
-                    + " || current_setting('tcp_keepalives_count')")) {
+                    + " || current_setting('tcp_keepalives_count') || ' '"
+                    + " || current_setting('tcp_user_timeout')")) {
       row.next();
       return row.getString(1);
     }
