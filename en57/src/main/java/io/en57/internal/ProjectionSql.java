@@ -35,7 +35,6 @@ public final class ProjectionSql {
       "SELECT o_status, o_epoch, o_position, o_state, o_reset_pending"
           + " FROM en57.projection_claim(?, ?, ?, ?, ?)";
   private static final String RELEASE = "SELECT en57.projection_release(?, ?, ?, ?)";
-
   private static final String BEGIN =
       "SELECT o_status, o_position"
           + ConnectionSource.PROBE_SILENT_CLIENT
