@@ -27,7 +27,8 @@ public record Migration(int version, String name, String sql, String checksum) {
           "0004_append_across_nodes",
           "0005_drain_what_queues_meanwhile",
           "0006_repartition_keeps_a_pending_reset",
-          "0007_append_leader");
+          "0007_append_leader",
+          "0008_projection_fail_says_whether_it_stopped");
 
   /** The shipped migrations, loaded from the class path. */
   public static List<Migration> shipped() {

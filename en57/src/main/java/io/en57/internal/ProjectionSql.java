@@ -137,14 +137,18 @@ public final class ProjectionSql {
         });
   }
 
-  static void fail(
+  /**
+   * Stops the segment in state FAILED with {@code error}; false when its epoch is no longer {@code
+   * epoch} (taken over, or reset), and nothing changed.
+   */
+  static boolean fail(
       LogSchema schema,
       ConnectionSource connections,
       String name,
       int segment,
       long epoch,
       String error) {
-    run(
+    return run(
         connections,
         connection -> {
           try (PreparedStatement statement = connection.prepareStatement(schema.sql(FAIL))) {
@@ -152,9 +156,11 @@ public final class ProjectionSql {
             statement.setInt(2, segment);
             statement.setLong(3, epoch);
             statement.setString(4, storableError(error));
-            statement.execute();
+            try (ResultSet row = statement.executeQuery()) {
+              row.next();
+              return row.getBoolean(1);
+            }
           }
-          return null;
         });
   }
 

@@ -255,10 +255,11 @@ final class SegmentWorker {
           throw e;
         } catch (UndecodableEventException e) {
           // No retry decodes it and there is no event to skip into the dead letters: stop here.
-          listening.projectionFailed(
-              projection.name(), segment, ProjectionFailure.Action.FAILED, e);
-          LOG.error("{}: stopping in state FAILED after {}", label, checkpoint, e);
-          ProjectionSql.fail(schema, ownCalls, projection.name(), segment, epoch, e.getMessage());
+          if (stopFailed(e.getMessage())) {
+            listening.projectionFailed(
+                projection.name(), segment, ProjectionFailure.Action.FAILED, e);
+            LOG.error("{}: stopped in state FAILED after {}", label, checkpoint, e);
+          }
           return;
         }
         if (System.nanoTime() - renewed >= renewInterval.toNanos()) {
@@ -394,25 +395,27 @@ final class SegmentWorker {
   private Outcome giveUp(
       SequencedEvent event, long from, long to, boolean caughtUp, Throwable error) {
     String description = describe(event, error);
-    listening.projectionFailed(
-        projection.name(),
-        segment,
-        projection.deadLetters()
-            ? ProjectionFailure.Action.DEAD_LETTER
-            : ProjectionFailure.Action.FAILED,
-        error);
     if (projection.deadLetters()) {
-      LOG.error(
-          "{}: skipping the event at {} into the dead letters", label, event.position(), error);
+      Outcome outcome;
       try {
-        return transact(List.of(), from, to, caughtUp, new DeadLetterEntry(event, description));
+        outcome = transact(List.of(), from, to, caughtUp, new DeadLetterEntry(event, description));
       } catch (HandlerFailed | Transient e) {
         LOG.warn("{}: recording the dead letter failed ({}); resuming", label, e.getCause());
         return Outcome.RESYNC;
       }
+      if (outcome == Outcome.DONE) {
+        listening.projectionFailed(
+            projection.name(), segment, ProjectionFailure.Action.DEAD_LETTER, error);
+        LOG.error(
+            "{}: skipped the event at {} into the dead letters", label, event.position(), error);
+      }
+      return outcome;
     }
-    LOG.error("{}: stopping in state FAILED at the event at {}", label, event.position(), error);
-    ProjectionSql.fail(schema, ownCalls, projection.name(), segment, epoch, description);
+    if (stopFailed(description)) {
+      listening.projectionFailed(
+          projection.name(), segment, ProjectionFailure.Action.FAILED, error);
+      LOG.error("{}: stopped in state FAILED at the event at {}", label, event.position(), error);
+    }
     return Outcome.RESYNC;
   }
 
@@ -591,18 +594,16 @@ final class SegmentWorker {
         throw ConnectionSource.translate(sql);
       }
       failures++;
-      boolean givingUp = failures >= projection.retry().attempts();
-      listening.projectionFailed(
-          projection.name(),
-          segment,
-          givingUp ? ProjectionFailure.Action.FAILED : ProjectionFailure.Action.RETRY,
-          failed);
-      if (givingUp) {
-        LOG.error("{}: the reset handler failed; stopping in state FAILED", label, failed);
-        ProjectionSql.fail(
-            schema, ownCalls, projection.name(), segment, epoch, "reset handler: " + failed);
+      if (failures >= projection.retry().attempts()) {
+        if (stopFailed("reset handler: " + failed)) {
+          listening.projectionFailed(
+              projection.name(), segment, ProjectionFailure.Action.FAILED, failed);
+          LOG.error("{}: the reset handler failed; stopped in state FAILED", label, failed);
+        }
         return;
       }
+      listening.projectionFailed(
+          projection.name(), segment, ProjectionFailure.Action.RETRY, failed);
       LOG.warn("{}: the reset handler failed (attempt {}); retrying", label, failures, failed);
       if (!pauseOwning(projection.retry().backoffAfter(failures), true)) {
         return;
@@ -620,11 +621,23 @@ final class SegmentWorker {
       return;
     }
     try {
-      ProjectionSql.fail(
-          schema, ownCalls, projection.name(), segment, epoch, "stopped by " + error);
+      stopFailed("stopped by " + error);
     } catch (Throwable e) {
       LOG.warn("{}: could not record the failure ({})", label, e.toString());
     }
+  }
+
+  /**
+   * Stops the segment in state FAILED with {@code error}; false when another runner took it over,
+   * or a reset fenced it, since this one owned it: it runs on there, and nothing failed.
+   */
+  private boolean stopFailed(String error) {
+    boolean stopped =
+        ProjectionSql.fail(schema, ownCalls, projection.name(), segment, epoch, error);
+    if (!stopped) {
+      LOG.info("{}: taken over or reset before it could stop in state FAILED; it runs on", label);
+    }
+    return stopped;
   }
 
   /** Gives the segment up on the way out, so that another runner takes over at once. */

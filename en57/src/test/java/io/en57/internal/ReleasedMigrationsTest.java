@@ -28,7 +28,9 @@ class ReleasedMigrationsTest {
           "0006_repartition_keeps_a_pending_reset",
           "26500c1e6883cc8d16f7bcf7d1ec6a09a39949662ec5e0aadcf4773a7ad8866a",
           "0007_append_leader",
-          "de9a3a67ac81f4498119a25c26f1ec8470c6af07a913913ff96f67c0a7f2ba4d");
+          "de9a3a67ac81f4498119a25c26f1ec8470c6af07a913913ff96f67c0a7f2ba4d",
+          "0008_projection_fail_says_whether_it_stopped",
+          "a7cfb2f118dd9886ce1493830288ad0c5ea5449669e12aa6d600771fa15919ef");
 
   @Test
   void everyReleasedMigrationIsShippedUnchanged() {

@@ -9,6 +9,7 @@ import io.en57.Event;
 import io.en57.EventStore;
 import io.en57.SequencedEvent;
 import io.en57.observation.ProjectionBatch;
+import io.en57.observation.ProjectionFailure;
 import io.en57.observation.StoreListener;
 import io.en57.testing.FreezableProxy;
 import io.en57.testing.TestDatabases;
@@ -26,11 +27,14 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -720,6 +724,71 @@ class ProjectionTest {
     try (Connection connection = pool.getConnection()) {
       assertThat(TestDatabases.keepalives(connection)).isNotEqualTo("5 5 3 30000");
     }
+  }
+
+  @Test
+  void aRunnerFencedBeforeItCouldStopInFailedReportsNoFailureAndTheProjectionRunsOn()
+      throws Exception {
+    var actions = Collections.synchronizedList(new ArrayList<ProjectionFailure.Action>());
+    EventStore observed =
+        closeLater(
+            EventStore.builder()
+                .listener(
+                    new StoreListener() {
+                      @Override
+                      public void projectionFailed(ProjectionFailure failure) {
+                        actions.add(failure.action());
+                      }
+                    })
+                .forDataSource(pool));
+    var resetting = new AtomicReference<Future<?>>();
+    ProjectionHandler failingOnceWhileAResetWaits =
+        (batch, connection) -> {
+          recordInto(0).apply(batch, connection);
+          if (resetting.get() == null) {
+            // The reset waits for this batch, and fences its runner before it records FAILED.
+            resetting.set(CompletableFuture.runAsync(() -> projections.reset("fenced", 0)));
+            awaitStatementsWaitingForALock("projection_reset");
+            throw new IllegalStateException("fails once");
+          }
+        };
+    ProjectionRunner runner =
+        closeLater(
+            ProjectionRunner.start(
+                observed,
+                pool,
+                RunnerOptions.defaults().withLease(Duration.ofSeconds(2)),
+                Projection.of("fenced", observed.read(), failingOnceWhileAResetWaits)
+                    .withRetry(new Retry(1, Duration.ofMillis(1), Duration.ofMillis(1)))));
+
+    long head = appendSome(1, "Counted");
+
+    assertThat(runner.await("fenced", head, PATIENCE)).isTrue();
+    resetting.get().get(PATIENCE.toSeconds(), TimeUnit.SECONDS);
+    assertThat(projections.status("fenced").get(0).state()).isEqualTo(ProjectionState.RUNNING);
+    assertThat(applied(pool)).isEqualTo(positionsOf("Counted"));
+    assertThat(actions).doesNotContain(ProjectionFailure.Action.FAILED);
+  }
+
+  private static void awaitStatementsWaitingForALock(String calling) throws Exception {
+    long deadline = System.nanoTime() + PATIENCE.toNanos();
+    try (Connection connection = pool.getConnection();
+        PreparedStatement waiting =
+            connection.prepareStatement(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    + " AND query LIKE ?")) {
+      waiting.setString(1, "%" + calling + "%");
+      while (System.nanoTime() < deadline) {
+        try (ResultSet row = waiting.executeQuery()) {
+          row.next();
+          if (row.getLong(1) > 0) {
+            return;
+          }
+        }
+        Thread.sleep(10);
+      }
+    }
+    throw new AssertionError("no statement calling " + calling + " waited for a lock");
   }
 
   @Test
