@@ -78,11 +78,11 @@ final class SegmentWorker {
   private final Thread thread;
 
   /**
-   * How long the runner's own calls (claim, checkpoint, commit) wait for the server before their
-   * connection is given up as broken: one whose server vanished without a word would otherwise wait
-   * for the kernel to give up on it, a quarter of an hour or more, while the segment's lease has
-   * long run out. Not the handler's statements, which take as long as they take, nor a reset's,
-   * whose first statement waits for every segment's batch in flight.
+   * How long the runner's own calls (claim, release, fail, a batch's checkpoint and commit) wait
+   * for the server before their connection is given up as broken: one whose server vanished without
+   * a word would otherwise wait for the kernel to give up on it, a quarter of an hour or more,
+   * while the segment's lease has long run out. Not the handler's statements, which take as long as
+   * they take, nor the first statement of a batch or a reset, which waits for locks held as long.
    */
   private final int networkMillis;
 
@@ -456,12 +456,21 @@ final class SegmentWorker {
       boolean handled = false;
       boolean committed = false;
       try {
-        ConnectionSource.limitWaits(connection, networkMillis);
+        // Begin may wait for a reset holding every segment's row, as long as its handler runs: a
+        // network timeout would cut such a wait off, again and again, while the server kept each
+        // abandoned session queued for the lock.
         ProjectionSql.Begin begin =
             ProjectionSql.begin(schema, connection, projection.name(), segment, epoch, leaseMillis);
         if (!begin.status().equals("ok") || begin.position() != from) {
           return Outcome.RESYNC;
         }
+        if (dead == null && !events.isEmpty()) {
+          handle(connection, new Batch(events, to, caughtUp));
+          handled = true;
+          saveExternalCheckpoint(projection.name(), segment, to);
+        }
+        // The row is this batch's now: nothing from here waits for a lock.
+        ConnectionSource.limitWaits(connection, networkMillis);
         if (dead != null) {
           ProjectionSql.deadLetter(
               schema,
@@ -472,12 +481,6 @@ final class SegmentWorker {
               dead.event().position(),
               dead.event().event().id(),
               dead.error());
-        } else if (!events.isEmpty()) {
-          ConnectionSource.limitWaits(connection, handlersTimeout);
-          handle(connection, new Batch(events, to, caughtUp));
-          handled = true;
-          saveExternalCheckpoint(projection.name(), segment, to);
-          ConnectionSource.limitWaits(connection, networkMillis);
         }
         ProjectionSql.advance(
             schema, connection, projection.name(), segment, epoch, from, to, leaseMillis);

@@ -748,7 +748,7 @@ class ProjectionTest {
           if (resetting.get() == null) {
             // The reset waits for this batch, and fences its runner before it records FAILED.
             resetting.set(CompletableFuture.runAsync(() -> projections.reset("fenced", 0)));
-            awaitStatementsWaitingForALock("projection_reset");
+            awaitACallWaitingForALock("projection_reset");
             throw new IllegalStateException("fails once");
           }
         };
@@ -770,14 +770,14 @@ class ProjectionTest {
     assertThat(actions).doesNotContain(ProjectionFailure.Action.FAILED);
   }
 
-  private static void awaitStatementsWaitingForALock(String calling) throws Exception {
+  private static void awaitACallWaitingForALock(String calling) throws Exception {
     long deadline = System.nanoTime() + PATIENCE.toNanos();
     try (Connection connection = pool.getConnection();
         PreparedStatement waiting =
             connection.prepareStatement(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                    + " AND query LIKE ?")) {
-      waiting.setString(1, "%" + calling + "%");
+                    + " AND datname = current_database() AND query LIKE ?")) {
+      waiting.setString(1, "%" + calling + "(%");
       while (System.nanoTime() < deadline) {
         try (ResultSet row = waiting.executeQuery()) {
           row.next();
