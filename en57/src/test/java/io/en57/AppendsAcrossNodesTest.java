@@ -180,6 +180,47 @@ class AppendsAcrossNodesTest {
   }
 
   @Test
+  void aDrainClaimsQueuedGroupsUpToItsBudgetAndLeavesTheRestForTheNextDrain() throws Exception {
+    // Three groups of about 1.2 MB against a budget of 1 MB, standing in for groups of hundreds of
+    // MB against 256 MB: before the budget, one drain claimed them all into one array, and a few
+    // large groups made every drain fail (PostgreSQL builds no array over 1 GB).
+    String budget = functionDefinition("en57.drain_budget()");
+    execute(
+        "CREATE OR REPLACE FUNCTION en57.drain_budget() RETURNS bigint LANGUAGE sql STABLE"
+            + " AS $$ SELECT 1024 * 1024::bigint $$");
+    try {
+      var results = new ArrayList<Future<AppendResult>>();
+      try (Connection holder = AppendLock.hold(database.dataSource())) {
+        for (int i = 0; i < 3; i++) {
+          EventStore node = nodes.get(i);
+          // Random text, which PostgreSQL cannot compress: it is stored as large as it is.
+          Event large = Event.of("Large", Map.of("blob", randomText(1_200_000)));
+          results.add(threads.submit(() -> node.append(List.of(large))));
+        }
+        AppendLock.awaitWaiters(database.dataSource(), 3);
+        // The lock holder drains the queue, as one on a pool does after writing its own group.
+        // Each group exceeds the budget alone: it writes the first and leaves the others queued.
+        try (Statement statement = holder.createStatement()) {
+          statement.execute("SELECT en57.drain_append_queue(NULL)");
+          try (ResultSet left = statement.executeQuery("SELECT count(*) FROM en57.append_queue")) {
+            left.next();
+            assertThat(left.getLong(1)).isEqualTo(2);
+          }
+        }
+        holder.commit();
+      }
+      // The sessions of the groups left drain the rest.
+      for (Future<AppendResult> result : results) {
+        assertThat(result.get()).isInstanceOf(Success.class);
+      }
+      assertThat(nodes.get(0).read().ofType("Large").toList()).hasSize(3);
+      assertThat(count("SELECT count(*) FROM en57.append_queue")).isZero();
+    } finally {
+      execute(budget);
+    }
+  }
+
+  @Test
   void aQueuedGroupWithAStoredIdFailsAloneAndTheOthersQueuedWithItAreWritten() throws Exception {
     Event stored = Event.of("Stored");
     nodes.get(0).append(List.of(stored));
@@ -237,6 +278,30 @@ class AppendsAcrossNodesTest {
     assertThat(nodes.get(0).read().toList())
         .extracting(Event::type)
         .containsExactly("HoldsTheLock", "Next");
+  }
+
+  private static String randomText(int length) {
+    var bytes = new byte[length * 3 / 4];
+    new java.util.Random(57).nextBytes(bytes);
+    return java.util.Base64.getEncoder().encodeToString(bytes);
+  }
+
+  private static String functionDefinition(String signature) throws SQLException {
+    try (Connection connection = database.dataSource().getConnection();
+        Statement statement = connection.createStatement();
+        ResultSet row =
+            statement.executeQuery(
+                "SELECT pg_get_functiondef('" + signature + "'::regprocedure)")) {
+      row.next();
+      return row.getString(1);
+    }
+  }
+
+  private static void execute(String sql) throws SQLException {
+    try (Connection connection = database.dataSource().getConnection();
+        Statement statement = connection.createStatement()) {
+      statement.execute(sql);
+    }
   }
 
   /** Waits (up to two seconds) until the count is positive. */

@@ -30,7 +30,9 @@ class ReleasedMigrationsTest {
           "0007_append_leader",
           "de9a3a67ac81f4498119a25c26f1ec8470c6af07a913913ff96f67c0a7f2ba4d",
           "0008_projection_fail_says_whether_it_stopped",
-          "a7cfb2f118dd9886ce1493830288ad0c5ea5449669e12aa6d600771fa15919ef");
+          "a7cfb2f118dd9886ce1493830288ad0c5ea5449669e12aa6d600771fa15919ef",
+          "0009_drain_the_queue_in_parts",
+          "25c92be9d9400037fba89b70a0f88493f32e5163d2c871446ddcf140f2531dd3");
 
   @Test
   void everyReleasedMigrationIsShippedUnchanged() {

@@ -1,0 +1,98 @@
+-- The lock holder claims queued groups up to 256 MB at a time, and drops a group whose session
+-- is gone without reading it.
+--
+-- Before, it claimed up to 64 groups into one array, whatever their size. PostgreSQL refuses an
+-- array over 1 GB, and a group may carry a few hundred MB (64 Mi characters of data, several
+-- bytes each, and any number of tags), so a handful of large groups queued together made every
+-- drain fail, and with it every append in the database, until someone emptied the queue by hand:
+-- a failed drain leaves the queue as it was, and each lock holder tried the same claim again, even
+-- once the groups' sessions were gone. Now the groups claimed hold at most 256 MB in all, as
+-- stored (a larger group is claimed alone, first in its drain), and the rest of the queue waits for
+-- the next drain, as groups beyond the 64th did. A group is read only once its session is known to
+-- wait for it.
+
+-- The most bytes of queued groups, as stored, that one drain claims: a quarter of the largest array
+-- PostgreSQL builds.
+CREATE FUNCTION en57.drain_budget() RETURNS bigint
+LANGUAGE sql STABLE
+AS $$ SELECT 256 * 1024 * 1024::bigint $$;
+
+REVOKE EXECUTE ON FUNCTION en57.drain_budget() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION en57.drain_append_queue(p_own_ticket bigint) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_budget constant bigint := en57.drain_budget();
+  v_tickets bigint[];
+  v_live_tickets bigint[];
+  v_ticket bigint;
+  v_live en57.append_queue[];
+  q en57.append_queue;
+  v_written record;
+  v_taken int := 0;
+  v_bytes bigint := 0;
+BEGIN
+  FOR round IN 1 .. 4 LOOP
+    EXIT WHEN v_taken >= 64 OR v_bytes >= v_budget;
+    -- Sizes as stored (compressed, maybe out of line), read without fetching the values.
+    WITH queued AS (
+      SELECT c.ticket,
+             row_number() OVER (ORDER BY c.ticket) AS n,
+             sum(pg_column_size(c.event_request) + pg_column_size(c.ids)
+                 + pg_column_size(c.types) + pg_column_size(c.data) + pg_column_size(c.meta)
+                 + pg_column_size(c.tag_bounds) + pg_column_size(c.tags)
+                 + pg_column_size(c.criteria) + pg_column_size(c.dependencies))
+               OVER (ORDER BY c.ticket) AS bytes_through
+        FROM en57.append_queue c
+       ORDER BY c.ticket
+       LIMIT 64 - v_taken)
+    SELECT coalesce(array_agg(claimed.ticket ORDER BY claimed.ticket), '{}') INTO v_tickets
+      FROM (SELECT c.ticket FROM en57.append_queue c
+             WHERE c.ticket IN (SELECT s.ticket FROM queued s
+                                 WHERE v_bytes + s.bytes_through <= v_budget
+                                    OR (v_bytes = 0 AND s.n = 1))
+             ORDER BY c.ticket FOR UPDATE SKIP LOCKED) claimed;
+    EXIT WHEN cardinality(v_tickets) = 0;
+    v_taken := v_taken + cardinality(v_tickets);
+    v_live_tickets := '{}';
+    FOREACH v_ticket IN ARRAY v_tickets LOOP
+      IF v_ticket IS DISTINCT FROM p_own_ticket
+         AND pg_try_advisory_lock(en57.log_key(), en57.ticket_key(v_ticket)) THEN
+        -- Its session is gone: nobody waits for this group, whose caller was told the outcome is
+        -- unknown. Writing it later would surprise everyone; it is dropped.
+        DELETE FROM en57.append_queue c WHERE c.ticket = v_ticket;
+        PERFORM pg_advisory_unlock(en57.log_key(), en57.ticket_key(v_ticket));
+      ELSE
+        v_live_tickets := v_live_tickets || v_ticket;
+      END IF;
+    END LOOP;
+    CONTINUE WHEN cardinality(v_live_tickets) = 0;
+    WITH claimed AS (
+      DELETE FROM en57.append_queue c WHERE c.ticket = ANY (v_live_tickets) RETURNING *)
+    SELECT array_agg(claimed ORDER BY claimed.ticket) INTO v_live FROM claimed;
+    v_bytes := v_bytes + pg_column_size(v_live);
+    BEGIN
+      PERFORM en57.write_queued_together(v_live);
+    EXCEPTION WHEN OTHERS THEN
+      FOREACH q IN ARRAY v_live LOOP
+        BEGIN
+          SELECT * INTO v_written
+            FROM en57.write_group(q.event_request, q.ids, q.types, q.data, q.meta, q.tag_bounds,
+                                  q.tags, q.criteria, q.dependencies, q.request_count, true);
+          INSERT INTO en57.append_outcomes (ticket, base, statuses, conflict_positions)
+          VALUES (q.ticket, v_written.base, v_written.statuses, v_written.conflict_positions);
+        EXCEPTION WHEN OTHERS THEN
+          INSERT INTO en57.append_outcomes (ticket, error_state, error_message)
+          VALUES (q.ticket, SQLSTATE, SQLERRM);
+        END;
+      END LOOP;
+    END;
+  END LOOP;
+  -- Outcomes nobody collected (the waiting session died) do not pile up.
+  IF random() < 0.01 THEN
+    DELETE FROM en57.append_outcomes WHERE decided_at < now() - interval '10 minutes';
+  END IF;
+END;
+$$;
