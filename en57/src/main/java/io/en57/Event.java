@@ -32,6 +32,8 @@ import java.util.UUID;
  *   <li>data, and metadata, each at most {@value #MAX_JSON_LENGTH} characters written as JSON, and
  *       the data and metadata of all events of one append together at most {@value
  *       #MAX_APPEND_JSON_LENGTH};
+ *   <li>the types and tags of all events of one append, with the types and tags of its condition,
+ *       together at most {@value #MAX_APPEND_INDEXED_LENGTH} characters;
  *   <li>at most {@value #MAX_NESTING_DEPTH} levels of maps and lists, the data map (or the payload
  *       object) being the first;
  *   <li>numbers inside lists and maps, and in typed payloads, at most {@value #MAX_NUMBER_LENGTH}
@@ -68,6 +70,13 @@ public record Event(
    * numbers).
    */
   public static final int MAX_APPEND_JSON_LENGTH = 32 * 1024 * 1024;
+
+  /**
+   * The most characters the types and tags of all events of one append may take together, with the
+   * types and tags of its condition: 32 Mi. They travel to PostgreSQL beside the data, and
+   * PostgreSQL takes no message over 1 GB.
+   */
+  public static final int MAX_APPEND_INDEXED_LENGTH = 32 * 1024 * 1024;
 
   /** The deepest nesting of maps and lists in data or metadata; the data map is level 1. */
   public static final int MAX_NESTING_DEPTH = 1_000;

@@ -11,6 +11,7 @@ import io.en57.internal.Listening.ReadObservation;
 import io.en57.internal.LogSchema;
 import io.en57.internal.LogWatch;
 import io.en57.internal.ReadRoute;
+import io.en57.internal.StorableText;
 import io.en57.internal.StoreAccess;
 import io.en57.internal.StoredEvent;
 import io.en57.internal.TransactionJoin;
@@ -119,7 +120,7 @@ public final class EventStore implements AutoCloseable {
    * AppendCondition)} does, except for conflicts.
    */
   public AppendResult append(List<Event> events) {
-    return appendEncoded(encode(events), null);
+    return appendEncoded(encode(events, null), null);
   }
 
   /**
@@ -127,7 +128,8 @@ public final class EventStore implements AutoCloseable {
    * which case nothing is stored and a {@link AppendResult.Failure} lists the conflicting events.
    *
    * @throws IllegalArgumentException for an empty list, a null event, duplicate ids in the list,
-   *     data that cannot be stored, or a condition {@code after} beyond the head; nothing is stored
+   *     data that cannot be stored, an append beyond the limits {@link Event} lists, or a condition
+   *     {@code after} beyond the head; nothing is stored
    * @throws DuplicateEventIdException if an event id is already stored; nothing is stored
    * @throws AppendLockTimeoutException if the append lock was not granted in time
    * @throws En57Exception if the calling thread is interrupted, before or while its append waits
@@ -137,7 +139,7 @@ public final class EventStore implements AutoCloseable {
   public AppendResult append(List<Event> events, AppendCondition condition) {
     Objects.requireNonNull(
         condition, "condition must not be null; call append(events) to append unconditionally");
-    return appendEncoded(encode(events), condition);
+    return appendEncoded(encode(events, condition.query()), condition);
   }
 
   /** A read scope matching every event; refine it with {@code withTag}, {@code ofType}... */
@@ -334,7 +336,11 @@ public final class EventStore implements AutoCloseable {
         });
   }
 
-  private List<EncodedEvent> encode(List<Event> events) {
+  /**
+   * The events as engines store them, after the checks of what one append may carry, events and
+   * condition together.
+   */
+  private List<EncodedEvent> encode(List<Event> events, Query condition) {
     Objects.requireNonNull(events, "events must not be null");
     if (events.isEmpty()) {
       throw new IllegalArgumentException(
@@ -343,6 +349,7 @@ public final class EventStore implements AutoCloseable {
     var encoded = new ArrayList<EncodedEvent>(events.size());
     var indexById = new HashMap<UUID, Integer>();
     long jsonLength = 0;
+    long indexedLength = 0;
     for (int i = 0; i < events.size(); i++) {
       Event event = Objects.requireNonNull(events.get(i), "events[" + i + "] must not be null");
       Integer earlier = indexById.putIfAbsent(event.id(), i);
@@ -362,7 +369,30 @@ public final class EventStore implements AutoCloseable {
                 + Event.MAX_APPEND_JSON_LENGTH
                 + " are allowed in one append: split it into several appends");
       }
+      indexedLength += one.indexedLength();
+      if (indexedLength > Event.MAX_APPEND_INDEXED_LENGTH) {
+        throw new IllegalArgumentException(
+            "events: the types and tags of events[0.."
+                + i
+                + "] take "
+                + indexedLength
+                + " characters; at most "
+                + Event.MAX_APPEND_INDEXED_LENGTH
+                + " are allowed in one append, with those of its condition: split it into several"
+                + " appends");
+      }
       encoded.add(one);
+    }
+    long conditionLength = condition == null ? 0 : StorableText.indexedLength(condition);
+    if (indexedLength + conditionLength > Event.MAX_APPEND_INDEXED_LENGTH) {
+      throw new IllegalArgumentException(
+          "condition: its types and tags take "
+              + conditionLength
+              + " characters, and the events' "
+              + indexedLength
+              + "; at most "
+              + Event.MAX_APPEND_INDEXED_LENGTH
+              + " are allowed in one append, events and condition together");
     }
     return encoded;
   }

@@ -1044,6 +1044,35 @@ abstract class EventStoreContract {
     }
 
     @Test
+    void anAppendWhoseTypesAndTagsTogetherExceedTheAppendLimitIsRefused() {
+      // 34 events of 1,000 tags of 1,000 characters: 34,000,000 characters, just over 32 Mi.
+      List<Event> events =
+          IntStream.range(0, 34)
+              .mapToObj(i -> Event.of("Tagged").withTags(tags(i, 1_000)))
+              .toList();
+      assertThatThrownBy(() -> store.append(events))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("events: the types and tags of events[0..33] take")
+          .hasMessageContaining("at most " + Event.MAX_APPEND_INDEXED_LENGTH);
+      assertNothingStored();
+      // A condition's types and tags count too.
+      var condition = AppendCondition.failIf(store.read().withTag(tags(34, 1_000)));
+      assertThatThrownBy(() -> store.append(events.subList(0, 33), condition))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("condition: its types and tags take 1000000 characters")
+          .hasMessageContaining("at most " + Event.MAX_APPEND_INDEXED_LENGTH);
+      assertNothingStored();
+    }
+
+    /** {@code count} distinct tags of 1,000 characters, the {@code set}th such set. */
+    private static String[] tags(int set, int count) {
+      String padding = "x".repeat(1_000 - 12);
+      return IntStream.range(0, count)
+          .mapToObj(i -> String.format("%06d%06d", set, i) + padding)
+          .toArray(String[]::new);
+    }
+
+    @Test
     void anAppendWhoseDataTogetherExceedsTheAppendLimitIsRefused() {
       String text = "x".repeat(Event.MAX_JSON_LENGTH - 100);
       List<Event> events =

@@ -19,6 +19,15 @@ record AppendRequest(List<EncodedEvent> events, Query condition) {
     return length;
   }
 
+  /** The characters of its events' types and tags, and of its condition's. */
+  long indexedLength() {
+    long length = condition == null ? 0 : StorableText.indexedLength(condition);
+    for (EncodedEvent event : events) {
+      length += event.indexedLength();
+    }
+    return length;
+  }
+
   /**
    * Whether {@code earlier}'s events would make this request's condition fail if {@code earlier} is
    * stored first in the same group. Positions do not matter: the group's events land after the

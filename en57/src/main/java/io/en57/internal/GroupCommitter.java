@@ -25,9 +25,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * waiting caller, who leads the next group with everything that queued.
  *
  * <p>Groups hold at most {@code maxGroupSize} appends, at most {@link #MAX_GROUP_JSON_LENGTH}
- * characters of data and metadata unless one append alone carries more, and never two appends
- * sharing an event id (the later one waits for the next group, so each is decided on its own). An
- * append waits at most {@code maxWait} for its group to start, then fails with nothing written.
+ * characters of data and metadata and {@link #MAX_GROUP_INDEXED_LENGTH} of types and tags unless
+ * one append alone carries more, and never two appends sharing an event id (the later one waits for
+ * the next group, so each is decided on its own). An append waits at most {@code maxWait} for its
+ * group to start, then fails with nothing written.
  */
 final class GroupCommitter {
 
@@ -38,6 +39,12 @@ final class GroupCommitter {
    * fail together; large appends gain little from sharing a commit anyway.
    */
   static final long MAX_GROUP_JSON_LENGTH = 2L * Event.MAX_APPEND_JSON_LENGTH;
+
+  /**
+   * The most characters of types and tags, conditions' included, a group gathers from several
+   * appends: two of the largest appends, for the same reason.
+   */
+  static final long MAX_GROUP_INDEXED_LENGTH = 2L * Event.MAX_APPEND_INDEXED_LENGTH;
 
   /** Writes one group and returns each append's completion, in order. */
   interface GroupWriter {
@@ -204,16 +211,20 @@ final class GroupCommitter {
     var group = new ArrayList<Pending>();
     Set<UUID> ids = new HashSet<>();
     long jsonLength = 0;
+    long indexedLength = 0;
     for (Iterator<Pending> queued = queue.iterator();
         queued.hasNext() && group.size() < maxGroupSize; ) {
       Pending pending = queued.next();
-      if (!group.isEmpty() && jsonLength + pending.jsonLength > MAX_GROUP_JSON_LENGTH) {
+      if (!group.isEmpty()
+          && (jsonLength + pending.jsonLength > MAX_GROUP_JSON_LENGTH
+              || indexedLength + pending.indexedLength > MAX_GROUP_INDEXED_LENGTH)) {
         break;
       }
       if (pending.request.events().stream().map(EncodedEvent::id).noneMatch(ids::contains)) {
         pending.request.events().forEach(e -> ids.add(e.id()));
         group.add(pending);
         jsonLength += pending.jsonLength;
+        indexedLength += pending.indexedLength;
         queued.remove();
       }
     }
@@ -264,6 +275,7 @@ final class GroupCommitter {
   private static final class Pending {
     final AppendRequest request;
     final long jsonLength;
+    final long indexedLength;
     final Thread thread;
     final long queuedAt = System.nanoTime();
 
@@ -276,6 +288,7 @@ final class GroupCommitter {
     Pending(AppendRequest request, Thread thread) {
       this.request = request;
       this.jsonLength = request.jsonLength();
+      this.indexedLength = request.indexedLength();
       this.thread = thread;
     }
 

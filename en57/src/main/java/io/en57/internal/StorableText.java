@@ -1,5 +1,8 @@
 package io.en57.internal;
 
+import io.en57.Query;
+import java.util.Collection;
+
 /**
  * The rules text must follow to be stored exactly by PostgreSQL and to fit its indexes, shared by
  * events (checked when encoded) and queries (checked when built), so that both engines refuse the
@@ -10,6 +13,24 @@ public final class StorableText {
   private static final int SHOWN_CHARACTERS = 40;
 
   private StorableText() {}
+
+  /** The characters of the types and tags of {@code query}'s criteria. */
+  public static long indexedLength(Query query) {
+    long length = 0;
+    for (Query.Criterion criterion : query.criteria()) {
+      length += length(criterion.types()) + length(criterion.tags());
+    }
+    return length;
+  }
+
+  /** The characters of {@code texts}, all together. */
+  static long length(Collection<String> texts) {
+    long length = 0;
+    for (String text : texts) {
+      length += text.length();
+    }
+    return length;
+  }
 
   /**
    * Refuses U+0000 and half of a UTF-16 surrogate pair: PostgreSQL stores neither (the driver would

@@ -14,13 +14,29 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** How the group commit forms groups, with a writer that records them instead of a database. */
 class GroupCommitterTest {
 
-  @Test
-  void largeAppendsQueuedTogetherAreSplitIntoGroupsOfBoundedLength() throws Exception {
+  /** What makes an append as large as one may be. */
+  enum Largest {
+    DATA,
+    TYPES_AND_TAGS
+  }
+
+  // One string shared by every event: the test holds the length, not the memory.
+  private static final String LARGEST_DATA =
+      "\"" + "x".repeat(Event.MAX_APPEND_JSON_LENGTH - 2) + "\"";
+
+  private static final String LARGEST_TAG =
+      "x".repeat(Event.MAX_APPEND_INDEXED_LENGTH - "Large".length());
+
+  @ParameterizedTest
+  @EnumSource(Largest.class)
+  void largeAppendsQueuedTogetherAreSplitIntoGroupsOfBoundedLength(Largest largest)
+      throws Exception {
     var groups = Collections.synchronizedList(new ArrayList<List<AppendRequest>>());
     var firstGroupStarted = new CountDownLatch(1);
     var releaseFirstGroup = new CountDownLatch(1);
@@ -36,8 +52,6 @@ class GroupCommitterTest {
               .toList();
         };
     var committer = new GroupCommitter(writer, 64, Duration.ofMinutes(1), 1, Listening.NONE);
-    // One string shared by every event: the test holds the length, not the memory.
-    String largest = "\"" + "x".repeat(Event.MAX_APPEND_JSON_LENGTH - 2) + "\"";
     ExecutorService callers = Executors.newCachedThreadPool();
     try {
       var outcomes = new ArrayList<Future<AppendOutcome>>();
@@ -65,14 +79,25 @@ class GroupCommitterTest {
     assertThat(groups).extracting(List::size).containsExactly(1, 2, 2, 1);
     assertThat(groups)
         .allSatisfy(
-            group ->
-                assertThat(group.stream().mapToLong(AppendRequest::jsonLength).sum())
-                    .isLessThanOrEqualTo(GroupCommitter.MAX_GROUP_JSON_LENGTH));
+            group -> {
+              assertThat(group.stream().mapToLong(AppendRequest::jsonLength).sum())
+                  .isLessThanOrEqualTo(GroupCommitter.MAX_GROUP_JSON_LENGTH);
+              assertThat(group.stream().mapToLong(AppendRequest::indexedLength).sum())
+                  .isLessThanOrEqualTo(GroupCommitter.MAX_GROUP_INDEXED_LENGTH);
+            });
   }
 
-  private static AppendRequest request(String data) {
+  private static AppendRequest request(Largest largest) {
+    boolean data = largest == Largest.DATA;
     return new AppendRequest(
-        List.of(new EncodedEvent(UUID.randomUUID(), "Large", data, null, Set.of())), null);
+        List.of(
+            new EncodedEvent(
+                UUID.randomUUID(),
+                "Large",
+                data ? LARGEST_DATA : "{}",
+                null,
+                data ? Set.of() : Set.of(LARGEST_TAG))),
+        null);
   }
 
   /** Waits until {@code count} callers are parked in the queue, waiting for their group. */
