@@ -29,7 +29,8 @@ public record Migration(int version, String name, String sql, String checksum) {
           "0006_repartition_keeps_a_pending_reset",
           "0007_append_leader",
           "0008_projection_fail_says_whether_it_stopped",
-          "0009_drain_the_queue_in_parts");
+          "0009_drain_the_queue_in_parts",
+          "0010_projection_lock_waits_end");
 
   /** The shipped migrations, loaded from the class path. */
   public static List<Migration> shipped() {

@@ -456,21 +456,22 @@ final class SegmentWorker {
       boolean handled = false;
       boolean committed = false;
       try {
-        // Begin may wait for a reset holding every segment's row, as long as its handler runs: a
-        // network timeout would cut such a wait off, again and again, while the server kept each
-        // abandoned session queued for the lock.
+        // Begin may wait for a reset holding every segment's row; the server ends that wait after
+        // a lease, so its answer is waited for no longer than that of the runner's other calls.
+        ConnectionSource.limitWaits(connection, networkMillis);
         ProjectionSql.Begin begin =
             ProjectionSql.begin(schema, connection, projection.name(), segment, epoch, leaseMillis);
         if (!begin.status().equals("ok") || begin.position() != from) {
           return Outcome.RESYNC;
         }
         if (dead == null && !events.isEmpty()) {
+          ConnectionSource.limitWaits(connection, handlersTimeout);
           handle(connection, new Batch(events, to, caughtUp));
           handled = true;
           saveExternalCheckpoint(projection.name(), segment, to);
+          // The row is this batch's: nothing from here waits for a lock.
+          ConnectionSource.limitWaits(connection, networkMillis);
         }
-        // The row is this batch's now: nothing from here waits for a lock.
-        ConnectionSource.limitWaits(connection, networkMillis);
         if (dead != null) {
           ProjectionSql.deadLetter(
               schema,
@@ -489,6 +490,10 @@ final class SegmentWorker {
         return Outcome.DONE;
       } catch (SQLException e) {
         if (ProjectionSql.FENCED.equals(e.getSQLState())) {
+          return Outcome.RESYNC;
+        }
+        if (!handled && ProjectionSql.LOCK_NOT_AVAILABLE.equals(e.getSQLState())) {
+          LOG.debug("{}: a reset holds the segment; waiting for it again", label);
           return Outcome.RESYNC;
         }
         if (handled && !isTransient(e)) {
@@ -553,18 +558,33 @@ final class SegmentWorker {
     while (!stopping) {
       Throwable failed;
       try (Connection connection = dataSource.getConnection()) {
+        int handlersTimeout = connection.getNetworkTimeout();
         boolean autoCommit = connection.getAutoCommit();
         connection.setAutoCommit(false);
         boolean committed = false;
         try {
-          Long position =
-              ProjectionSql.applyReset(schema, connection, projection.name(), segment, epoch);
+          // Waits for the segments' rows, which batches (or another reset) may hold; the server
+          // ends that wait after about a lease, and the next step waits again.
+          ConnectionSource.limitWaits(connection, networkMillis);
+          Long position;
+          try {
+            position =
+                ProjectionSql.applyReset(schema, connection, projection.name(), segment, epoch);
+          } catch (SQLException e) {
+            if (ProjectionSql.LOCK_NOT_AVAILABLE.equals(e.getSQLState())) {
+              LOG.debug("{}: the segments are busy; waiting for them again", label);
+              return;
+            }
+            throw e;
+          }
           if (position != null && handler.isPresent()) {
+            ConnectionSource.limitWaits(connection, handlersTimeout);
             try {
               handler.get().reset(HandlerConnection.guard(connection), position);
             } finally {
               dropStrayInterrupt();
             }
+            ConnectionSource.limitWaits(connection, networkMillis);
             // A statement of the handler's that failed, caught there, aborted the transaction,
             // and the commit would roll it back without a word: the reset would run again at once.
             ProjectionSql.requireUsable(connection);
@@ -586,6 +606,7 @@ final class SegmentWorker {
           failed = e;
         } finally {
           endUncommitted(connection, committed, autoCommit);
+          giveBackTimeout(connection, handlersTimeout);
         }
       } catch (SQLException e) {
         throw ConnectionSource.translate(e);

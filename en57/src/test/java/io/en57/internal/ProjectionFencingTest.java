@@ -64,6 +64,60 @@ class ProjectionFencingTest {
   }
 
   @Test
+  void aBatchOrAResetWaitsForTheSegmentsRowsAboutALeaseThenTheServerEndsTheWait() throws Exception {
+    long epoch = claim("a", 1_500).epoch();
+    try (Connection holder = transaction();
+        Connection batch = transaction();
+        Connection reset = transaction()) {
+      // Every segment's row held, as by a reset whose handler runs.
+      holder.createStatement().execute("SELECT 1 FROM en57.projections FOR UPDATE");
+      // Without an end on the server's side, these calls would wait for the holder until this
+      // timeout, and fail otherwise.
+      batch.setNetworkTimeout(Runnable::run, 20_000);
+      reset.setNetworkTimeout(Runnable::run, 20_000);
+
+      long started = System.nanoTime();
+      assertThatThrownBy(() -> ProjectionSql.begin(LogSchema.DEFAULT, batch, "p", 0, epoch, 1_500))
+          .isInstanceOfSatisfying(
+              SQLException.class,
+              e -> assertThat(e.getSQLState()).isEqualTo(ProjectionSql.LOCK_NOT_AVAILABLE));
+      assertThat(millisSince(started)).isBetween(1_400L, 10_000L);
+
+      // A reset waits for what is left of the caller's lease, and at least a second.
+      started = System.nanoTime();
+      assertThatThrownBy(() -> ProjectionSql.applyReset(LogSchema.DEFAULT, reset, "p", 0, epoch))
+          .isInstanceOfSatisfying(
+              SQLException.class,
+              e -> assertThat(e.getSQLState()).isEqualTo(ProjectionSql.LOCK_NOT_AVAILABLE));
+      assertThat(millisSince(started)).isBetween(900L, 10_000L);
+      holder.rollback();
+    }
+    // Once they hold the rows, the caller's lock_timeout is back for the handlers.
+    try (Connection batch = transaction();
+        Connection reset = transaction()) {
+      assertThat(ProjectionSql.begin(LogSchema.DEFAULT, batch, "p", 0, epoch, HOUR).status())
+          .isEqualTo("ok");
+      assertThat(lockTimeout(batch)).isEqualTo("0");
+      batch.rollback();
+      assertThat(ProjectionSql.applyReset(LogSchema.DEFAULT, reset, "p", 0, epoch)).isNull();
+      assertThat(lockTimeout(reset)).isEqualTo("0");
+      reset.rollback();
+    }
+  }
+
+  private static long millisSince(long started) {
+    return (System.nanoTime() - started) / 1_000_000;
+  }
+
+  private static String lockTimeout(Connection connection) throws SQLException {
+    try (var statement = connection.createStatement();
+        var row = statement.executeQuery("SHOW lock_timeout")) {
+      row.next();
+      return row.getString(1);
+    }
+  }
+
+  @Test
   void noOneTakesOverWhileABatchHoldsTheSegmentEvenWithItsLeaseExpired() throws Exception {
     long epoch = claim("a", 1).epoch();
     try (Connection batch = transaction()) {

@@ -32,7 +32,9 @@ class ReleasedMigrationsTest {
           "0008_projection_fail_says_whether_it_stopped",
           "a7cfb2f118dd9886ce1493830288ad0c5ea5449669e12aa6d600771fa15919ef",
           "0009_drain_the_queue_in_parts",
-          "25c92be9d9400037fba89b70a0f88493f32e5163d2c871446ddcf140f2531dd3");
+          "25c92be9d9400037fba89b70a0f88493f32e5163d2c871446ddcf140f2531dd3",
+          "0010_projection_lock_waits_end",
+          "2aea951fd69e5764840d6c030c475498692e564552c7d5a0314ee1444785ee8b");
 
   @Test
   void everyReleasedMigrationIsShippedUnchanged() {

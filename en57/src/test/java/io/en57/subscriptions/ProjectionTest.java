@@ -666,13 +666,8 @@ class ProjectionTest {
 
   @Test
   void aBatchWhoseConnectionDiesWithoutAWordIsGivenUpAndAppliedAgain() throws Exception {
-    PGSimpleDataSource direct = database.dataSource();
-    var proxy =
-        closeLater(new FreezableProxy(direct.getServerNames()[0], direct.getPortNumbers()[0]));
-    var viaProxy = new PGSimpleDataSource();
-    viaProxy.setURL("jdbc:postgresql://127.0.0.1:" + proxy.port() + "/" + database.name());
-    viaProxy.setUser(direct.getUser());
-    viaProxy.setPassword(direct.getPassword());
+    var proxy = proxyToTheDatabase();
+    var viaProxy = through(proxy);
     var handling = new CountDownLatch(1);
     var cutOff = new CountDownLatch(1);
     var calls = new AtomicInteger();
@@ -701,6 +696,86 @@ class ProjectionTest {
     assertThat(runner.await("cut-off", head, PATIENCE)).isTrue();
     assertThat(calls).hasValue(2);
     assertThat(applied(pool)).isEqualTo(positionsOf("Counted"));
+  }
+
+  @Test
+  void aResetWhoseConnectionDiesWithoutAWordIsGivenUpAndAppliedAgain() throws Exception {
+    var proxy = proxyToTheDatabase();
+    var resetting = new CountDownLatch(1);
+    var cutOff = new CountDownLatch(1);
+    var resets = new AtomicInteger();
+    ResetHandler waitingForTheCut =
+        (connection, position) -> {
+          if (resets.incrementAndGet() == 1) {
+            resetting.countDown();
+            cutOff.await();
+          }
+        };
+    ProjectionRunner runner =
+        closeLater(
+            ProjectionRunner.start(
+                store,
+                through(proxy),
+                RunnerOptions.defaults().withLease(Duration.ofSeconds(1)),
+                Projection.of("reset-cut-off", store.read(), recordInto(0))
+                    .onReset(waitingForTheCut)));
+    long head = appendSome(1, "Counted");
+    assertThat(runner.await("reset-cut-off", head, PATIENCE)).isTrue();
+    projections.reset("reset-cut-off", 0);
+    assertThat(resetting.await(PATIENCE.toSeconds(), TimeUnit.SECONDS)).isTrue();
+
+    // The server ends the reset's session, and the runner's next call waits for an answer in vain.
+    proxy.cutOff();
+    cutOff.countDown();
+
+    long later = appendSome(1, "Counted");
+    assertThat(runner.await("reset-cut-off", later, PATIENCE)).isTrue();
+    assertThat(resets).hasValue(2);
+  }
+
+  @Test
+  void aBatchWaitingForItsSegmentWhoseConnectionDiesWithoutAWordIsGivenUpAndAppliedLater()
+      throws Exception {
+    var proxy = proxyToTheDatabase();
+    ProjectionRunner runner =
+        closeLater(
+            ProjectionRunner.start(
+                store,
+                through(proxy),
+                RunnerOptions.defaults().withLease(Duration.ofSeconds(1)),
+                Projection.of("waiting-cut-off", store.read(), recordInto(0))));
+    long head = appendSome(1, "Counted");
+    assertThat(runner.await("waiting-cut-off", head, PATIENCE)).isTrue();
+    long later;
+    try (Connection holder = pool.getConnection();
+        Statement statement = holder.createStatement()) {
+      // The segment's row held, as by a reset whose handler runs: the next batch waits for it.
+      holder.setAutoCommit(false);
+      statement.execute("SELECT 1 FROM en57.projections FOR UPDATE");
+      later = appendSome(1, "Counted");
+      awaitACallWaitingForALock("projection_begin");
+
+      // The server ends the waiting batch's session, and the runner waits for an answer in vain.
+      proxy.cutOff();
+      holder.rollback();
+    }
+
+    assertThat(runner.await("waiting-cut-off", later, PATIENCE)).isTrue();
+  }
+
+  /** A proxy to the test database, which can cut its connections off without a word. */
+  private FreezableProxy proxyToTheDatabase() {
+    PGSimpleDataSource direct = database.dataSource();
+    return closeLater(new FreezableProxy(direct.getServerNames()[0], direct.getPortNumbers()[0]));
+  }
+
+  private PGSimpleDataSource through(FreezableProxy proxy) {
+    PGSimpleDataSource direct = database.dataSource();
+    var viaProxy = new PGSimpleDataSource();
+    viaProxy.setURL("jdbc:postgresql://127.0.0.1:" + proxy.port() + "/" + database.name());
+    viaProxy.setUser(direct.getUser());
+    viaProxy.setPassword(direct.getPassword());
+    return viaProxy;
   }
 
   @Test
