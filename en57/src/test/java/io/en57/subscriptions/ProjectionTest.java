@@ -667,7 +667,6 @@ class ProjectionTest {
   @Test
   void aBatchWhoseConnectionDiesWithoutAWordIsGivenUpAndAppliedAgain() throws Exception {
     var proxy = proxyToTheDatabase();
-    var viaProxy = through(proxy);
     var handling = new CountDownLatch(1);
     var cutOff = new CountDownLatch(1);
     var calls = new AtomicInteger();
@@ -680,12 +679,7 @@ class ProjectionTest {
           }
         };
     ProjectionRunner runner =
-        closeLater(
-            ProjectionRunner.start(
-                store,
-                viaProxy,
-                RunnerOptions.defaults().withLease(Duration.ofSeconds(1)),
-                Projection.of("cut-off", store.read(), waitingForTheCut)));
+        runThrough(proxy, Projection.of("cut-off", store.read(), waitingForTheCut));
     long head = appendSome(3, "Counted");
     assertThat(handling.await(PATIENCE.toSeconds(), TimeUnit.SECONDS)).isTrue();
 
@@ -712,13 +706,9 @@ class ProjectionTest {
           }
         };
     ProjectionRunner runner =
-        closeLater(
-            ProjectionRunner.start(
-                store,
-                through(proxy),
-                RunnerOptions.defaults().withLease(Duration.ofSeconds(1)),
-                Projection.of("reset-cut-off", store.read(), recordInto(0))
-                    .onReset(waitingForTheCut)));
+        runThrough(
+            proxy,
+            Projection.of("reset-cut-off", store.read(), recordInto(0)).onReset(waitingForTheCut));
     long head = appendSome(1, "Counted");
     assertThat(runner.await("reset-cut-off", head, PATIENCE)).isTrue();
     projections.reset("reset-cut-off", 0);
@@ -738,12 +728,7 @@ class ProjectionTest {
       throws Exception {
     var proxy = proxyToTheDatabase();
     ProjectionRunner runner =
-        closeLater(
-            ProjectionRunner.start(
-                store,
-                through(proxy),
-                RunnerOptions.defaults().withLease(Duration.ofSeconds(1)),
-                Projection.of("waiting-cut-off", store.read(), recordInto(0))));
+        runThrough(proxy, Projection.of("waiting-cut-off", store.read(), recordInto(0)));
     long head = appendSome(1, "Counted");
     assertThat(runner.await("waiting-cut-off", head, PATIENCE)).isTrue();
     long later;
@@ -767,6 +752,16 @@ class ProjectionTest {
   private FreezableProxy proxyToTheDatabase() {
     PGSimpleDataSource direct = database.dataSource();
     return closeLater(new FreezableProxy(direct.getServerNames()[0], direct.getPortNumbers()[0]));
+  }
+
+  /** Runs {@code projection} on connections through {@code proxy}, with a lease of a second. */
+  private ProjectionRunner runThrough(FreezableProxy proxy, Projection projection) {
+    return closeLater(
+        ProjectionRunner.start(
+            store,
+            through(proxy),
+            RunnerOptions.defaults().withLease(Duration.ofSeconds(1)),
+            projection));
   }
 
   private PGSimpleDataSource through(FreezableProxy proxy) {
