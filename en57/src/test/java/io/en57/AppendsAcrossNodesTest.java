@@ -15,8 +15,10 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -185,7 +187,7 @@ class AppendsAcrossNodesTest {
     // MB against 256 MB: before the budget, one drain claimed them all into one array, and a few
     // large groups made every drain fail (PostgreSQL builds no array over 1 GB).
     String budget = functionDefinition("en57.drain_budget()");
-    execute(
+    database.execute(
         "CREATE OR REPLACE FUNCTION en57.drain_budget() RETURNS bigint LANGUAGE sql STABLE"
             + " AS $$ SELECT 1024 * 1024::bigint $$");
     try {
@@ -216,7 +218,7 @@ class AppendsAcrossNodesTest {
       assertThat(nodes.get(0).read().ofType("Large").toList()).hasSize(3);
       assertThat(count("SELECT count(*) FROM en57.append_queue")).isZero();
     } finally {
-      execute(budget);
+      database.execute(budget);
     }
   }
 
@@ -282,8 +284,8 @@ class AppendsAcrossNodesTest {
 
   private static String randomText(int length) {
     var bytes = new byte[length * 3 / 4];
-    new java.util.Random(57).nextBytes(bytes);
-    return java.util.Base64.getEncoder().encodeToString(bytes);
+    new Random(57).nextBytes(bytes);
+    return Base64.getEncoder().encodeToString(bytes);
   }
 
   private static String functionDefinition(String signature) throws SQLException {
@@ -294,13 +296,6 @@ class AppendsAcrossNodesTest {
                 "SELECT pg_get_functiondef('" + signature + "'::regprocedure)")) {
       row.next();
       return row.getString(1);
-    }
-  }
-
-  private static void execute(String sql) throws SQLException {
-    try (Connection connection = database.dataSource().getConnection();
-        Statement statement = connection.createStatement()) {
-      statement.execute(sql);
     }
   }
 

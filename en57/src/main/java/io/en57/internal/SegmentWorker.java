@@ -78,11 +78,12 @@ final class SegmentWorker {
   private final Thread thread;
 
   /**
-   * How long the runner's own calls (claim, release, fail, a batch's checkpoint and commit) wait
-   * for the server before their connection is given up as broken: one whose server vanished without
-   * a word would otherwise wait for the kernel to give up on it, a quarter of an hour or more,
-   * while the segment's lease has long run out. Not the handler's statements, which take as long as
-   * they take, nor the first statement of a batch or a reset, which waits for locks held as long.
+   * How long the runner's own calls (claim, release, fail, and every statement of a batch or a
+   * reset but the handlers') wait for the server before their connection is given up as broken: one
+   * whose server vanished without a word would otherwise wait for the kernel to give up on it, a
+   * quarter of an hour or more, while the segment's lease has long run out. The handlers'
+   * statements take as long as they take. The first statement of a batch or a reset may wait for
+   * locks that a handler holds, but the server ends that wait after about a lease (migration 0010).
    */
   private final int networkMillis;
 
@@ -464,14 +465,6 @@ final class SegmentWorker {
         if (!begin.status().equals("ok") || begin.position() != from) {
           return Outcome.RESYNC;
         }
-        if (dead == null && !events.isEmpty()) {
-          ConnectionSource.limitWaits(connection, handlersTimeout);
-          handle(connection, new Batch(events, to, caughtUp));
-          handled = true;
-          saveExternalCheckpoint(projection.name(), segment, to);
-          // The row is this batch's: nothing from here waits for a lock.
-          ConnectionSource.limitWaits(connection, networkMillis);
-        }
         if (dead != null) {
           ProjectionSql.deadLetter(
               schema,
@@ -482,6 +475,12 @@ final class SegmentWorker {
               dead.event().position(),
               dead.event().event().id(),
               dead.error());
+        } else if (!events.isEmpty()) {
+          ConnectionSource.limitWaits(connection, handlersTimeout);
+          handle(connection, new Batch(events, to, caughtUp));
+          handled = true;
+          saveExternalCheckpoint(projection.name(), segment, to);
+          ConnectionSource.limitWaits(connection, networkMillis);
         }
         ProjectionSql.advance(
             schema, connection, projection.name(), segment, epoch, from, to, leaseMillis);
