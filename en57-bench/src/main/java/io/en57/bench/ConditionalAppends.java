@@ -146,7 +146,9 @@ final class ConditionalAppends implements Scenario {
               ratio(rateRatio),
               ratio(p50Ratio),
               micros(ours.cpuMicrosPerCall()),
-              micros(ours.machineCpuMicrosPerCall())));
+              micros(ours.machineCpuMicrosPerCall()),
+              micros(ours.waitMicrosPerCall()),
+              micros(ours.databaseWaitMicrosPerCall())));
       context.progress("%s", String.join(" | ", rows.get(rows.size() - 1)));
       String described = setup.described();
       String key = described + ": ";
@@ -156,6 +158,9 @@ final class ConditionalAppends implements Scenario {
       figures.add(new Figure(key + "÷ raw rate", rateRatio, "×", Better.HIGHER));
       addCpuFigure(figures, key + "JVM CPU per append", ours.cpuMicrosPerCall());
       addCpuFigure(figures, key + "machine CPU per append", ours.machineCpuMicrosPerCall());
+      addCpuFigure(figures, key + "JVM wait for a core per append", ours.waitMicrosPerCall());
+      addCpuFigure(
+          figures, key + "database wait for a core per append", ours.databaseWaitMicrosPerCall());
       String nodes =
           setup.forwarded() ? ", forwarding appends" + (setup.tls() ? " over TLS" : "") : "";
       if (threads == 16 && stores == 1) {

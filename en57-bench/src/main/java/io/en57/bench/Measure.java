@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.BrokenBarrierException;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CyclicBarrier;
@@ -50,6 +51,10 @@ final class Measure {
    *     does not tell
    * @param machineCpuSeconds CPU time the whole machine spent busy in the measured runs, every
    *     process's (a local database server's too, and anything else running); NaN but on Linux
+   * @param waitSeconds time this JVM's threads spent ready to run but waiting for a core in the
+   *     measured runs ({@link RunQueueWait}); NaN but on Linux
+   * @param databaseWaitSeconds the same for a local database server's processes; NaN but on Linux
+   *     with the server on this machine
    */
   record Outcome(
       Stats latency,
@@ -57,7 +62,9 @@ final class Measure {
       long retries,
       double seconds,
       double cpuSeconds,
-      double machineCpuSeconds) {
+      double machineCpuSeconds,
+      double waitSeconds,
+      double databaseWaitSeconds) {
     double callsPerSecond() {
       return calls / seconds;
     }
@@ -70,6 +77,16 @@ final class Measure {
     /** The machine's busy CPU time per call, in microseconds. */
     double machineCpuMicrosPerCall() {
       return machineCpuSeconds * 1e6 / calls;
+    }
+
+    /** This JVM's threads' wait for a core per call, in microseconds. */
+    double waitMicrosPerCall() {
+      return waitSeconds * 1e6 / calls;
+    }
+
+    /** A local database server's wait for a core per call, in microseconds. */
+    double databaseWaitMicrosPerCall() {
+      return databaseWaitSeconds * 1e6 / calls;
     }
   }
 
@@ -107,13 +124,16 @@ final class Measure {
         retries,
         wallNanos / 1e9,
         cpu.jvmSeconds(),
-        cpu.machineSeconds());
+        cpu.machineSeconds(),
+        cpu.jvmWaitSeconds(),
+        cpu.databaseWaitSeconds());
   }
 
   /**
    * The CPU time of the measured runs: this JVM's, and the whole machine's busy time (user, nice,
    * system, irq and softirq time of all CPUs from {@code /proc/stat}; not idle, I/O wait or time
-   * stolen by other virtual machines). Either is NaN where it cannot be read.
+   * stolen by other virtual machines). Either is NaN where it cannot be read. With them, how long
+   * this JVM's threads and a local database server waited for a core ({@link RunQueueWait}).
    */
   private static final class CpuTime {
 
@@ -126,15 +146,38 @@ final class Measure {
     private long machineTicks;
     private long jvmAtStart;
     private long machineAtStart;
+    private long jvmWaitNanos;
+    private long databaseWaitNanos;
+    private Map<String, Long> jvmWaitsAtStart;
+    private Map<String, Long> databaseWaitsAtStart;
 
     void runStarts() {
       jvmAtStart = jvmNanos();
       machineAtStart = machineBusyTicks();
+      jvmWaitsAtStart = RunQueueWait.jvm();
+      databaseWaitsAtStart = RunQueueWait.database();
     }
 
     void runMeasured() {
       jvmNanos = since(jvmAtStart, jvmNanos(), jvmNanos);
       machineTicks = since(machineAtStart, machineBusyTicks(), machineTicks);
+      jvmWaitNanos = waited(jvmWaitsAtStart, RunQueueWait.jvm(), jvmWaitNanos);
+      databaseWaitNanos = waited(databaseWaitsAtStart, RunQueueWait.database(), databaseWaitNanos);
+    }
+
+    double jvmWaitSeconds() {
+      return jvmWaitNanos < 0 ? Double.NaN : jvmWaitNanos / 1e9;
+    }
+
+    double databaseWaitSeconds() {
+      return databaseWaitNanos < 0 ? Double.NaN : databaseWaitNanos / 1e9;
+    }
+
+    /** {@code total} plus the wait between the readings; -1 once a reading was empty. */
+    private static long waited(Map<String, Long> start, Map<String, Long> now, long total) {
+      return start.isEmpty() || now.isEmpty() || total < 0
+          ? -1
+          : total + RunQueueWait.between(start, now);
     }
 
     double jvmSeconds() {

@@ -131,7 +131,9 @@ record Results(Environment environment, List<ScenarioResult> scenarios) {
         "Rate ÷ raw",
         "p50 ÷ raw",
         "JVM CPU µs/append",
-        "Machine CPU µs/append"),
+        "Machine CPU µs/append",
+        "JVM wait for a core µs/append",
+        "Database wait for a core µs/append"),
     REPLICA(
         "Reads on a streaming replica, next to the same reads on the primary in the same run",
         3,
