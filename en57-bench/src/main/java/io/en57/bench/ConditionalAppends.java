@@ -156,10 +156,10 @@ final class ConditionalAppends implements Scenario {
       figures.add(new Figure(key + "p50", ours.latency().median(), "ms", Better.LOWER));
       figures.add(new Figure(key + "p99", ours.latency().p99(), "ms", Better.LOWER));
       figures.add(new Figure(key + "÷ raw rate", rateRatio, "×", Better.HIGHER));
-      addCpuFigure(figures, key + "JVM CPU per append", ours.cpuMicrosPerCall());
-      addCpuFigure(figures, key + "machine CPU per append", ours.machineCpuMicrosPerCall());
-      addCpuFigure(figures, key + "JVM wait for a core per append", ours.waitMicrosPerCall());
-      addCpuFigure(
+      addIfMeasured(figures, key + "JVM CPU per append", ours.cpuMicrosPerCall());
+      addIfMeasured(figures, key + "machine CPU per append", ours.machineCpuMicrosPerCall());
+      addIfMeasured(figures, key + "JVM wait for a core per append", ours.waitMicrosPerCall());
+      addIfMeasured(
           figures, key + "database wait for a core per append", ours.databaseWaitMicrosPerCall());
       String nodes =
           setup.forwarded() ? ", forwarding appends" + (setup.tls() ? " over TLS" : "") : "";
@@ -217,8 +217,8 @@ final class ConditionalAppends implements Scenario {
         : chosen;
   }
 
-  /** A CPU time per append, where it was measured. */
-  private static void addCpuFigure(List<Figure> figures, String name, double micros) {
+  /** A figure the platform may not give (CPU time, waits for a core), where it was measured. */
+  private static void addIfMeasured(List<Figure> figures, String name, double micros) {
     if (!Double.isNaN(micros)) {
       figures.add(new Figure(name, micros, "µs", Better.LOWER));
     }
