@@ -53,8 +53,8 @@ final class Measure {
    *     process's (a local database server's too, and anything else running); NaN but on Linux
    * @param waitSeconds time this JVM's threads spent ready to run but waiting for a core in the
    *     measured runs ({@link RunQueueWait}); NaN but on Linux
-   * @param databaseWaitSeconds the same for a local database server's processes; NaN but on Linux
-   *     with the server on this machine
+   * @param databaseWaitSeconds the same for the PostgreSQL processes on this machine (the
+   *     database's, when it runs here); NaN but on Linux
    */
   record Outcome(
       Stats latency,
@@ -84,7 +84,7 @@ final class Measure {
       return waitSeconds * 1e6 / calls;
     }
 
-    /** A local database server's wait for a core per call, in microseconds. */
+    /** This machine's PostgreSQL processes' wait for a core per call, in microseconds. */
     double databaseWaitMicrosPerCall() {
       return databaseWaitSeconds * 1e6 / calls;
     }
@@ -133,7 +133,8 @@ final class Measure {
    * The CPU time of the measured runs: this JVM's, and the whole machine's busy time (user, nice,
    * system, irq and softirq time of all CPUs from {@code /proc/stat}; not idle, I/O wait or time
    * stolen by other virtual machines). Either is NaN where it cannot be read. With them, how long
-   * this JVM's threads and a local database server waited for a core ({@link RunQueueWait}).
+   * this JVM's threads and this machine's PostgreSQL processes waited for a core ({@link
+   * RunQueueWait}).
    */
   private static final class CpuTime {
 

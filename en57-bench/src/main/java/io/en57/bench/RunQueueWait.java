@@ -9,10 +9,11 @@ import java.util.stream.Stream;
 
 /**
  * How long threads were ready to run but waited for a core, from Linux's scheduler statistics
- * ({@code /proc/<pid>/task/<tid>/schedstat}, second field): this JVM's threads, and a local
- * database server's processes (those named {@code postgres}). A wake-up that has to wait for a core
- * delays whatever the woken thread was to do next, which is how a busy machine lengthens latency
- * without being saturated. Readings are empty where Linux does not give them.
+ * ({@code /proc/<pid>/task/<tid>/schedstat}, second field): this JVM's threads, and the processes
+ * of every PostgreSQL server on this machine (those named {@code postgres}; the database's, when it
+ * runs here). A wake-up that has to wait for a core delays whatever the woken thread was to do
+ * next, which is how a busy machine lengthens latency without being saturated. Readings are empty
+ * where Linux does not give them.
  */
 final class RunQueueWait {
 
@@ -31,9 +32,7 @@ final class RunQueueWait {
       return waits(
           processes
               .filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit))
-              .filter(RunQueueWait::isPostgres)
-              .toList()
-              .stream());
+              .filter(RunQueueWait::isPostgres));
     } catch (IOException | RuntimeException e) {
       return Map.of();
     }
