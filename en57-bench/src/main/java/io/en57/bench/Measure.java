@@ -8,7 +8,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.BrokenBarrierException;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CyclicBarrier;
@@ -125,8 +124,8 @@ final class Measure {
         wallNanos / 1e9,
         cpu.jvmSeconds(),
         cpu.machineSeconds(),
-        cpu.jvmWaitSeconds(),
-        cpu.databaseWaitSeconds());
+        cpu.jvmWait.seconds(),
+        cpu.databaseWait.seconds());
   }
 
   /**
@@ -147,38 +146,21 @@ final class Measure {
     private long machineTicks;
     private long jvmAtStart;
     private long machineAtStart;
-    private long jvmWaitNanos;
-    private long databaseWaitNanos;
-    private Map<String, Long> jvmWaitsAtStart;
-    private Map<String, Long> databaseWaitsAtStart;
+    private final RunQueueWait jvmWait = new RunQueueWait(RunQueueWait::jvm);
+    private final RunQueueWait databaseWait = new RunQueueWait(RunQueueWait::database);
 
     void runStarts() {
       jvmAtStart = jvmNanos();
       machineAtStart = machineBusyTicks();
-      jvmWaitsAtStart = RunQueueWait.jvm();
-      databaseWaitsAtStart = RunQueueWait.database();
+      jvmWait.runStarts();
+      databaseWait.runStarts();
     }
 
     void runMeasured() {
       jvmNanos = since(jvmAtStart, jvmNanos(), jvmNanos);
       machineTicks = since(machineAtStart, machineBusyTicks(), machineTicks);
-      jvmWaitNanos = waited(jvmWaitsAtStart, RunQueueWait.jvm(), jvmWaitNanos);
-      databaseWaitNanos = waited(databaseWaitsAtStart, RunQueueWait.database(), databaseWaitNanos);
-    }
-
-    double jvmWaitSeconds() {
-      return jvmWaitNanos < 0 ? Double.NaN : jvmWaitNanos / 1e9;
-    }
-
-    double databaseWaitSeconds() {
-      return databaseWaitNanos < 0 ? Double.NaN : databaseWaitNanos / 1e9;
-    }
-
-    /** {@code total} plus the wait between the readings; -1 once a reading was empty. */
-    private static long waited(Map<String, Long> start, Map<String, Long> now, long total) {
-      return start.isEmpty() || now.isEmpty() || total < 0
-          ? -1
-          : total + RunQueueWait.between(start, now);
+      jvmWait.runMeasured();
+      databaseWait.runMeasured();
     }
 
     double jvmSeconds() {

@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 /**
@@ -14,12 +15,39 @@ import java.util.stream.Stream;
  * runs here). A wake-up that has to wait for a core delays whatever the woken thread was to do
  * next, which is how a busy machine lengthens latency without being saturated. Readings are empty
  * where Linux does not give them.
+ *
+ * <p>An instance sums the wait of one set of threads ({@link #jvm} or {@link #database}) over the
+ * measured runs.
  */
 final class RunQueueWait {
 
   private static final Path PROC = Path.of("/proc");
 
-  private RunQueueWait() {}
+  private final Supplier<Map<String, Long>> reading;
+  private Map<String, Long> atStart;
+  private long totalNanos;
+
+  RunQueueWait(Supplier<Map<String, Long>> reading) {
+    this.reading = reading;
+  }
+
+  void runStarts() {
+    atStart = reading.get();
+  }
+
+  /** Adds the wait since {@link #runStarts()}; the total is lost once a reading is empty. */
+  void runMeasured() {
+    Map<String, Long> now = reading.get();
+    totalNanos =
+        atStart.isEmpty() || now.isEmpty() || totalNanos < 0
+            ? -1
+            : totalNanos + between(atStart, now);
+  }
+
+  /** The wait of the measured runs; NaN where it could not be read. */
+  double seconds() {
+    return totalNanos < 0 ? Double.NaN : totalNanos / 1e9;
+  }
 
   /** Waits so far, in nanoseconds, per thread of this JVM. */
   static Map<String, Long> jvm() {
