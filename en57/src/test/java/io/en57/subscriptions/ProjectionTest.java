@@ -30,11 +30,9 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -811,33 +809,57 @@ class ProjectionTest {
                       }
                     })
                 .forDataSource(pool));
-    var resetting = new AtomicReference<Future<?>>();
+    var resetting = new CompletableFuture<CompletableFuture<Void>>();
     ProjectionHandler failingOnceWhileAResetWaits =
         (batch, connection) -> {
           recordInto(0).apply(batch, connection);
-          if (resetting.get() == null) {
+          if (!resetting.isDone()) {
             // The reset waits for this batch, and fences its runner before it records FAILED.
-            resetting.set(CompletableFuture.runAsync(() -> projections.reset("fenced", 0)));
+            resetting.complete(CompletableFuture.runAsync(() -> projections.reset("fenced", 0)));
             awaitACallWaitingForALock("projection_reset");
             throw new IllegalStateException("fails once");
           }
         };
-    ProjectionRunner runner =
-        closeLater(
-            ProjectionRunner.start(
-                observed,
-                pool,
-                RunnerOptions.defaults().withLease(Duration.ofSeconds(2)),
-                Projection.of("fenced", observed.read(), failingOnceWhileAResetWaits)
-                    .withRetry(new Retry(1, Duration.ofMillis(1), Duration.ofMillis(1)))));
+    // Once the batch has rolled back, the waiting reset and the runner's call recording FAILED
+    // race for the segment's row, and the server does not always let the waiter in first: the
+    // call waits here until the reset has committed.
+    long resetFirst = 57_001; // an advisory lock
+    database.execute(
+        "CREATE FUNCTION wait_for_the_reset() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            + " IF current_query() LIKE '%projection_fail(%' THEN"
+            + " PERFORM pg_advisory_xact_lock_shared("
+            + resetFirst
+            + "); END IF;"
+            + " RETURN NULL; END $$;"
+            + " CREATE TRIGGER wait_for_the_reset BEFORE UPDATE ON en57.projections"
+            + " FOR EACH STATEMENT EXECUTE FUNCTION wait_for_the_reset()");
+    try (Connection holder = pool.getConnection();
+        Statement statement = holder.createStatement()) {
+      holder.setAutoCommit(false);
+      statement.execute("SELECT pg_advisory_xact_lock(" + resetFirst + ")");
+      ProjectionRunner runner =
+          closeLater(
+              ProjectionRunner.start(
+                  observed,
+                  pool,
+                  RunnerOptions.defaults().withLease(Duration.ofSeconds(2)),
+                  Projection.of("fenced", observed.read(), failingOnceWhileAResetWaits)
+                      .withRetry(new Retry(1, Duration.ofMillis(1), Duration.ofMillis(1)))));
 
-    long head = appendSome(1, "Counted");
+      long head = appendSome(1, "Counted");
 
-    assertThat(runner.await("fenced", head, PATIENCE)).isTrue();
-    resetting.get().get(PATIENCE.toSeconds(), TimeUnit.SECONDS);
-    assertThat(projections.status("fenced").get(0).state()).isEqualTo(ProjectionState.RUNNING);
-    assertThat(applied(pool)).isEqualTo(positionsOf("Counted"));
-    assertThat(actions).doesNotContain(ProjectionFailure.Action.FAILED);
+      resetting
+          .get(PATIENCE.toSeconds(), TimeUnit.SECONDS)
+          .get(PATIENCE.toSeconds(), TimeUnit.SECONDS);
+      holder.commit();
+      assertThat(runner.await("fenced", head, PATIENCE)).isTrue();
+      assertThat(projections.status("fenced").get(0).state()).isEqualTo(ProjectionState.RUNNING);
+      assertThat(applied(pool)).isEqualTo(positionsOf("Counted"));
+      assertThat(actions).doesNotContain(ProjectionFailure.Action.FAILED);
+    } finally {
+      database.execute(
+          "DROP TRIGGER wait_for_the_reset ON en57.projections; DROP FUNCTION wait_for_the_reset()");
+    }
   }
 
   private static void awaitACallWaitingForALock(String calling) throws Exception {
