@@ -31,7 +31,8 @@ public record Migration(int version, String name, String sql, String checksum) {
           "0008_projection_fail_says_whether_it_stopped",
           "0009_drain_the_queue_in_parts",
           "0010_projection_lock_waits_end",
-          "0011_drain_reads_then_deletes");
+          "0011_drain_reads_then_deletes",
+          "0012_projection_release_and_fail_wait_briefly");
 
   /** The shipped migrations, loaded from the class path. */
   public static List<Migration> shipped() {

@@ -143,31 +143,44 @@ public final class ProjectionSql {
         });
   }
 
-  /**
-   * Stops the segment in state FAILED with {@code error}; false when its epoch is no longer {@code
-   * epoch} (taken over, or reset), and nothing changed.
-   */
-  static boolean fail(
+  /** What recording a segment's failure did. */
+  enum Stop {
+    /** The segment is in state FAILED now. */
+    STOPPED,
+    /** Its epoch is no longer the caller's (taken over, or reset): nothing changed. */
+    FENCED,
+    /** Another transaction (a reset whose handler runs) held the row past the server's wait. */
+    BUSY
+  }
+
+  /** Stops the segment in state FAILED with {@code error}, unless its epoch moved on. */
+  static Stop fail(
       LogSchema schema,
       ConnectionSource connections,
       String name,
       int segment,
       long epoch,
       String error) {
-    return run(
-        connections,
-        connection -> {
-          try (PreparedStatement statement = connection.prepareStatement(schema.sql(FAIL))) {
-            statement.setString(1, name);
-            statement.setInt(2, segment);
-            statement.setLong(3, epoch);
-            statement.setString(4, storableError(error));
-            try (ResultSet row = statement.executeQuery()) {
-              row.next();
-              return row.getBoolean(1);
+    try {
+      return connections.runRaw(
+          connection -> {
+            try (PreparedStatement statement = connection.prepareStatement(schema.sql(FAIL))) {
+              statement.setString(1, name);
+              statement.setInt(2, segment);
+              statement.setLong(3, epoch);
+              statement.setString(4, storableError(error));
+              try (ResultSet row = statement.executeQuery()) {
+                row.next();
+                return row.getBoolean(1) ? Stop.STOPPED : Stop.FENCED;
+              }
             }
-          }
-        });
+          });
+    } catch (SQLException e) {
+      if (LOCK_NOT_AVAILABLE.equals(e.getSQLState())) {
+        return Stop.BUSY;
+      }
+      throw ConnectionSource.translate(e);
+    }
   }
 
   /**

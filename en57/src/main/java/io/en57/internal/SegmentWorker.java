@@ -652,15 +652,31 @@ final class SegmentWorker {
 
   /**
    * Stops the segment in state FAILED with {@code error}; false when another runner took it over,
-   * or a reset fenced it, since this one owned it: it runs on there, and nothing failed.
+   * or a reset fenced it, since this one owned it: it runs on there, and nothing failed. While a
+   * reset's handler holds the segment, tries again until this runner closes, which leaves the
+   * failure for the segment's next owner to meet again.
    */
   private boolean stopFailed(String error) {
-    boolean stopped =
-        ProjectionSql.fail(schema, ownCalls, projection.name(), segment, epoch, error);
-    if (!stopped) {
-      LOG.info("{}: taken over or reset before it could stop in state FAILED; it runs on", label);
+    while (true) {
+      switch (ProjectionSql.fail(schema, ownCalls, projection.name(), segment, epoch, error)) {
+        case STOPPED -> {
+          return true;
+        }
+        case FENCED -> {
+          LOG.info(
+              "{}: taken over or reset before it could stop in state FAILED; it runs on", label);
+          return false;
+        }
+        case BUSY -> {
+          if (stopping) {
+            LOG.warn(
+                "{}: closed while a reset held the segment; the failure is not recorded", label);
+            return false;
+          }
+          LOG.debug("{}: a reset holds the segment; recording the failure after it", label);
+        }
+      }
     }
-    return stopped;
   }
 
   /** Gives the segment up on the way out, so that another runner takes over at once. */

@@ -48,7 +48,10 @@ class ReleasedMigrationsTest {
               "2aea951fd69e5764840d6c030c475498692e564552c7d5a0314ee1444785ee8b"),
           entry(
               "0011_drain_reads_then_deletes",
-              "27ae90a5e8c1a8a791a72f92a558c7abc52c137eefa0dbd8b9570721f7d5e70e"));
+              "27ae90a5e8c1a8a791a72f92a558c7abc52c137eefa0dbd8b9570721f7d5e70e"),
+          entry(
+              "0012_projection_release_and_fail_wait_briefly",
+              "7d03e849a8a5b272df4b46f1f0e9d8c96a8c79f149bed643d30a07b69b73994a"));
 
   @Test
   void everyReleasedMigrationIsShippedUnchanged() {

@@ -862,25 +862,144 @@ class ProjectionTest {
     }
   }
 
+  @Test
+  void aRunnerClosingWhileAResetHoldsItsSegmentLeavesNoCallWaitingForIt() throws Exception {
+    ProjectionRunner runner = run(Projection.of("closing", store.read(), recordInto(0)));
+    long head = appendSome(1, "Counted");
+    assertThat(runner.await("closing", head, PATIENCE)).isTrue();
+    try (Connection holder = pool.getConnection();
+        Statement statement = holder.createStatement()) {
+      // The segment's row held, as by a reset whose handler runs.
+      holder.setAutoCommit(false);
+      statement.execute("SELECT 1 FROM en57.projections FOR UPDATE");
+
+      runner.close();
+
+      assertThat(callsWaitingForALock("projection_release")).isZero();
+      holder.rollback();
+    }
+    // Not given up: its lease runs out, as after a crash.
+    assertThat(projections.status("closing").get(0).owner()).isPresent();
+  }
+
+  @Test
+  void aFailureMetWhileAResetHoldsTheSegmentIsRecordedOnceTheResetEnds() throws Exception {
+    var actions = Collections.synchronizedList(new ArrayList<ProjectionFailure.Action>());
+    EventStore observed =
+        closeLater(
+            EventStore.builder()
+                .listener(
+                    new StoreListener() {
+                      @Override
+                      public void projectionFailed(ProjectionFailure failure) {
+                        actions.add(failure.action());
+                      }
+                    })
+                .forDataSource(pool));
+    var handled = new AtomicInteger();
+    ProjectionHandler failing =
+        (batch, connection) -> {
+          handled.incrementAndGet();
+          throw new IllegalStateException("fails");
+        };
+    // The runner's calls recording FAILED are counted, and wait at a gate the test opens once it
+    // holds the segment's row: the batch holds the row until the calls begin.
+    long gate = 57_002; // an advisory lock
+    database.execute(
+        "CREATE SEQUENCE fail_calls; CREATE FUNCTION gate_the_fail() RETURNS trigger"
+            + " LANGUAGE plpgsql AS $$ BEGIN IF current_query() LIKE '%projection_fail(%' THEN"
+            + " PERFORM nextval('public.fail_calls'); PERFORM pg_advisory_xact_lock_shared("
+            + gate
+            + "); END IF; RETURN NULL; END $$;"
+            + " CREATE TRIGGER gate_the_fail BEFORE UPDATE ON en57.projections"
+            + " FOR EACH STATEMENT EXECUTE FUNCTION gate_the_fail()");
+    try (Connection gatekeeper = pool.getConnection();
+        Statement gating = gatekeeper.createStatement();
+        Connection holder = pool.getConnection();
+        Statement holding = holder.createStatement()) {
+      gatekeeper.setAutoCommit(false);
+      gating.execute("SELECT pg_advisory_xact_lock(" + gate + ")");
+      ProjectionRunner runner =
+          closeLater(
+              ProjectionRunner.start(
+                  observed,
+                  pool,
+                  RunnerOptions.defaults().withLease(Duration.ofSeconds(30)),
+                  Projection.of("failing", observed.read(), failing)
+                      .withRetry(new Retry(1, Duration.ofMillis(1), Duration.ofMillis(1)))));
+      long head = appendSome(1, "Counted");
+      awaitFailCalls(1);
+
+      // The segment's row held, as by a reset whose handler runs, before the gate opens.
+      holder.setAutoCommit(false);
+      holding.execute("SELECT 1 FROM en57.projections FOR UPDATE");
+      gatekeeper.commit();
+      long before = awaitFailCalls(1);
+      // Two more calls: the server ended a wait for the row, and the runner called again.
+      awaitFailCalls(before + 2);
+      assertThat(projections.status("failing").get(0).state()).isEqualTo(ProjectionState.RUNNING);
+      holder.commit();
+
+      assertThatThrownBy(() -> runner.await("failing", head, PATIENCE))
+          .isInstanceOf(ProjectionFailedException.class);
+      assertThat(projections.status("failing").get(0).state()).isEqualTo(ProjectionState.FAILED);
+      runner.close(); // its thread told the listener before it ended
+      assertThat(actions).containsExactly(ProjectionFailure.Action.FAILED);
+      // The runner called again without applying the batch again.
+      assertThat(handled).hasValue(1);
+    } finally {
+      database.execute(
+          "DROP TRIGGER gate_the_fail ON en57.projections; DROP FUNCTION gate_the_fail();"
+              + " DROP SEQUENCE fail_calls");
+    }
+  }
+
+  /**
+   * Waits until the runner's calls recording FAILED number at least {@code calls}; their number.
+   */
+  private static long awaitFailCalls(long calls) throws Exception {
+    long deadline = System.nanoTime() + PATIENCE.toNanos();
+    try (Connection connection = pool.getConnection();
+        PreparedStatement count =
+            connection.prepareStatement(
+                "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM fail_calls")) {
+      while (System.nanoTime() < deadline) {
+        try (ResultSet row = count.executeQuery()) {
+          row.next();
+          if (row.getLong(1) >= calls) {
+            return row.getLong(1);
+          }
+        }
+        Thread.sleep(10);
+      }
+    }
+    throw new AssertionError("fewer than " + calls + " calls recorded FAILED");
+  }
+
   private static void awaitACallWaitingForALock(String calling) throws Exception {
     long deadline = System.nanoTime() + PATIENCE.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (callsWaitingForALock(calling) > 0) {
+        return;
+      }
+      Thread.sleep(10);
+    }
+    throw new AssertionError("no statement calling " + calling + " waited for a lock");
+  }
+
+  /** The sessions of the test database whose statement calls {@code calling} and waits. */
+  private static long callsWaitingForALock(String calling) throws SQLException {
     try (Connection connection = pool.getConnection();
         PreparedStatement waiting =
             connection.prepareStatement(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
                     + " AND datname = current_database() AND query LIKE ?")) {
       waiting.setString(1, "%" + calling + "(%");
-      while (System.nanoTime() < deadline) {
-        try (ResultSet row = waiting.executeQuery()) {
-          row.next();
-          if (row.getLong(1) > 0) {
-            return;
-          }
-        }
-        Thread.sleep(10);
+      try (ResultSet row = waiting.executeQuery()) {
+        row.next();
+        return row.getLong(1);
       }
     }
-    throw new AssertionError("no statement calling " + calling + " waited for a lock");
   }
 
   @Test
