@@ -798,17 +798,7 @@ class ProjectionTest {
   void aRunnerFencedBeforeItCouldStopInFailedReportsNoFailureAndTheProjectionRunsOn()
       throws Exception {
     var actions = Collections.synchronizedList(new ArrayList<ProjectionFailure.Action>());
-    EventStore observed =
-        closeLater(
-            EventStore.builder()
-                .listener(
-                    new StoreListener() {
-                      @Override
-                      public void projectionFailed(ProjectionFailure failure) {
-                        actions.add(failure.action());
-                      }
-                    })
-                .forDataSource(pool));
+    EventStore observed = storeTellingFailuresTo(actions);
     var resetting = new CompletableFuture<CompletableFuture<Void>>();
     ProjectionHandler failingOnceWhileAResetWaits =
         (batch, connection) -> {
@@ -823,28 +813,14 @@ class ProjectionTest {
     // Once the batch has rolled back, the waiting reset and the runner's call recording FAILED
     // race for the segment's row, and the server does not always let the waiter in first: the
     // call waits here until the reset has committed.
-    long resetFirst = 57_001; // an advisory lock
-    database.execute(
-        "CREATE FUNCTION wait_for_the_reset() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
-            + " IF current_query() LIKE '%projection_fail(%' THEN"
-            + " PERFORM pg_advisory_xact_lock_shared("
-            + resetFirst
-            + "); END IF;"
-            + " RETURN NULL; END $$;"
-            + " CREATE TRIGGER wait_for_the_reset BEFORE UPDATE ON en57.projections"
-            + " FOR EACH STATEMENT EXECUTE FUNCTION wait_for_the_reset()");
+    long resetFirst = 57_001;
+    gateTheCallsRecordingFailed(resetFirst);
     try (Connection holder = pool.getConnection();
         Statement statement = holder.createStatement()) {
       holder.setAutoCommit(false);
       statement.execute("SELECT pg_advisory_xact_lock(" + resetFirst + ")");
       ProjectionRunner runner =
-          closeLater(
-              ProjectionRunner.start(
-                  observed,
-                  pool,
-                  RunnerOptions.defaults().withLease(Duration.ofSeconds(2)),
-                  Projection.of("fenced", observed.read(), failingOnceWhileAResetWaits)
-                      .withRetry(new Retry(1, Duration.ofMillis(1), Duration.ofMillis(1)))));
+          runWithoutRetries(observed, "fenced", failingOnceWhileAResetWaits, Duration.ofSeconds(2));
 
       long head = appendSome(1, "Counted");
 
@@ -857,8 +833,7 @@ class ProjectionTest {
       assertThat(applied(pool)).isEqualTo(positionsOf("Counted"));
       assertThat(actions).doesNotContain(ProjectionFailure.Action.FAILED);
     } finally {
-      database.execute(
-          "DROP TRIGGER wait_for_the_reset ON en57.projections; DROP FUNCTION wait_for_the_reset()");
+      removeTheGate();
     }
   }
 
@@ -885,34 +860,17 @@ class ProjectionTest {
   @Test
   void aFailureMetWhileAResetHoldsTheSegmentIsRecordedOnceTheResetEnds() throws Exception {
     var actions = Collections.synchronizedList(new ArrayList<ProjectionFailure.Action>());
-    EventStore observed =
-        closeLater(
-            EventStore.builder()
-                .listener(
-                    new StoreListener() {
-                      @Override
-                      public void projectionFailed(ProjectionFailure failure) {
-                        actions.add(failure.action());
-                      }
-                    })
-                .forDataSource(pool));
+    EventStore observed = storeTellingFailuresTo(actions);
     var handled = new AtomicInteger();
     ProjectionHandler failing =
         (batch, connection) -> {
           handled.incrementAndGet();
           throw new IllegalStateException("fails");
         };
-    // The runner's calls recording FAILED are counted, and wait at a gate the test opens once it
-    // holds the segment's row: the batch holds the row until the calls begin.
-    long gate = 57_002; // an advisory lock
-    database.execute(
-        "CREATE SEQUENCE fail_calls; CREATE FUNCTION gate_the_fail() RETURNS trigger"
-            + " LANGUAGE plpgsql AS $$ BEGIN IF current_query() LIKE '%projection_fail(%' THEN"
-            + " PERFORM nextval('public.fail_calls'); PERFORM pg_advisory_xact_lock_shared("
-            + gate
-            + "); END IF; RETURN NULL; END $$;"
-            + " CREATE TRIGGER gate_the_fail BEFORE UPDATE ON en57.projections"
-            + " FOR EACH STATEMENT EXECUTE FUNCTION gate_the_fail()");
+    // The runner's calls recording FAILED wait at a gate the test opens once it holds the segment's
+    // row: the batch holds the row until the calls begin.
+    long gate = 57_002;
+    gateTheCallsRecordingFailed(gate);
     try (Connection gatekeeper = pool.getConnection();
         Statement gating = gatekeeper.createStatement();
         Connection holder = pool.getConnection();
@@ -920,13 +878,7 @@ class ProjectionTest {
       gatekeeper.setAutoCommit(false);
       gating.execute("SELECT pg_advisory_xact_lock(" + gate + ")");
       ProjectionRunner runner =
-          closeLater(
-              ProjectionRunner.start(
-                  observed,
-                  pool,
-                  RunnerOptions.defaults().withLease(Duration.ofSeconds(30)),
-                  Projection.of("failing", observed.read(), failing)
-                      .withRetry(new Retry(1, Duration.ofMillis(1), Duration.ofMillis(1)))));
+          runWithoutRetries(observed, "failing", failing, Duration.ofSeconds(30));
       long head = appendSome(1, "Counted");
       awaitFailCalls(1);
 
@@ -948,10 +900,57 @@ class ProjectionTest {
       // The runner called again without applying the batch again.
       assertThat(handled).hasValue(1);
     } finally {
-      database.execute(
-          "DROP TRIGGER gate_the_fail ON en57.projections; DROP FUNCTION gate_the_fail();"
-              + " DROP SEQUENCE fail_calls");
+      removeTheGate();
     }
+  }
+
+  private EventStore storeTellingFailuresTo(List<ProjectionFailure.Action> actions) {
+    return closeLater(
+        EventStore.builder()
+            .listener(
+                new StoreListener() {
+                  @Override
+                  public void projectionFailed(ProjectionFailure failure) {
+                    actions.add(failure.action());
+                  }
+                })
+            .forDataSource(pool));
+  }
+
+  /** Runs {@code handler} on {@code on}; the first failure stops the projection in FAILED. */
+  private ProjectionRunner runWithoutRetries(
+      EventStore on, String name, ProjectionHandler handler, Duration lease) {
+    return closeLater(
+        ProjectionRunner.start(
+            on,
+            pool,
+            RunnerOptions.defaults().withLease(lease),
+            Projection.of(name, on.read(), handler)
+                .withRetry(new Retry(1, Duration.ofMillis(1), Duration.ofMillis(1)))));
+  }
+
+  /**
+   * Makes each of the runners' calls recording FAILED count itself in the sequence {@code
+   * fail_calls} and then wait for the advisory lock {@code gate}, which a test holds to order those
+   * calls after something else. Like any wait for a lock in that call, the server ends it after a
+   * second, and the runner calls again.
+   */
+  private static void gateTheCallsRecordingFailed(long gate) {
+    // The trigger runs inside the call, whose search path holds only the system's schemas.
+    database.execute(
+        "CREATE SEQUENCE public.fail_calls; CREATE FUNCTION public.gate_the_fail() RETURNS trigger"
+            + " LANGUAGE plpgsql AS $$ BEGIN IF current_query() LIKE '%projection_fail(%' THEN"
+            + " PERFORM nextval('public.fail_calls'); PERFORM pg_advisory_xact_lock_shared("
+            + gate
+            + "); END IF; RETURN NULL; END $$;"
+            + " CREATE TRIGGER gate_the_fail BEFORE UPDATE ON en57.projections"
+            + " FOR EACH STATEMENT EXECUTE FUNCTION public.gate_the_fail()");
+  }
+
+  private static void removeTheGate() {
+    database.execute(
+        "DROP TRIGGER gate_the_fail ON en57.projections; DROP FUNCTION public.gate_the_fail();"
+            + " DROP SEQUENCE public.fail_calls");
   }
 
   /**
@@ -962,7 +961,7 @@ class ProjectionTest {
     try (Connection connection = pool.getConnection();
         PreparedStatement count =
             connection.prepareStatement(
-                "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM fail_calls")) {
+                "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM public.fail_calls")) {
       while (System.nanoTime() < deadline) {
         try (ResultSet row = count.executeQuery()) {
           row.next();
