@@ -813,12 +813,7 @@ class ProjectionTest {
     // Once the batch has rolled back, the waiting reset and the runner's call recording FAILED
     // race for the segment's row, and the server does not always let the waiter in first: the
     // call waits here until the reset has committed.
-    long resetFirst = 57_001;
-    gateTheCallsRecordingFailed(resetFirst);
-    try (Connection holder = pool.getConnection();
-        Statement statement = holder.createStatement()) {
-      holder.setAutoCommit(false);
-      statement.execute("SELECT pg_advisory_xact_lock(" + resetFirst + ")");
+    try (var gate = new FailCallGate()) {
       ProjectionRunner runner =
           runWithoutRetries(observed, "fenced", failingOnceWhileAResetWaits, Duration.ofSeconds(2));
 
@@ -827,13 +822,11 @@ class ProjectionTest {
       resetting
           .get(PATIENCE.toSeconds(), TimeUnit.SECONDS)
           .get(PATIENCE.toSeconds(), TimeUnit.SECONDS);
-      holder.commit();
+      gate.open();
       assertThat(runner.await("fenced", head, PATIENCE)).isTrue();
       assertThat(projections.status("fenced").get(0).state()).isEqualTo(ProjectionState.RUNNING);
       assertThat(applied(pool)).isEqualTo(positionsOf("Counted"));
       assertThat(actions).doesNotContain(ProjectionFailure.Action.FAILED);
-    } finally {
-      removeTheGate();
     }
   }
 
@@ -869,14 +862,9 @@ class ProjectionTest {
         };
     // The runner's calls recording FAILED wait at a gate the test opens once it holds the segment's
     // row: the batch holds the row until the calls begin.
-    long gate = 57_002;
-    gateTheCallsRecordingFailed(gate);
-    try (Connection gatekeeper = pool.getConnection();
-        Statement gating = gatekeeper.createStatement();
+    try (var gate = new FailCallGate();
         Connection holder = pool.getConnection();
         Statement holding = holder.createStatement()) {
-      gatekeeper.setAutoCommit(false);
-      gating.execute("SELECT pg_advisory_xact_lock(" + gate + ")");
       ProjectionRunner runner =
           runWithoutRetries(observed, "failing", failing, Duration.ofSeconds(30));
       long head = appendSome(1, "Counted");
@@ -885,7 +873,7 @@ class ProjectionTest {
       // The segment's row held, as by a reset whose handler runs, before the gate opens.
       holder.setAutoCommit(false);
       holding.execute("SELECT 1 FROM en57.projections FOR UPDATE");
-      gatekeeper.commit();
+      gate.open();
       long before = awaitFailCalls(1);
       // Two more calls: the server ended a wait for the row, and the runner called again.
       awaitFailCalls(before + 2);
@@ -899,8 +887,6 @@ class ProjectionTest {
       assertThat(actions).containsExactly(ProjectionFailure.Action.FAILED);
       // The runner called again without applying the batch again.
       assertThat(handled).hasValue(1);
-    } finally {
-      removeTheGate();
     }
   }
 
@@ -931,26 +917,42 @@ class ProjectionTest {
 
   /**
    * Makes each of the runners' calls recording FAILED count itself in the sequence {@code
-   * fail_calls} and then wait for the advisory lock {@code gate}, which a test holds to order those
-   * calls after something else. Like any wait for a lock in that call, the server ends it after a
-   * second, and the runner calls again.
+   * fail_calls} and then wait at a gate, closed until {@link #open}, which orders those calls after
+   * something else. Like any wait for a lock in that call, the server ends it after a second, and
+   * the runner calls again. Closing removes the gate.
    */
-  private static void gateTheCallsRecordingFailed(long gate) {
-    // The trigger runs inside the call, whose search path holds only the system's schemas.
-    database.execute(
-        "CREATE SEQUENCE public.fail_calls; CREATE FUNCTION public.gate_the_fail() RETURNS trigger"
-            + " LANGUAGE plpgsql AS $$ BEGIN IF current_query() LIKE '%projection_fail(%' THEN"
-            + " PERFORM nextval('public.fail_calls'); PERFORM pg_advisory_xact_lock_shared("
-            + gate
-            + "); END IF; RETURN NULL; END $$;"
-            + " CREATE TRIGGER gate_the_fail BEFORE UPDATE ON en57.projections"
-            + " FOR EACH STATEMENT EXECUTE FUNCTION public.gate_the_fail()");
-  }
+  private static final class FailCallGate implements AutoCloseable {
+    private static final long ADVISORY_LOCK = 57_001;
+    private final Connection keeper = pool.getConnection();
 
-  private static void removeTheGate() {
-    database.execute(
-        "DROP TRIGGER gate_the_fail ON en57.projections; DROP FUNCTION public.gate_the_fail();"
-            + " DROP SEQUENCE public.fail_calls");
+    FailCallGate() throws SQLException {
+      keeper.setAutoCommit(false);
+      try (Statement statement = keeper.createStatement()) {
+        statement.execute("SELECT pg_advisory_xact_lock(" + ADVISORY_LOCK + ")");
+      }
+      // The trigger runs inside the call, whose search path holds only the system's schemas.
+      database.execute(
+          "CREATE SEQUENCE public.fail_calls; CREATE FUNCTION public.gate_the_fail()"
+              + " RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+              + " IF current_query() LIKE '%projection_fail(%' THEN"
+              + " PERFORM nextval('public.fail_calls'); PERFORM pg_advisory_xact_lock_shared("
+              + ADVISORY_LOCK
+              + "); END IF; RETURN NULL; END $$;"
+              + " CREATE TRIGGER gate_the_fail BEFORE UPDATE ON en57.projections"
+              + " FOR EACH STATEMENT EXECUTE FUNCTION public.gate_the_fail()");
+    }
+
+    void open() throws SQLException {
+      keeper.commit();
+    }
+
+    @Override
+    public void close() throws SQLException {
+      keeper.close(); // the pool rolls back, which opens the gate
+      database.execute(
+          "DROP TRIGGER gate_the_fail ON en57.projections; DROP FUNCTION public.gate_the_fail();"
+              + " DROP SEQUENCE public.fail_calls");
+    }
   }
 
   /**
