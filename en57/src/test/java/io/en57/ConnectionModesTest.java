@@ -191,6 +191,33 @@ class ConnectionModesTest {
   }
 
   @Test
+  void aReadWaitingForATableLockPastTheSessionsLockTimeoutIsNotReportedAsTheAppendLock()
+      throws SQLException {
+    try (EventStore store = EventStore.forDataSource(database.dataSource());
+        Connection holder = database.dataSource().getConnection();
+        Connection reader = database.dataSource().getConnection()) {
+      store.append(List.of(Event.of("Stored")));
+      holder.setAutoCommit(false);
+      try (Statement statement = holder.createStatement()) {
+        statement.execute("LOCK TABLE en57.events IN ACCESS EXCLUSIVE MODE");
+      }
+      try (Statement statement = reader.createStatement()) {
+        statement.execute("SET lock_timeout = '200ms'");
+      }
+
+      assertThatThrownBy(() -> store.onConnection(reader).read().toList())
+          .isInstanceOf(En57StorageException.class)
+          .hasMessageContaining("timed out waiting for a lock")
+          .hasMessageNotContaining("append lock");
+
+      holder.rollback();
+      assertThat(store.onConnection(reader).read().toList())
+          .extracting(Event::type)
+          .containsExactly("Stored");
+    }
+  }
+
+  @Test
   void theInMemoryStoreHasNoConnections() throws SQLException {
     try (Connection connection = database.dataSource().getConnection()) {
       assertThatThrownBy(() -> EventStore.inMemory().onConnection(connection))

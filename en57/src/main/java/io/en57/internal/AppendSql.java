@@ -96,7 +96,7 @@ final class AppendSql {
         return List.of(replay(connections, schema, group.get(0), timeouts));
       }
       return Collections.nCopies(
-          group.size(), new Completion.Failed(ConnectionSource.translate(e)));
+          group.size(), new Completion.Failed(ConnectionSource.translateAppend(e)));
     }
     // The group is committed (or, on the caller's connection, part of the caller's transaction):
     // whatever happens from here, the stored appends are stored and are told so.

@@ -62,6 +62,9 @@ abstract class ConnectionSource {
           + " set_config('tcp_keepalives_count', '3', true),"
           + " set_config('tcp_user_timeout', '30000', true)";
 
+  /** The SQLSTATE of a lock wait that ran past the session's {@code lock_timeout}. */
+  static final String LOCK_NOT_AVAILABLE = "55P03";
+
   /** How often a read runs on a fresh connection when the one it got was broken. */
   private static final int READ_ATTEMPTS = 3;
 
@@ -224,6 +227,20 @@ abstract class ConnectionSource {
     }
   }
 
+  /**
+   * A database error met by an append's statements, where a lock timeout can only be the wait for
+   * the append lock, as the library exception that says what to do about it.
+   */
+  static RuntimeException translateAppend(SQLException e) {
+    if (LOCK_NOT_AVAILABLE.equals(e.getSQLState())) {
+      return new AppendLockTimeoutException(
+          "timed out waiting for the append lock; nothing was written. Another append holds it,"
+              + " most likely one inside a long application transaction",
+          e);
+    }
+    return translate(e);
+  }
+
   /** A database error as the library exception that says what to do about it. */
   static RuntimeException translate(SQLException e) {
     String state = e.getSQLState() == null ? "" : e.getSQLState();
@@ -235,11 +252,9 @@ abstract class ConnectionSource {
                 + "); run the migrator before first use: `en57 migrate` with DATABASE_URL set,"
                 + " or Migrator.forDataSource(dataSource).migrate()",
             e);
-      case "55P03":
-        return new AppendLockTimeoutException(
-            "timed out waiting for the append lock; nothing was written. Another append holds it,"
-                + " most likely one inside a long application transaction",
-            e);
+      case LOCK_NOT_AVAILABLE:
+        return new En57StorageException(
+            "timed out waiting for a lock another transaction holds (" + e.getMessage() + ")", e);
       case "57014":
         return new En57StorageException(
             "the database call was cancelled: it ran longer than the store's queryTimeout, or the"

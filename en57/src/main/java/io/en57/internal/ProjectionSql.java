@@ -27,12 +27,6 @@ public final class ProjectionSql {
   /** The SQLSTATE {@code en57.projection_advance} raises when the caller no longer owns the row. */
   static final String FENCED = "EN001";
 
-  /**
-   * The SQLSTATE of a wait for the segments' rows that the server ended: {@code
-   * en57.projection_begin} and {@code en57.projection_reset_apply} wait for them about a lease.
-   */
-  static final String LOCK_NOT_AVAILABLE = "55P03";
-
   /** The longest error text kept for a failed segment or a dead letter. */
   static final int MAX_ERROR_LENGTH = 4_000;
 
@@ -176,7 +170,7 @@ public final class ProjectionSql {
             }
           });
     } catch (SQLException e) {
-      if (LOCK_NOT_AVAILABLE.equals(e.getSQLState())) {
+      if (ConnectionSource.LOCK_NOT_AVAILABLE.equals(e.getSQLState())) {
         return Stop.BUSY;
       }
       throw ConnectionSource.translate(e);

@@ -491,7 +491,7 @@ final class SegmentWorker {
         if (ProjectionSql.FENCED.equals(e.getSQLState())) {
           return Outcome.RESYNC;
         }
-        if (!handled && ProjectionSql.LOCK_NOT_AVAILABLE.equals(e.getSQLState())) {
+        if (!handled && ConnectionSource.LOCK_NOT_AVAILABLE.equals(e.getSQLState())) {
           LOG.debug("{}: a reset holds the segment; waiting for it again", label);
           return Outcome.RESYNC;
         }
@@ -570,7 +570,7 @@ final class SegmentWorker {
             position =
                 ProjectionSql.applyReset(schema, connection, projection.name(), segment, epoch);
           } catch (SQLException e) {
-            if (ProjectionSql.LOCK_NOT_AVAILABLE.equals(e.getSQLState())) {
+            if (ConnectionSource.LOCK_NOT_AVAILABLE.equals(e.getSQLState())) {
               LOG.debug("{}: the segments are busy; waiting for them again", label);
               return;
             }

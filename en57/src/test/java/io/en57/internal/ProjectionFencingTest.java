@@ -80,7 +80,7 @@ class ProjectionFencingTest {
       assertThatThrownBy(() -> ProjectionSql.begin(LogSchema.DEFAULT, batch, "p", 0, epoch, 1_500))
           .isInstanceOfSatisfying(
               SQLException.class,
-              e -> assertThat(e.getSQLState()).isEqualTo(ProjectionSql.LOCK_NOT_AVAILABLE));
+              e -> assertThat(e.getSQLState()).isEqualTo(ConnectionSource.LOCK_NOT_AVAILABLE));
       assertThat(millisSince(started)).isBetween(1_400L, 10_000L);
 
       // A reset waits for what is left of the caller's lease, and at least a second.
@@ -88,7 +88,7 @@ class ProjectionFencingTest {
       assertThatThrownBy(() -> ProjectionSql.applyReset(LogSchema.DEFAULT, reset, "p", 0, epoch))
           .isInstanceOfSatisfying(
               SQLException.class,
-              e -> assertThat(e.getSQLState()).isEqualTo(ProjectionSql.LOCK_NOT_AVAILABLE));
+              e -> assertThat(e.getSQLState()).isEqualTo(ConnectionSource.LOCK_NOT_AVAILABLE));
       assertThat(millisSince(started)).isBetween(900L, 10_000L);
       holder.rollback();
     }
