@@ -260,9 +260,9 @@ final class Measure {
   }
 
   /**
-   * {@code warmups + runs} runs of {@code perRun} each, in which every thread makes its calls back
-   * to back until the time is up. {@code calls} gives each thread its call, once, before the first
-   * run.
+   * {@code runs} runs of {@code perRun} each, after the warm-up runs {@link JitWarmup} asks for, in
+   * which every thread makes its calls back to back until the time is up. {@code calls} gives each
+   * thread its call, once, before the first run.
    */
   static Outcome forDuration(
       int threadCount, Duration perRun, int warmups, int runs, IntFunction<Call> calls)
@@ -277,8 +277,12 @@ final class Measure {
       long retries = 0;
       long wallNanos = 0;
       var cpu = new CpuTime();
-      for (int run = 0; run < warmups + runs; run++) {
+      var warmup = new JitWarmup(warmups);
+      int measured = 0;
+      while (measured < runs) {
+        boolean warmingUp = warmup.continues();
         cpu.runStarts();
+        long compiledBefore = JitWarmup.compileMillis();
         var barrier = new CyclicBarrier(threadCount);
         var results = new ArrayList<Future<ThreadRun>>();
         for (Call call : perThread) {
@@ -289,14 +293,17 @@ final class Measure {
         for (ThreadRun thread : collect(results)) {
           first = Math.min(first, thread.start());
           last = Math.max(last, thread.end());
-          if (run >= warmups) {
+          if (!warmingUp) {
             samples.addAll(thread.samples());
             retries += thread.retries();
           }
         }
-        if (run >= warmups) {
+        if (warmingUp) {
+          warmup.ran(JitWarmup.compileMillis() - compiledBefore, last - first);
+        } else {
           wallNanos += last - first;
           cpu.runMeasured();
+          measured++;
         }
       }
       return outcome(samples, retries, wallNanos, cpu);
