@@ -130,7 +130,8 @@ final class ConditionalAppends implements Scenario {
                 "commits/s",
                 Better.NEITHER));
       }
-      Outcome ours = appends(context, setup);
+      var groups = new GroupCounts();
+      Outcome ours = appends(context, setup, groups);
       double rateRatio = ours.callsPerSecond() / raw.callsPerSecond();
       double p50Ratio = ours.latency().median() / raw.latency().median();
       rows.add(
@@ -148,7 +149,9 @@ final class ConditionalAppends implements Scenario {
               micros(ours.cpuMicrosPerCall()),
               micros(ours.machineCpuMicrosPerCall()),
               micros(ours.waitMicrosPerCall()),
-              micros(ours.databaseWaitMicrosPerCall())));
+              micros(ours.databaseWaitMicrosPerCall()),
+              ratio(groups.appendsPerGroup()),
+              ms(groups.writeMillisPerGroup())));
       context.progress("%s", String.join(" | ", rows.get(rows.size() - 1)));
       String described = setup.described();
       String key = described + ": ";
@@ -161,6 +164,13 @@ final class ConditionalAppends implements Scenario {
       addIfMeasured(figures, key + "JVM wait for a core per append", ours.waitMicrosPerCall());
       addIfMeasured(
           figures, key + "database wait for a core per append", ours.databaseWaitMicrosPerCall());
+      if (!Double.isNaN(groups.appendsPerGroup())) {
+        figures.add(
+            new Figure(
+                key + "appends per group", groups.appendsPerGroup(), "appends", Better.NEITHER));
+        figures.add(
+            new Figure(key + "group write", groups.writeMillisPerGroup(), "ms", Better.NEITHER));
+      }
       String nodes =
           setup.forwarded() ? ", forwarding appends" + (setup.tls() ? " over TLS" : "") : "";
       if (threads == 16 && stores == 1) {
@@ -231,7 +241,8 @@ final class ConditionalAppends implements Scenario {
         ratio >= target);
   }
 
-  private static Outcome appends(Context context, Setup setup) throws Exception {
+  private static Outcome appends(Context context, Setup setup, GroupCounts groups)
+      throws Exception {
     int threads = setup.threads();
     int storeCount = setup.stores();
     try (Database database = context.server().create()) {
@@ -242,23 +253,21 @@ final class ConditionalAppends implements Scenario {
           // A forwarding store holds one connection of its pool for electing the leader.
           int poolSize = Math.max(2, Math.min(POOL_SIZE, 32 / storeCount));
           pools.add(database.pool(poolSize + (setup.forwarded() ? 1 : 0)));
-          EventStoreBuilder builder = EventStore.builder();
+          EventStoreBuilder builder = EventStore.builder().listener(groups);
           if (setup.forwarded()) {
             builder.forwardAppends("127.0.0.1", 0);
           }
           if (setup.tls()) {
             builder.forwardingTls(NodesTls.context());
           }
-          stores.add(
-              setup.forwarded()
-                  ? builder.forDataSource(pools.get(i))
-                  : Database.store(pools.get(i)));
+          stores.add(builder.forDataSource(pools.get(i)));
         }
         return Measure.forDuration(
             threads,
             context.duration(),
             context.warmups(),
             context.runs(),
+            groups,
             thread -> {
               EventStore store = stores.get(thread % storeCount);
               return () -> {

@@ -29,6 +29,13 @@ final class Measure {
 
   private Measure() {}
 
+  /** Told when each run starts, and when a measured run ends (not after a warm-up run). */
+  interface RunProbe {
+    void runStarts();
+
+    void runMeasured();
+  }
+
   /** One timed operation; returns how often it had to retry. */
   interface Call {
     int call() throws Exception;
@@ -135,7 +142,7 @@ final class Measure {
    * this JVM's threads and this machine's PostgreSQL processes waited for a core ({@link
    * RunQueueWait}).
    */
-  private static final class CpuTime {
+  private static final class CpuTime implements RunProbe {
 
     /** The unit of {@code /proc/stat}: Linux reports in hundredths of a second everywhere. */
     private static final int CLOCK_TICKS_PER_SECOND = 100;
@@ -149,14 +156,16 @@ final class Measure {
     private final RunQueueWait jvmWait = new RunQueueWait(RunQueueWait::jvm);
     private final RunQueueWait databaseWait = new RunQueueWait(RunQueueWait::database);
 
-    void runStarts() {
+    @Override
+    public void runStarts() {
       jvmAtStart = jvmNanos();
       machineAtStart = machineBusyTicks();
       jvmWait.runStarts();
       databaseWait.runStarts();
     }
 
-    void runMeasured() {
+    @Override
+    public void runMeasured() {
       jvmNanos = since(jvmAtStart, jvmNanos(), jvmNanos);
       machineTicks = since(machineAtStart, machineBusyTicks(), machineTicks);
       jvmWait.runMeasured();
@@ -267,6 +276,18 @@ final class Measure {
   static Outcome forDuration(
       int threadCount, Duration perRun, int warmups, int runs, IntFunction<Call> calls)
       throws Exception {
+    return forDuration(threadCount, perRun, warmups, runs, null, calls);
+  }
+
+  /** As {@link #forDuration(int, Duration, int, int, IntFunction)}, telling {@code probe}. */
+  static Outcome forDuration(
+      int threadCount,
+      Duration perRun,
+      int warmups,
+      int runs,
+      RunProbe probe,
+      IntFunction<Call> calls)
+      throws Exception {
     List<Call> perThread = new ArrayList<>();
     for (int i = 0; i < threadCount; i++) {
       perThread.add(calls.apply(i));
@@ -282,6 +303,9 @@ final class Measure {
       while (measured < runs) {
         boolean warmingUp = warmup.continues();
         cpu.runStarts();
+        if (probe != null) {
+          probe.runStarts();
+        }
         long compiledBefore = JitWarmup.compileMillis();
         var barrier = new CyclicBarrier(threadCount);
         var results = new ArrayList<Future<ThreadRun>>();
@@ -303,6 +327,9 @@ final class Measure {
         } else {
           wallNanos += last - first;
           cpu.runMeasured();
+          if (probe != null) {
+            probe.runMeasured();
+          }
           measured++;
         }
       }

@@ -133,7 +133,9 @@ record Results(Environment environment, List<ScenarioResult> scenarios) {
         "JVM CPU µs/append",
         "Machine CPU µs/append",
         "JVM wait for a core µs/append",
-        "Database wait for a core µs/append"),
+        "Database wait for a core µs/append",
+        "Appends per group",
+        "Group write ms"),
     REPLICA(
         "Reads on a streaming replica, next to the same reads on the primary in the same run",
         3,
