@@ -31,6 +31,16 @@ final class Measure {
 
   /** Told when each run starts, and when a measured run ends (not after a warm-up run). */
   interface RunProbe {
+    /** A probe told of nothing. */
+    RunProbe NONE =
+        new RunProbe() {
+          @Override
+          public void runStarts() {}
+
+          @Override
+          public void runMeasured() {}
+        };
+
     void runStarts();
 
     void runMeasured();
@@ -276,7 +286,7 @@ final class Measure {
   static Outcome forDuration(
       int threadCount, Duration perRun, int warmups, int runs, IntFunction<Call> calls)
       throws Exception {
-    return forDuration(threadCount, perRun, warmups, runs, null, calls);
+    return forDuration(threadCount, perRun, warmups, runs, RunProbe.NONE, calls);
   }
 
   /** As {@link #forDuration(int, Duration, int, int, IntFunction)}, telling {@code probe}. */
@@ -303,9 +313,7 @@ final class Measure {
       while (measured < runs) {
         boolean warmingUp = warmup.continues();
         cpu.runStarts();
-        if (probe != null) {
-          probe.runStarts();
-        }
+        probe.runStarts();
         long compiledBefore = JitWarmup.compileMillis();
         var barrier = new CyclicBarrier(threadCount);
         var results = new ArrayList<Future<ThreadRun>>();
@@ -327,9 +335,7 @@ final class Measure {
         } else {
           wallNanos += last - first;
           cpu.runMeasured();
-          if (probe != null) {
-            probe.runMeasured();
-          }
+          probe.runMeasured();
           measured++;
         }
       }
