@@ -413,10 +413,6 @@ public final class EventStore implements AutoCloseable {
   }
 
   List<SequencedEvent> decode(List<StoredEvent> stored) {
-    var events = new ArrayList<SequencedEvent>(stored.size());
-    for (StoredEvent event : stored) {
-      events.add(codec.decode(event));
-    }
-    return events;
+    return codec.decodeAll(stored);
   }
 }

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.core.StreamWriteFeature;
 import com.fasterxml.jackson.core.io.SegmentedStringWriter;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.core.util.BufferRecycler;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.ObjectWriter;
@@ -16,6 +17,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.en57.Event;
 import io.en57.SequencedEvent;
 import java.io.IOException;
+import java.io.Reader;
 import java.io.StringWriter;
 import java.math.BigDecimal;
 import java.math.BigInteger;
@@ -128,7 +130,12 @@ public final class EventCodec {
     this.mapWriter = mapWriter(mapper);
     this.payloadClasses = Map.copyOf(payloadClasses);
     this.payloadClasses.forEach(
-        (type, payload) -> payloadReaders.put(type, mapper.readerFor(payload)));
+        (type, payload) ->
+            payloadReaders.put(
+                type,
+                // Several events' data are read from one parser (decodeAll): each one's reading
+                // must end with its value, whatever the mapper says.
+                mapper.readerFor(payload).without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)));
   }
 
   /**
@@ -251,23 +258,60 @@ public final class EventCodec {
 
   /** Decodes a stored event. */
   public SequencedEvent decode(StoredEvent stored) {
+    return decode(stored, null);
+  }
+
+  /**
+   * Decodes stored events, in order. One parser reads the data of them all: a parser per event cost
+   * half of the time spent decoding when streaming the log. If one does not decode, it and those
+   * after it are decoded one by one, so that its error is the same as {@link #decode(StoredEvent)}
+   * gives.
+   */
+  public List<SequencedEvent> decodeAll(List<StoredEvent> stored) {
+    var events = new ArrayList<SequencedEvent>(stored.size());
+    try {
+      decodeJoined(stored, events);
+    } catch (IOException | RuntimeException e) {
+      for (int i = events.size(); i < stored.size(); i++) {
+        events.add(decode(stored.get(i)));
+      }
+    }
+    return events;
+  }
+
+  /** Adds {@code stored} to {@code events} decoded, reading their data with one parser. */
+  void decodeJoined(List<StoredEvent> stored, List<SequencedEvent> events) throws IOException {
+    try (JsonParser parser = json.createParser(new JoinedData(stored))) {
+      for (StoredEvent event : stored) {
+        events.add(decode(event, parser));
+      }
+    }
+  }
+
+  /**
+   * @param data a parser whose next value is the event's data, or null to parse its own text
+   */
+  private SequencedEvent decode(StoredEvent stored, JsonParser data) {
     EncodedEvent encoded = stored.event();
     try {
       Map<String, Object> meta =
           encoded.meta() == null ? Map.of() : read(mapReader, encoded.meta());
       ObjectReader payloadReader = payloadReaders.get(encoded.type());
+      ObjectReader dataReader = payloadReader != null ? payloadReader : mapReader;
+      Object value = data == null ? read(dataReader, encoded.data()) : readNext(dataReader, data);
       // Everything decoded here is fresh and held by nobody else, so the event need not copy it.
-      Object data =
+      @SuppressWarnings("unchecked")
+      Object decoded =
           payloadReader != null
-              ? read(payloadReader, encoded.data())
-              : Frozen.map(applyHints(read(mapReader, encoded.data()), meta.get(DATA_TYPES)));
+              ? value
+              : Frozen.map(applyHints((Map<String, Object>) value, meta.get(DATA_TYPES)));
       @SuppressWarnings("unchecked")
       var metadata = (Map<String, Object>) meta.getOrDefault(METADATA, Map.of());
       var event =
           new Event(
               encoded.id(),
               encoded.type(),
-              data,
+              decoded,
               Frozen.set(encoded.tags()),
               Frozen.map(applyHints(metadata, meta.get(METADATA_TYPES))));
       return new SequencedEvent(stored.position(), event);
@@ -285,6 +329,13 @@ public final class EventCodec {
               + e.getMessage(),
           e);
     }
+  }
+
+  private static Object readNext(ObjectReader reader, JsonParser parser) throws IOException {
+    if (parser.nextToken() == null) {
+      throw new IOException("the joined data ended early");
+    }
+    return reader.readValue(parser);
   }
 
   private <T> T read(ObjectReader reader, String text) throws IOException {
@@ -583,5 +634,47 @@ public final class EventCodec {
       }
       throw new IllegalStateException("unknown type hint '" + code + "'");
     }
+  }
+
+  /**
+   * The data of stored events one after the other, a space between each two, for one parser to read
+   * them as a sequence of JSON values. Reads through the texts the events hold, copying nothing
+   * more.
+   */
+  private static final class JoinedData extends Reader {
+    private final List<StoredEvent> events;
+    private int event;
+    private int offset;
+    private boolean separatorNext;
+
+    JoinedData(List<StoredEvent> events) {
+      this.events = events;
+    }
+
+    @Override
+    public int read(char[] buffer, int start, int length) {
+      int read = 0;
+      while (read < length && event < events.size()) {
+        if (separatorNext) {
+          buffer[start + read++] = ' ';
+          separatorNext = false;
+          continue;
+        }
+        String text = events.get(event).event().data();
+        int count = Math.min(length - read, text.length() - offset);
+        text.getChars(offset, offset + count, buffer, start + read);
+        read += count;
+        offset += count;
+        if (offset == text.length()) {
+          event++;
+          offset = 0;
+          separatorNext = true;
+        }
+      }
+      return read == 0 && length > 0 ? -1 : read;
+    }
+
+    @Override
+    public void close() {}
   }
 }

@@ -1,13 +1,11 @@
 package io.en57.internal;
 
 import io.en57.Query;
-import io.en57.SequencedEvent;
 import io.en57.subscriptions.Batch;
 import io.en57.subscriptions.BatchHandler;
 import io.en57.subscriptions.Subscription;
 import io.en57.subscriptions.SubscriptionOptions;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -375,11 +373,7 @@ final class LogSubscription implements Subscription {
   }
 
   private Batch batchOf(Page page) {
-    var events = new ArrayList<SequencedEvent>(page.rows().size());
-    for (StoredEvent row : page.rows()) {
-      events.add(codec.decode(row));
-    }
-    return new Batch(events, page.position(), page.caughtUp());
+    return new Batch(codec.decodeAll(page.rows()), page.position(), page.caughtUp());
   }
 
   private void push(BatchHandler handler) {

@@ -9,6 +9,7 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import java.util.UUID;
 
@@ -351,13 +352,19 @@ final class ReadSql {
   /** Reads the columns of {@link #COLUMNS}. */
   private static StoredEvent storedEvent(ResultSet rows) throws SQLException {
     String[] tags = (String[]) rows.getArray(6).getArray();
+    // Sized for the tags: a default-sized set and a list to copy from took a quarter of the time
+    // of reading a page.
+    var tagSet = new LinkedHashSet<String>((int) (tags.length / 0.75f) + 1);
+    for (String tag : tags) {
+      tagSet.add(Objects.requireNonNull(tag, "a stored tag is null"));
+    }
     var event =
         new EncodedEvent(
             rows.getObject(2, UUID.class),
             rows.getString(3),
             rows.getString(4),
             rows.getString(5),
-            new LinkedHashSet<>(List.of(tags)));
+            tagSet);
     return new StoredEvent(rows.getLong(1), event);
   }
 }
