@@ -2,12 +2,15 @@ package io.en57.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.en57.Event;
 import io.en57.SequencedEvent;
+import java.io.IOException;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -80,14 +83,14 @@ class EventCodecBatchTest {
     var stored =
         List.of(new StoredEvent(1, fine), new StoredEvent(2, broken), new StoredEvent(3, fine));
 
-    assertThatThrownBy(() -> codec.decode(stored.get(1)))
+    Throwable alone = catchThrowable(() -> codec.decode(stored.get(1)));
+    assertThat(alone)
         .isInstanceOf(UndecodableEventException.class)
         .hasMessageContaining("position 2");
-    String alone = catchMessage(() -> codec.decode(stored.get(1)));
 
     assertThatThrownBy(() -> codec.decodeAll(stored))
         .isInstanceOf(UndecodableEventException.class)
-        .hasMessage(alone);
+        .hasMessage(alone.getMessage());
   }
 
   @Test
@@ -100,7 +103,7 @@ class EventCodecBatchTest {
     var events = new ArrayList<SequencedEvent>();
     try {
       codec.decodeJoined(stored, events);
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       throw new AssertionError(e);
     }
     return events;
@@ -118,21 +121,8 @@ class EventCodecBatchTest {
           default ->
               Event.of(
                   "Noted",
-                  Map.of(
-                      "n",
-                      random.nextLong(),
-                      "at",
-                      java.time.Instant.ofEpochSecond(random.nextInt())));
+                  Map.of("n", random.nextLong(), "at", Instant.ofEpochSecond(random.nextInt())));
         };
     return random.nextBoolean() ? event.withMetadata(Map.of("by", "u" + random.nextInt(3))) : event;
-  }
-
-  private static String catchMessage(Runnable call) {
-    try {
-      call.run();
-    } catch (RuntimeException e) {
-      return e.getMessage();
-    }
-    throw new AssertionError("no exception");
   }
 }
