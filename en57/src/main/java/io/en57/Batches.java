@@ -14,10 +14,12 @@ import java.util.concurrent.RejectedExecutionException;
 
 /**
  * Iterates a read in keyset-paginated batches. With a read-ahead executor, the two batches after
- * the current one are fetched while it is decoded and consumed, one after the other: the second as
- * soon as the first arrives, so that the database never waits for the caller to ask (streaming the
- * whole log, that wait cost about 8% of the rate). At most three batches are held: the caller's,
- * one fetched and one being fetched.
+ * the current one are fetched while it is decoded and consumed: the second as soon as the first
+ * arrives, so that the database never waits for the caller to ask (streaming the whole log, that
+ * wait cost about 8% of the rate). A read of the whole log need not wait for the first: positions
+ * are dense, so it fetches the second from where the first will end, side by side with it, and
+ * fetches it again in the rare case that the guess was wrong. At most three batches are held: the
+ * caller's, and two fetched or being fetched.
  */
 final class Batches implements Iterator<SequencedEvent>, AutoCloseable {
 
@@ -27,6 +29,10 @@ final class Batches implements Iterator<SequencedEvent>, AutoCloseable {
   private final Executor readAhead;
   private final Engine source;
   private final Cancellation cancellation = new Cancellation();
+
+  /** Whether the read matches every event (after a position), so that its batches are dense. */
+  private final boolean wholeLog;
+
   private long cursor;
   private long remaining;
   private boolean exhausted;
@@ -59,14 +65,23 @@ final class Batches implements Iterator<SequencedEvent>, AutoCloseable {
     this.cursor = backwards ? Long.MAX_VALUE : 0;
     this.remaining = limit < 0 ? Long.MAX_VALUE : limit;
     this.exhausted = remaining == 0;
+    this.wholeLog =
+        query.criteria().stream().allMatch(c -> c.types().isEmpty() && c.tags().isEmpty());
   }
 
   @Override
   public boolean hasNext() {
     while (!batch.hasNext() && !exhausted) {
-      Batch taken = next != null ? join(next) : fetch(cursor, remaining, store.readStarted());
+      Batch taken = next != null ? join(next) : null;
       next = afterNext;
       afterNext = null;
+      if (taken == null || taken.guessedWrong()) {
+        if (next != null) {
+          join(next); // asked for after the wrong guess, so wrong too; its page has ended now
+          next = null;
+        }
+        taken = fetch(cursor, remaining, store.readStarted());
+      }
       cursor = taken.cursor();
       remaining = taken.remaining();
       exhausted = taken.last();
@@ -82,7 +97,10 @@ final class Batches implements Iterator<SequencedEvent>, AutoCloseable {
         }
         // Unless the limit ends the read with the next batch.
         if (remaining > store.readBatchSize()) {
-          afterNext = fetchAfter(next);
+          afterNext =
+              wholeLog && remaining >= 2L * store.readBatchSize()
+                  ? fetchAfterGuessing(next, cursor + (backwards ? -1 : 1) * store.readBatchSize())
+                  : fetchAfter(next);
         }
       }
       batch = store.decode(taken.events()).iterator();
@@ -114,13 +132,29 @@ final class Batches implements Iterator<SequencedEvent>, AutoCloseable {
   }
 
   /** A fetched batch, and where the read stands after it. */
-  private record Batch(List<StoredEvent> events, long cursor, long remaining, boolean last) {}
+  private record Batch(
+      List<StoredEvent> events, long cursor, long remaining, boolean last, boolean guessedWrong) {
+
+    /** Fetched from a guessed cursor that was not where the batch before ended: fetch it again. */
+    static final Batch GUESSED_WRONG = new Batch(List.of(), 0, 0, false, true);
+
+    Batch(List<StoredEvent> events, long cursor, long remaining, boolean last) {
+      this(events, cursor, remaining, last, false);
+    }
+  }
 
   /** The batch after {@code cursor}, of at most {@code remaining} events. */
   private Batch fetch(long cursor, long remaining, ReadObservation observation) {
     int size = (int) Math.min(store.readBatchSize(), remaining);
-    List<StoredEvent> events =
-        store.fetch(source, query, cursor, backwards, size, cancellation, observation);
+    return batch(
+        store.fetch(source, query, cursor, backwards, size, cancellation, observation),
+        cursor,
+        remaining,
+        size);
+  }
+
+  /** A batch of {@code events}, asked for as at most {@code size} after {@code cursor}. */
+  private static Batch batch(List<StoredEvent> events, long cursor, long remaining, int size) {
     long left = remaining - events.size();
     long after = events.isEmpty() ? cursor : events.get(events.size() - 1).position();
     return new Batch(events, after, left, events.size() < size || left == 0);
@@ -134,6 +168,10 @@ final class Batches implements Iterator<SequencedEvent>, AutoCloseable {
     ReadObservation observation = store.readStarted(); // on the caller's thread, for tracing
     return previous.handleAsync(
         (before, error) -> {
+          if (error == null && before.guessedWrong()) {
+            observation.fetched(0); // its caller fetches it again, from where it really starts
+            return Batch.GUESSED_WRONG;
+          }
           if (error != null || before.last()) {
             observation.fetched(0); // asked for, but nothing was left to fetch
             if (error != null) {
@@ -144,6 +182,35 @@ final class Batches implements Iterator<SequencedEvent>, AutoCloseable {
           return fetch(before.cursor(), before.remaining(), observation);
         },
         this::readAhead);
+  }
+
+  /**
+   * The batch after {@code previous}, fetched at once from {@code guess}: where {@code previous}
+   * ends if its positions follow one another, as they do in the log unless an append left a gap. If
+   * {@code previous} ends elsewhere, the batch is {@link Batch#GUESSED_WRONG}, for the caller to
+   * fetch again.
+   */
+  private CompletableFuture<Batch> fetchAfterGuessing(
+      CompletableFuture<Batch> previous, long guess) {
+    ReadObservation observation = store.readStarted();
+    int size = store.readBatchSize();
+    CompletableFuture<List<StoredEvent>> guessed =
+        CompletableFuture.supplyAsync(
+            () -> store.fetch(source, query, guess, backwards, size, cancellation, observation),
+            this::readAhead);
+    // Combined only once both have ended, so that the guessed page has ended when the batch has.
+    CompletableFuture<List<StoredEvent>> ended = guessed.handle((events, error) -> events);
+    return previous.thenCombine(
+        ended,
+        (before, ignored) -> {
+          if (before.last()) {
+            return new Batch(List.of(), before.cursor(), before.remaining(), true);
+          }
+          if (before.guessedWrong() || before.cursor() != guess) {
+            return Batch.GUESSED_WRONG;
+          }
+          return batch(guessed.join(), guess, before.remaining(), size); // throws if it failed
+        });
   }
 
   /**

@@ -1,17 +1,21 @@
 package io.en57.internal;
 
 import java.sql.Connection;
+import java.util.HashSet;
+import java.util.Set;
 
 /**
- * Lets the caller of a read that runs on another thread stop it in the database, for example when
- * the caller closes a stream whose next batch is being fetched ahead. Thread-safe.
+ * Lets the caller of a read that runs on other threads stop it in the database, for example when
+ * the caller closes a stream whose next batches are being fetched ahead. Thread-safe.
  */
 public final class Cancellation {
 
   /** For work that is never cancelled; it takes no lock. */
   static final Cancellation NONE = new Cancellation();
 
-  private Connection running;
+  /** Where the work runs now: a read of the whole log fetches two batches side by side. */
+  private final Set<Connection> running = new HashSet<>();
+
   private boolean cancelled;
 
   /** Cancels the work running now, if any; work started afterwards fails at once. */
@@ -32,27 +36,25 @@ public final class Cancellation {
     }
   }
 
-  void ended() {
+  void ended(Connection connection) {
     if (this != NONE) {
-      end();
+      end(connection);
     }
   }
 
   private synchronized void cancelRunning() {
     cancelled = true;
-    if (running != null) {
-      ConnectionSource.cancel(running);
-    }
+    running.forEach(ConnectionSource::cancel);
   }
 
   private synchronized void start(Connection connection) {
     if (cancelled) {
       throw new IllegalStateException("the read was closed by its caller");
     }
-    running = connection;
+    running.add(connection);
   }
 
-  private synchronized void end() {
-    running = null;
+  private synchronized void end(Connection connection) {
+    running.remove(connection);
   }
 }

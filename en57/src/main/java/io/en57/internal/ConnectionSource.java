@@ -155,7 +155,7 @@ abstract class ConnectionSource {
             cancellation.started(connection);
             return runAndCommit(connection, work);
           } finally {
-            cancellation.ended();
+            cancellation.ended(connection);
             inUse.remove(connection);
             if (networkMillis > 0 && !connection.isClosed()) {
               connection.setNetworkTimeout(DIRECTLY, previousTimeout);
@@ -193,7 +193,7 @@ abstract class ConnectionSource {
           cancellation.started(connection);
           return work.run(connection);
         } finally {
-          cancellation.ended();
+          cancellation.ended(connection);
         }
       }
     };
