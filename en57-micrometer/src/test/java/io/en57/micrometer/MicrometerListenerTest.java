@@ -157,7 +157,7 @@ class MicrometerListenerTest {
     }
     TestObservationRegistryAssert.assertThat(observationRegistry)
         .hasNumberOfObservationsWithNameEqualTo("en57.append", 1)
-        // 1 + 1 + the empty last page + the page asked for ahead of it, which ends empty unfetched
+        // 1 + 1 + the empty last page + the page fetched beside it, which finds nothing too
         .hasNumberOfObservationsWithNameEqualTo("en57.read", 4)
         .forAllObservationsWithNameEqualTo(
             "en57.append",

@@ -407,8 +407,9 @@ class En57AutoConfigurationTest {
                 store.append(List.of(Event.of("Paged")));
               }
               assertThat(store.read().toList()).hasSize(5);
-              // The fourth page was asked for ahead, before the third came back short.
-              assertThat(pages).containsExactly(2, 2, 1, 0);
+              // The third page was fetched beside the second, the fourth beside the third; they
+              // may end in any order.
+              assertThat(pages).containsExactlyInAnyOrder(2, 2, 1, 0);
             });
   }
 
