@@ -89,6 +89,26 @@ class ConnectionModesTest {
   }
 
   @Test
+  void forDataSourceReadsEventsFromDriversThatReceiveJsonbInBinary() {
+    var config = new HikariConfig();
+    // jsonb (oid 3802) in binary, and every statement prepared on the server, so binary at once.
+    config.setJdbcUrl(
+        database.jdbcUrl()
+            + (database.jdbcUrl().contains("?") ? "&" : "?")
+            + "binaryTransferEnable=3802&prepareThreshold=-1");
+    var written =
+        List.of(
+            Event.of("Noted", Map.of("text", "zażółć gęślą jaźń ✓", "n", 1)).withTags("t:1"),
+            Event.of("Noted", Map.of("text", "plain")).withMetadata(Map.of("by", "ünïcode")));
+    try (var pool = new HikariDataSource(config);
+        EventStore store = EventStore.forDataSource(pool)) {
+      store.append(written);
+      assertThat(store.read().toList()).isEqualTo(written);
+      assertThat(store.read().withTag("t:1").toList()).isEqualTo(written.subList(0, 1));
+    }
+  }
+
+  @Test
   void eventsCommitTogetherWithTheApplicationsWrites() throws SQLException {
     try (EventStore store = EventStore.forDataSource(database.dataSource());
         Connection connection = database.dataSource().getConnection()) {

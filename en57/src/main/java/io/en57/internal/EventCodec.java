@@ -10,6 +10,7 @@ import com.fasterxml.jackson.core.io.SegmentedStringWriter;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.core.util.BufferRecycler;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.ObjectWriter;
@@ -17,7 +18,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.en57.Event;
 import io.en57.SequencedEvent;
 import java.io.IOException;
-import java.io.Reader;
+import java.io.InputStream;
 import java.io.StringWriter;
 import java.math.BigDecimal;
 import java.math.BigInteger;
@@ -258,7 +259,7 @@ public final class EventCodec {
 
   /** Decodes a stored event. */
   public SequencedEvent decode(StoredEvent stored) {
-    return decode(stored, null);
+    return decode(stored, reader -> read(reader, stored.event().data()));
   }
 
   /**
@@ -282,23 +283,37 @@ public final class EventCodec {
   /** Adds {@code stored} to {@code events} decoded, reading their data with one parser. */
   void decodeJoined(List<StoredEvent> stored, List<SequencedEvent> events) throws IOException {
     try (JsonParser parser = json.createParser(new JoinedData(stored))) {
+      // One iterator of values per reader, all on the one parser, each reading the parser's next
+      // value when asked: an iterator keeps one deserialization context for the batch, where
+      // reading each value alone made one (7% of the bytes allocated when streaming the log).
+      var iterators = new HashMap<ObjectReader, MappingIterator<Object>>();
+      DataReader next =
+          reader -> {
+            MappingIterator<Object> values = iterators.get(reader);
+            if (values == null) {
+              values = reader.readValues(parser);
+              iterators.put(reader, values);
+            }
+            return values.nextValue();
+          };
       for (StoredEvent event : stored) {
-        events.add(decode(event, parser));
+        events.add(decode(event, next));
       }
     }
   }
 
-  /**
-   * @param data a parser whose next value is the event's data, or null to parse its own text
-   */
-  private SequencedEvent decode(StoredEvent stored, JsonParser data) {
+  /** Reads an event's data with the reader for its type. */
+  private interface DataReader {
+    Object read(ObjectReader reader) throws IOException;
+  }
+
+  private SequencedEvent decode(StoredEvent stored, DataReader data) {
     EncodedEvent encoded = stored.event();
     try {
       Map<String, Object> meta =
           encoded.meta() == null ? Map.of() : read(mapReader, encoded.meta());
       ObjectReader payloadReader = payloadReaders.get(encoded.type());
-      ObjectReader dataReader = payloadReader != null ? payloadReader : mapReader;
-      Object value = data == null ? read(dataReader, encoded.data()) : readNext(dataReader, data);
+      Object value = data.read(payloadReader != null ? payloadReader : mapReader);
       // Everything decoded here is fresh and held by nobody else, so the event need not copy it.
       @SuppressWarnings("unchecked")
       Object decoded =
@@ -329,13 +344,6 @@ public final class EventCodec {
               + e.getMessage(),
           e);
     }
-  }
-
-  private static Object readNext(ObjectReader reader, JsonParser parser) throws IOException {
-    if (parser.nextToken() == null) {
-      throw new IOException("the joined data ended early");
-    }
-    return reader.readValue(parser);
   }
 
   private <T> T read(ObjectReader reader, String text) throws IOException {
@@ -637,13 +645,14 @@ public final class EventCodec {
   }
 
   /**
-   * The data of stored events one after the other, a space between each two, for one parser to read
-   * them as a sequence of JSON values. Reads through the texts the events hold, copying nothing
-   * more.
+   * The data of stored events in UTF-8, one after the other, a space between each two, for one
+   * parser to read them as a sequence of JSON values. Events read from PostgreSQL hold their data
+   * as the bytes that came, so it is copied once more and never decoded into a string.
    */
-  private static final class JoinedData extends Reader {
+  private static final class JoinedData extends InputStream {
     private final List<StoredEvent> events;
     private int event;
+    private byte[] data;
     private int offset;
     private boolean separatorNext;
 
@@ -652,7 +661,13 @@ public final class EventCodec {
     }
 
     @Override
-    public int read(char[] buffer, int start, int length) {
+    public int read() {
+      var one = new byte[1];
+      return read(one, 0, 1) == -1 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] buffer, int start, int length) {
       int read = 0;
       while (read < length && event < events.size()) {
         if (separatorNext) {
@@ -660,21 +675,21 @@ public final class EventCodec {
           separatorNext = false;
           continue;
         }
-        String text = events.get(event).event().data();
-        int count = Math.min(length - read, text.length() - offset);
-        text.getChars(offset, offset + count, buffer, start + read);
+        if (data == null) {
+          data = events.get(event).event().utf8Data();
+        }
+        int count = Math.min(length - read, data.length - offset);
+        System.arraycopy(data, offset, buffer, start + read, count);
         read += count;
         offset += count;
-        if (offset == text.length()) {
+        if (offset == data.length) {
           event++;
+          data = null;
           offset = 0;
           separatorNext = true;
         }
       }
       return read == 0 && length > 0 ? -1 : read;
     }
-
-    @Override
-    public void close() {}
   }
 }

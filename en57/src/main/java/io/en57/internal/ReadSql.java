@@ -2,11 +2,13 @@ package io.en57.internal;
 
 import io.en57.Query;
 import io.en57.Query.Criterion;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
@@ -35,6 +37,9 @@ import java.util.UUID;
  * fixed by the lateral probes anyway.
  */
 final class ReadSql {
+
+  /** The first byte of jsonb in binary: the version of its format. */
+  private static final byte JSONB_VERSION = 1;
 
   private static final String COLUMNS = "e.position, e.id, e.type, e.data, e.meta, e.tags";
 
@@ -352,19 +357,30 @@ final class ReadSql {
   /** Reads the columns of {@link #COLUMNS}. */
   private static StoredEvent storedEvent(ResultSet rows) throws SQLException {
     String[] tags = (String[]) rows.getArray(6).getArray();
-    // Sized for the tags: a default-sized set filled from a list took a quarter of the fetching
-    // thread's time when streaming the log.
-    var tagSet = new LinkedHashSet<String>((int) (tags.length / 0.75f) + 1);
     for (String tag : tags) {
-      tagSet.add(Objects.requireNonNull(tag, "a stored tag is null"));
+      Objects.requireNonNull(tag, "a stored tag is null");
     }
+    byte[] meta = rows.getBytes(5);
     var event =
-        new EncodedEvent(
+        EncodedEvent.read(
             rows.getObject(2, UUID.class),
             rows.getString(3),
-            rows.getString(4),
-            rows.getString(5),
-            tagSet);
+            jsonText(rows.getBytes(4)),
+            meta == null ? null : new String(jsonText(meta), StandardCharsets.UTF_8),
+            Frozen.tags(tags));
     return new StoredEvent(rows.getLong(1), event);
+  }
+
+  /**
+   * A jsonb column's value as JSON text in UTF-8 (the driver's client encoding), as the server sent
+   * it, for the codec to parse without first making a string of it. A driver told to receive jsonb
+   * in binary ({@code binaryTransferEnable}, on a pool the application owns) gets the same text
+   * after a format version byte, 1, which JSON text never starts with; the driver's {@code
+   * getString} returns null for it.
+   */
+  private static byte[] jsonText(byte[] value) {
+    return value.length > 0 && value[0] == JSONB_VERSION
+        ? Arrays.copyOfRange(value, 1, value.length)
+        : value;
   }
 }
