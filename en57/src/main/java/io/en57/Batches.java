@@ -38,10 +38,10 @@ final class Batches implements Iterator<SequencedEvent>, AutoCloseable {
   private boolean exhausted;
 
   /** The batch after the caller's, fetched or being fetched; null when none was asked for. */
-  private CompletableFuture<Batch> next;
+  private CompletableFuture<Fetched> next;
 
   /** The batch after {@link #next}, fetched as soon as that one arrives; or null. */
-  private CompletableFuture<Batch> afterNext;
+  private CompletableFuture<Fetched> afterNext;
 
   private Iterator<SequencedEvent> batch = List.<SequencedEvent>of().iterator();
 
@@ -72,10 +72,13 @@ final class Batches implements Iterator<SequencedEvent>, AutoCloseable {
   @Override
   public boolean hasNext() {
     while (!batch.hasNext() && !exhausted) {
-      Batch taken = next != null ? join(next) : null;
+      Fetched fetched = next != null ? join(next) : null;
       next = afterNext;
       afterNext = null;
-      if (taken == null || taken.guessedWrong()) {
+      Batch taken;
+      if (fetched instanceof Batch ready) {
+        taken = ready;
+      } else {
         if (next != null) {
           join(next); // asked for after the wrong guess, so wrong too; its page has ended now
           next = null;
@@ -131,17 +134,15 @@ final class Batches implements Iterator<SequencedEvent>, AutoCloseable {
     }
   }
 
+  /** What a fetch ahead came to: a batch, or nothing when it started from a wrong guess. */
+  private sealed interface Fetched {}
+
   /** A fetched batch, and where the read stands after it. */
-  private record Batch(
-      List<StoredEvent> events, long cursor, long remaining, boolean last, boolean guessedWrong) {
+  private record Batch(List<StoredEvent> events, long cursor, long remaining, boolean last)
+      implements Fetched {}
 
-    /** Fetched from a guessed cursor that was not where the batch before ended: fetch it again. */
-    static final Batch GUESSED_WRONG = new Batch(List.of(), 0, 0, false, true);
-
-    Batch(List<StoredEvent> events, long cursor, long remaining, boolean last) {
-      this(events, cursor, remaining, last, false);
-    }
-  }
+  /** Fetched from a guessed cursor that was not where the batch before ended: fetch it again. */
+  private record GuessedWrong() implements Fetched {}
 
   /** The batch after {@code cursor}, of at most {@code remaining} events. */
   private Batch fetch(long cursor, long remaining, ReadObservation observation) {
@@ -164,22 +165,23 @@ final class Batches implements Iterator<SequencedEvent>, AutoCloseable {
    * The batch after {@code previous}, fetched on the read-ahead executor as soon as {@code
    * previous} arrives; an empty last batch, fetching nothing, when {@code previous} ended the read.
    */
-  private CompletableFuture<Batch> fetchAfter(CompletableFuture<Batch> previous) {
+  private CompletableFuture<Fetched> fetchAfter(CompletableFuture<? extends Fetched> previous) {
     ReadObservation observation = store.readStarted(); // on the caller's thread, for tracing
     return previous.handleAsync(
         (before, error) -> {
-          if (error == null && before.guessedWrong()) {
+          if (error != null) {
+            observation.fetched(0); // the batch before failed, and this read with it
+            throw error instanceof CompletionException e ? e : new CompletionException(error);
+          }
+          if (!(before instanceof Batch batch)) {
             observation.fetched(0); // its caller fetches it again, from where it really starts
-            return Batch.GUESSED_WRONG;
+            return before;
           }
-          if (error != null || before.last()) {
+          if (batch.last()) {
             observation.fetched(0); // asked for, but nothing was left to fetch
-            if (error != null) {
-              throw error instanceof CompletionException e ? e : new CompletionException(error);
-            }
-            return new Batch(List.of(), before.cursor(), before.remaining(), true);
+            return new Batch(List.of(), batch.cursor(), batch.remaining(), true);
           }
-          return fetch(before.cursor(), before.remaining(), observation);
+          return fetch(batch.cursor(), batch.remaining(), observation);
         },
         this::readAhead);
   }
@@ -187,11 +189,11 @@ final class Batches implements Iterator<SequencedEvent>, AutoCloseable {
   /**
    * The batch after {@code previous}, fetched at once from {@code guess}: where {@code previous}
    * ends if its positions follow one another, as they do in the log unless an append left a gap. If
-   * {@code previous} ends elsewhere, the batch is {@link Batch#GUESSED_WRONG}, for the caller to
-   * fetch again.
+   * {@code previous} ends elsewhere, it comes to {@link GuessedWrong}, for the caller to fetch
+   * again.
    */
-  private CompletableFuture<Batch> fetchAfterGuessing(
-      CompletableFuture<Batch> previous, long guess) {
+  private CompletableFuture<Fetched> fetchAfterGuessing(
+      CompletableFuture<Fetched> previous, long guess) {
     ReadObservation observation = store.readStarted();
     int size = store.readBatchSize();
     CompletableFuture<List<StoredEvent>> guessed =
@@ -203,13 +205,16 @@ final class Batches implements Iterator<SequencedEvent>, AutoCloseable {
     return previous.thenCombine(
         ended,
         (before, ignored) -> {
-          if (before.last()) {
-            return new Batch(List.of(), before.cursor(), before.remaining(), true);
+          if (!(before instanceof Batch batch)) {
+            return before;
           }
-          if (before.guessedWrong() || before.cursor() != guess) {
-            return Batch.GUESSED_WRONG;
+          if (batch.last()) {
+            return new Batch(List.of(), batch.cursor(), batch.remaining(), true);
           }
-          return batch(guessed.join(), guess, before.remaining(), size); // throws if it failed
+          if (batch.cursor() != guess) {
+            return new GuessedWrong();
+          }
+          return batch(guessed.join(), guess, batch.remaining(), size); // throws if it failed
         });
   }
 
@@ -226,7 +231,7 @@ final class Batches implements Iterator<SequencedEvent>, AutoCloseable {
     }
   }
 
-  private static Batch join(CompletableFuture<Batch> batch) {
+  private static Fetched join(CompletableFuture<Fetched> batch) {
     try {
       return batch.join();
     } catch (CompletionException e) {

@@ -26,7 +26,7 @@ public final class Frozen {
 
   /** {@code owned}, read-only, without a copy; the caller must not keep {@code owned}. */
   public static Map<String, Object> map(Map<String, Object> owned) {
-    if (owned instanceof FrozenMap) {
+    if (isFrozen(owned)) {
       return owned;
     }
     // Most events have no metadata: one shared empty map spares each of them two wrappers.
@@ -35,7 +35,7 @@ public final class Frozen {
 
   /** {@code owned}, read-only, without a copy; the caller must not keep {@code owned}. */
   public static Set<String> set(Set<String> owned) {
-    return owned instanceof FrozenSet || owned instanceof FrozenTags ? owned : new FrozenSet(owned);
+    return isFrozen(owned) ? owned : new FrozenSet(owned);
   }
 
   /**
