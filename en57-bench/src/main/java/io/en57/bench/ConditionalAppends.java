@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Conditional single-event appends, the uniqueness check of registration-style commands: each
@@ -32,7 +33,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * several (each store with its own pool, as separate application nodes: 16 nodes of 1 thread, 4
  * nodes of 4 threads, 1 node of 16 threads), each in a fresh database; next to the raw ceiling: the
  * same rows inserted without lock or condition, one statement and one commit per event, with as
- * many connections as threads.
+ * many connections as threads. One diagnostic setup has no target: one node of 16 threads, 12 of
+ * which pause after each append, to show what a forwarded append's way back costs by itself.
  */
 final class ConditionalAppends implements Scenario {
 
@@ -48,20 +50,29 @@ final class ConditionalAppends implements Scenario {
   /**
    * Threads, and the stores (application nodes) they are spread over; {@code forwarded}: the stores
    * forward their appends to the leading one ({@code EventStoreBuilder.forwardAppends}), over TLS
-   * with {@code tls} ({@code forwardingTls}).
+   * with {@code tls} ({@code forwardingTls}); {@code pausing} of the threads wait {@code
+   * pauseMicros} after each append, standing in for a forwarded append's way back without its CPU.
    */
-  record Setup(int threads, int stores, boolean forwarded, boolean tls) {
+  record Setup(
+      int threads, int stores, boolean forwarded, boolean tls, int pausing, int pauseMicros) {
 
     Setup(int threads, int stores) {
-      this(threads, stores, false, false);
+      this(threads, stores, false, false, 0, 0);
     }
 
     Setup(int threads, int stores, boolean forwarded) {
-      this(threads, stores, forwarded, false);
+      this(threads, stores, forwarded, false, 0, 0);
+    }
+
+    Setup(int threads, int stores, boolean forwarded, boolean tls) {
+      this(threads, stores, forwarded, tls, 0, 0);
     }
 
     String nodes() {
-      return stores + (forwarded ? " forwarding" : "") + (tls ? " over TLS" : "");
+      return stores
+          + (forwarded ? " forwarding" : "")
+          + (tls ? " over TLS" : "")
+          + (pausing > 0 ? ", " + pausing + " threads pausing " + pauseMicros + " µs" : "");
     }
 
     String described() {
@@ -70,7 +81,10 @@ final class ConditionalAppends implements Scenario {
           + stores
           + (stores == 1 ? " store" : " stores")
           + (forwarded ? " forwarding" : "")
-          + (tls ? " over TLS" : "");
+          + (tls ? " over TLS" : "")
+          + (pausing > 0
+              ? ", " + pausing + " of them pausing " + pauseMicros + " µs an append"
+              : "");
     }
   }
 
@@ -82,6 +96,8 @@ final class ConditionalAppends implements Scenario {
           new Setup(16, 4),
           new Setup(16, 4, true),
           new Setup(16, 4, true, true),
+          // 1 node × 16 whose threads come back late as 4 nodes × 4 forwarding's 12 followers' do
+          new Setup(16, 1, false, false, 12, 200),
           new Setup(16, 16),
           new Setup(16, 16, true),
           new Setup(64, 1),
@@ -173,7 +189,17 @@ final class ConditionalAppends implements Scenario {
       }
       String nodes =
           setup.forwarded() ? ", forwarding appends" + (setup.tls() ? " over TLS" : "") : "";
-      if (threads == 16 && stores == 1) {
+      if (setup.pausing() > 0) {
+        // A diagnostic, not a workload of issue 10: a figure, no target.
+        if (oneNodeAt16[0] > 0) {
+          figures.add(
+              new Figure(
+                  key + "÷ 1 node × 16",
+                  ours.callsPerSecond() / oneNodeAt16[0],
+                  "×",
+                  Better.NEITHER));
+        }
+      } else if (threads == 16 && stores == 1) {
         oneNodeAt16[0] = ours.callsPerSecond();
         targets.add(rateTarget(described, rateRatio, 1.0));
       } else if (threads == 16 && stores == 16) {
@@ -270,6 +296,7 @@ final class ConditionalAppends implements Scenario {
             groups,
             thread -> {
               EventStore store = stores.get(thread % storeCount);
+              long pauseNanos = thread < setup.pausing() ? setup.pauseMicros() * 1_000L : 0;
               return () -> {
                 String id = UUID.randomUUID().toString();
                 String tag = "user:" + id;
@@ -279,6 +306,9 @@ final class ConditionalAppends implements Scenario {
                         AppendCondition.failIf(store.read().withTag(tag)));
                 if (result instanceof AppendResult.Failure failure) {
                   throw new IllegalStateException("a never-matching condition failed: " + failure);
+                }
+                if (pauseNanos > 0) {
+                  LockSupport.parkNanos(pauseNanos);
                 }
                 return 0;
               };
