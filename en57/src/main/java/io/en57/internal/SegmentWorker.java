@@ -334,7 +334,10 @@ final class SegmentWorker {
         }
         return giveUp(events.get(0), from, to, caughtUp, failed.getCause());
       } catch (Transient e) {
-        LOG.warn("{}: the database failed ({}); resuming from the checkpoint", label, e.getCause());
+        LOG.warn(
+            "{}: the database failed ({}); resuming from the checkpoint",
+            label,
+            e.getCause().toString());
         databaseFailures++;
         pause(DatabaseBackoff.after(databaseFailures));
         return Outcome.RESYNC;
@@ -401,7 +404,8 @@ final class SegmentWorker {
       try {
         outcome = transact(List.of(), from, to, caughtUp, new DeadLetterEntry(event, description));
       } catch (HandlerFailed | Transient e) {
-        LOG.warn("{}: recording the dead letter failed ({}); resuming", label, e.getCause());
+        LOG.warn(
+            "{}: recording the dead letter failed ({}); resuming", label, e.getCause().toString());
         return Outcome.RESYNC;
       }
       if (outcome == Outcome.DONE) {
@@ -687,7 +691,8 @@ final class SegmentWorker {
     try {
       ProjectionSql.release(schema, ownCalls, projection.name(), segment, node, epoch);
     } catch (RuntimeException e) {
-      LOG.warn("{}: could not give the segment up ({}); its lease will expire", label, e);
+      LOG.warn(
+          "{}: could not give the segment up ({}); its lease will expire", label, e.toString());
     }
     owner = false;
   }

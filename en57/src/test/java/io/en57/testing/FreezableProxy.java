@@ -113,7 +113,7 @@ public final class FreezableProxy implements AutoCloseable {
       InputStream in = from.getInputStream();
       OutputStream out = to.getOutputStream();
       for (int read = in.read(buffer); read >= 0; read = in.read(buffer)) {
-        awaitRelaying(from);
+        awaitRelaying(from, to);
         out.write(buffer, 0, read);
         out.flush();
       }
@@ -138,9 +138,14 @@ public final class FreezableProxy implements AutoCloseable {
     }
   }
 
-  private void awaitRelaying(Socket from) throws InterruptedException, IOException {
+  /**
+   * Waits while frozen, and for good once either end was cut off: a reply the server sent after the
+   * cut, which this thread read only because it was not yet told that the server's end closed,
+   * never reaches the client.
+   */
+  private void awaitRelaying(Socket from, Socket to) throws InterruptedException, IOException {
     synchronized (gate) {
-      while ((frozen || cut.contains(from)) && !closed) {
+      while ((frozen || cut.contains(from) || cut.contains(to)) && !closed) {
         gate.wait();
       }
       if (closed) {
