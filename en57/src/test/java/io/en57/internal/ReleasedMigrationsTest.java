@@ -51,7 +51,10 @@ class ReleasedMigrationsTest {
               "27ae90a5e8c1a8a791a72f92a558c7abc52c137eefa0dbd8b9570721f7d5e70e"),
           entry(
               "0012_projection_release_and_fail_wait_briefly",
-              "7d03e849a8a5b272df4b46f1f0e9d8c96a8c79f149bed643d30a07b69b73994a"));
+              "7d03e849a8a5b272df4b46f1f0e9d8c96a8c79f149bed643d30a07b69b73994a"),
+          entry(
+              "0013_drain_claims_in_one_statement",
+              "cc5eeceff754d011f54aa0e608bbbca3e00b5d020d63dba3dc692eff4bfc125e"));
 
   @Test
   void everyReleasedMigrationIsShippedUnchanged() {
