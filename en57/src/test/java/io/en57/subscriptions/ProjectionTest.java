@@ -691,6 +691,38 @@ class ProjectionTest {
   }
 
   @Test
+  void aHandlersStatementOnAConnectionGoneSilentEndsWithTheDataSourcesSocketTimeout()
+      throws Exception {
+    var proxy = proxyToTheDatabase();
+    var calls = new AtomicInteger();
+    var cut = new CountDownLatch(1);
+    ProjectionHandler cutBeforeWriting =
+        (batch, connection) -> {
+          if (calls.incrementAndGet() == 1) {
+            proxy.cutOff(); // the handler's statement below waits for an answer in vain
+            cut.countDown();
+          }
+          recordInto(0).apply(batch, connection);
+        };
+    PGSimpleDataSource withTimeout = through(proxy);
+    withTimeout.setSocketTimeout(2);
+    ProjectionRunner runner =
+        closeLater(
+            ProjectionRunner.start(
+                store,
+                withTimeout,
+                RunnerOptions.defaults().withLease(Duration.ofSeconds(1)),
+                Projection.of("silent-handler", store.read(), cutBeforeWriting)));
+    long head = appendSome(2, "Counted");
+    // Waiting through the proxy only after the cut, which would cut the wait's connection too.
+    assertThat(cut.await(PATIENCE.toSeconds(), TimeUnit.SECONDS)).isTrue();
+
+    assertThat(runner.await("silent-handler", head, PATIENCE)).isTrue();
+    assertThat(calls).hasValueGreaterThan(1);
+    assertThat(applied(pool)).isEqualTo(positionsOf("Counted"));
+  }
+
+  @Test
   void aResetWhoseConnectionDiesWithoutAWordIsGivenUpAndAppliedAgain() throws Exception {
     var proxy = proxyToTheDatabase();
     var resetting = new CountDownLatch(1);
