@@ -707,12 +707,7 @@ class ProjectionTest {
     PGSimpleDataSource withTimeout = through(proxy);
     withTimeout.setSocketTimeout(2);
     ProjectionRunner runner =
-        closeLater(
-            ProjectionRunner.start(
-                store,
-                withTimeout,
-                RunnerOptions.defaults().withLease(Duration.ofSeconds(1)),
-                Projection.of("silent-handler", store.read(), cutBeforeWriting)));
+        runThrough(withTimeout, Projection.of("silent-handler", store.read(), cutBeforeWriting));
     long head = appendSome(2, "Counted");
     // Waiting through the proxy only after the cut, which would cut the wait's connection too.
     assertThat(cut.await(PATIENCE.toSeconds(), TimeUnit.SECONDS)).isTrue();
@@ -786,10 +781,15 @@ class ProjectionTest {
 
   /** Runs {@code projection} on connections through {@code proxy}, with a lease of a second. */
   private ProjectionRunner runThrough(FreezableProxy proxy, Projection projection) {
+    return runThrough(through(proxy), projection);
+  }
+
+  /** Runs {@code projection} on connections from {@code viaProxy}, with a lease of a second. */
+  private ProjectionRunner runThrough(PGSimpleDataSource viaProxy, Projection projection) {
     return closeLater(
         ProjectionRunner.start(
             store,
-            through(proxy),
+            viaProxy,
             RunnerOptions.defaults().withLease(Duration.ofSeconds(1)),
             projection));
   }
