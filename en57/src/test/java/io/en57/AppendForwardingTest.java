@@ -115,6 +115,35 @@ class AppendForwardingTest {
   }
 
   @Test
+  void aConflictTooLargeToAnswerFromTheGroupsThreadIsAnsweredInFull() {
+    var leaderWrote = new AtomicInteger();
+    var followerWrote = new AtomicInteger();
+    EventStore leader = node(0, leaderWrote);
+    EventStore follower = node(0, followerWrote);
+    String large = "x".repeat(2_000);
+    var stored = new ArrayList<Event>();
+    for (int i = 0; i < EventStore.MAX_CONFLICTING_EVENTS; i++) {
+      stored.add(Event.of("Noted", Map.of("text", large)).withTags("topic"));
+    }
+    leader.append(stored);
+    int wroteBefore = leaderWrote.get();
+
+    AppendResult result =
+        follower.append(List.of(Event.of("Noted").withTags("topic")), failIf(follower.read()));
+
+    // About 200 KB of answer: sent by a thread of its own, not by the group's.
+    assertThat(result)
+        .isInstanceOfSatisfying(
+            AppendResult.Failure.class,
+            failure ->
+                assertThat(failure.conflictingEvents())
+                    .extracting(SequencedEvent::event)
+                    .isEqualTo(stored));
+    assertThat(leaderWrote.get() - wroteBefore).isEqualTo(1);
+    assertThat(followerWrote).hasValue(0);
+  }
+
+  @Test
   void whenTheLeaderClosesAnotherNodeLeadsAndEveryAppendIsStoredOnce() throws Exception {
     var wrote = List.of(new AtomicInteger(), new AtomicInteger(), new AtomicInteger());
     EventStore leader = node(0, wrote.get(0));

@@ -22,6 +22,8 @@ import java.time.Duration;
 import java.util.Base64;
 import java.util.concurrent.BlockingDeque;
 import java.util.concurrent.LinkedBlockingDeque;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
@@ -128,7 +130,7 @@ final class AppendForwarding implements AutoCloseable {
    * Listens on {@code host}:{@code port} for other nodes' appends (over TLS with {@code tls},
    * unless null) and takes part in electing the leader on a connection from {@code connections}.
    * {@code direct} writes an append through this node's group commit, which may keep it queued for
-   * up to {@code maxGroupWait}.
+   * up to {@code maxGroupWait}; {@code submit} queues one there without waiting, for other nodes.
    */
   static AppendForwarding start(
       String host,
@@ -138,7 +140,8 @@ final class AppendForwarding implements AutoCloseable {
       LogSchema schema,
       Timeouts timeouts,
       Duration maxGroupWait,
-      Function<AppendRequest, AppendOutcome> direct) {
+      Function<AppendRequest, AppendOutcome> direct,
+      BiConsumer<AppendRequest, Consumer<Completion>> submit) {
     String bareHost =
         host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
     byte[] secret = new byte[32];
@@ -149,7 +152,7 @@ final class AppendForwarding implements AutoCloseable {
         maxGroupWait.toMillis() + timeouts.networkMillis() + Duration.ofSeconds(5).toMillis();
     ForwardingServer server;
     try {
-      server = ForwardingServer.start(bareHost, port, tls, token, direct, replyTimeout);
+      server = ForwardingServer.start(bareHost, port, tls, token, submit, replyTimeout);
     } catch (IOException e) {
       throw new UncheckedIOException(
           "could not listen for forwarded appends on " + host + ":" + port, e);

@@ -12,16 +12,17 @@ import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.locks.LockSupport;
-import java.util.function.Function;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLServerSocket;
@@ -30,8 +31,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Takes other nodes' appends and writes them through this node's group commit. Each connection
- * starts with the token this node publishes when it leads, and then carries one append at a time; a
- * thread serves each connection. Thread-safe.
+ * starts with the token this node publishes when it leads, and then carries one append at a time. A
+ * thread reads each connection and queues its appends; the thread that writes an append's group
+ * answers it, so a forwarded append wakes one thread of this node's, not two. Thread-safe.
  */
 final class ForwardingServer {
 
@@ -48,19 +50,28 @@ final class ForwardingServer {
 
   private static final long ACCEPT_PAUSE_NANOS = 100_000_000L;
 
+  /**
+   * The largest answer the thread writing a group sends itself. The follower has read everything
+   * sent before, since it waits for this answer, so an answer this small fits the socket's send
+   * buffer (16 KB at least on Linux) and the write cannot block the group on a slow or dead
+   * follower. A larger one (a conflict carrying large events) is sent from a thread of its own.
+   */
+  private static final int INLINE_ANSWER_BYTES = 8 * 1024;
+
   private final ServerSocket server;
   private final byte[] token;
-  private final Function<AppendRequest, AppendOutcome> direct;
+  private final BiConsumer<AppendRequest, Consumer<Completion>> submit;
   private final long closeWaitMillis;
   private final Thread acceptor;
   private final Set<Peer> peers = new HashSet<>();
   private boolean closed;
 
-  /** A connection, busy while its append is being written. Guarded by the server. */
+  /** A connection, busy while an append it carried is queued or being written. */
   private static final class Peer {
     final Socket socket;
-    Thread thread;
-    boolean busy;
+
+    /** Appends queued or being written. Guarded by the server. */
+    int unanswered;
 
     Peer(Socket socket) {
       this.socket = socket;
@@ -70,11 +81,11 @@ final class ForwardingServer {
   private ForwardingServer(
       ServerSocket server,
       String token,
-      Function<AppendRequest, AppendOutcome> direct,
+      BiConsumer<AppendRequest, Consumer<Completion>> submit,
       long closeWaitMillis) {
     this.server = server;
     this.token = token.getBytes(StandardCharsets.UTF_8);
-    this.direct = direct;
+    this.submit = submit;
     this.closeWaitMillis = closeWaitMillis;
     this.acceptor = new Thread(this::accept, "en57-forwarding-accept");
     acceptor.setDaemon(true);
@@ -82,15 +93,16 @@ final class ForwardingServer {
 
   /**
    * Listens on {@code host}:{@code port} (0 for any free port), over TLS when {@code tls} is given
-   * (nodes must then present a certificate it trusts), and serves appends through {@code direct}.
-   * {@code closeWaitMillis} bounds how long {@link #close()} waits for appends being written.
+   * (nodes must then present a certificate it trusts), and queues appends with {@code submit},
+   * which hands each append's completion to the callback it is given. {@code closeWaitMillis}
+   * bounds how long {@link #close()} waits for appends being written.
    */
   static ForwardingServer start(
       String host,
       int port,
       SSLContext tls,
       String token,
-      Function<AppendRequest, AppendOutcome> direct,
+      BiConsumer<AppendRequest, Consumer<Completion>> submit,
       long closeWaitMillis)
       throws IOException {
     ServerSocket socket =
@@ -104,7 +116,7 @@ final class ForwardingServer {
       socket.close();
       throw e;
     }
-    var server = new ForwardingServer(socket, token, direct, closeWaitMillis);
+    var server = new ForwardingServer(socket, token, submit, closeWaitMillis);
     server.acceptor.start();
     return server;
   }
@@ -119,29 +131,26 @@ final class ForwardingServer {
    * to be answered.
    */
   void close() {
-    var waitFor = new ArrayList<Thread>();
     synchronized (this) {
       closed = true;
       closeQuietly(server);
-      for (Peer peer : peers) {
-        if (peer.busy) {
-          waitFor.add(peer.thread);
-        } else {
-          closeQuietly(peer.socket);
+      long deadline = System.currentTimeMillis() + closeWaitMillis;
+      try {
+        long left = closeWaitMillis;
+        while (peers.stream().anyMatch(peer -> peer.unanswered > 0) && left > 0) {
+          peers.stream().filter(peer -> peer.unanswered == 0).forEach(p -> closeQuietly(p.socket));
+          wait(left);
+          left = deadline - System.currentTimeMillis();
         }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
       }
+      peers.forEach(peer -> closeQuietly(peer.socket));
     }
-    long deadline = System.currentTimeMillis() + closeWaitMillis;
     try {
       acceptor.join(closeWaitMillis);
-      for (Thread thread : waitFor) {
-        thread.join(Math.max(1, deadline - System.currentTimeMillis()));
-      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-    }
-    synchronized (this) {
-      peers.forEach(peer -> closeQuietly(peer.socket));
     }
   }
 
@@ -168,9 +177,9 @@ final class ForwardingServer {
           continue;
         }
         peers.add(peer);
-        peer.thread = new Thread(() -> serve(peer), "en57-forwarded-appends");
-        peer.thread.setDaemon(true);
-        peer.thread.start();
+        var reader = new Thread(() -> serve(peer), "en57-forwarded-appends");
+        reader.setDaemon(true);
+        reader.start();
       }
     }
   }
@@ -213,14 +222,19 @@ final class ForwardingServer {
       while (true) {
         Request request = ForwardingWire.read(in, Request.class, ForwardingWire.MAX_REQUEST_BYTES);
         if (!begin(peer)) {
-          ForwardingWire.write(out, new Reply.NotWritten("the leading node is closing"));
+          synchronized (out) {
+            ForwardingWire.write(out, new Reply.NotWritten("the leading node is closing"));
+          }
           return;
         }
-        Reply reply = write(request);
-        ForwardingWire.write(out, reply);
-        if (!end(peer)) {
-          return;
+        AppendRequest append;
+        try {
+          append = request.toAppend();
+        } catch (RuntimeException e) {
+          answer(peer, out, new Reply.Refused(Reason.INVALID, e.getMessage(), null));
+          continue;
         }
+        submit.accept(append, completion -> answer(peer, out, reply(completion)));
       }
     } catch (IOException | RuntimeException e) {
       // The follower left, or sent what this library does not send: it appends directly.
@@ -233,25 +247,54 @@ final class ForwardingServer {
   }
 
   private synchronized boolean begin(Peer peer) {
-    peer.busy = !closed;
-    return peer.busy;
-  }
-
-  private synchronized boolean end(Peer peer) {
-    peer.busy = false;
-    return !closed;
-  }
-
-  /** Writes one forwarded append, and says how it went as the follower needs to know. */
-  private Reply write(Request request) {
-    AppendRequest append;
-    try {
-      append = request.toAppend();
-    } catch (RuntimeException e) {
-      return new Reply.Refused(Reason.INVALID, e.getMessage(), null);
+    if (closed) {
+      return false;
     }
+    peer.unanswered++;
+    return true;
+  }
+
+  /**
+   * Sends {@code reply} to the follower, from this thread when it is small and from a thread of its
+   * own otherwise (see {@link #INLINE_ANSWER_BYTES}).
+   */
+  private void answer(Peer peer, DataOutputStream out, Reply reply) {
+    byte[] frame;
     try {
-      return Reply.of(direct.apply(append));
+      frame = ForwardingWire.bytes(reply);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // JSON of strings, written to memory
+    }
+    if (frame.length <= INLINE_ANSWER_BYTES) {
+      send(peer, out, frame);
+    } else {
+      var sender = new Thread(() -> send(peer, out, frame), "en57-forwarded-answer");
+      sender.setDaemon(true);
+      sender.start();
+    }
+  }
+
+  private void send(Peer peer, DataOutputStream out, byte[] frame) {
+    try {
+      synchronized (out) {
+        ForwardingWire.writeBytes(out, frame);
+      }
+    } catch (IOException e) {
+      // The follower appends directly, which replays the append if it was stored.
+      LOG.debug("En57 could not answer a forwarded append ({})", e.toString());
+      closeQuietly(peer.socket);
+    } finally {
+      synchronized (this) {
+        peer.unanswered--;
+        notifyAll();
+      }
+    }
+  }
+
+  /** How a forwarded append went, as the follower needs to know. */
+  private static Reply reply(Completion completion) {
+    try {
+      return Reply.of(completion.outcome());
     } catch (DuplicateEventIdException e) {
       return new Reply.Refused(Reason.DUPLICATE_EVENT_ID, e.getMessage(), e.eventId());
     } catch (AppendLockTimeoutException e) {

@@ -7,6 +7,7 @@ import io.en57.Event;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
@@ -16,6 +17,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Coalesces concurrent appends of one store into groups written with one statement and one commit.
@@ -24,6 +28,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * while a group is being written queue up; when the leader is done it hands the slot to the oldest
  * waiting caller, who leads the next group with everything that queued.
  *
+ * <p>Appends may also be submitted without a waiting caller ({@link #submit}), as other nodes'
+ * forwarded appends are: the thread that writes their group hands each its completion, and when
+ * only such appends are queued a thread of the committer's own leads their group, woken once per
+ * group rather than once per append.
+ *
  * <p>Groups hold at most {@code maxGroupSize} appends, at most {@link #MAX_GROUP_JSON_LENGTH}
  * characters of data and metadata and {@link #MAX_GROUP_INDEXED_LENGTH} of types and tags unless
  * one append alone carries more, and never two appends sharing an event id (the later one waits for
@@ -31,6 +40,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * group to start, then fails with nothing written.
  */
 final class GroupCommitter {
+
+  private static final Logger LOG = LoggerFactory.getLogger(GroupCommitter.class);
 
   /**
    * The most characters of data and metadata a group gathers from several appends: two of the
@@ -59,8 +70,15 @@ final class GroupCommitter {
   private final ArrayDeque<Pending> queue = new ArrayDeque<>();
   private final int slots;
   private final Listening listening;
+  private final Condition submissionsTurn = lock.newCondition();
   private int freeSlots;
   private boolean closed;
+
+  /** Leads groups of submitted appends when no caller waits to; started with the first. */
+  private Thread submissionsLeader;
+
+  /** Whether {@link #submissionsLeader} holds a slot, handed to it to lead the next group. */
+  private boolean submissionsHaveSlot;
 
   GroupCommitter(
       GroupWriter writer,
@@ -82,12 +100,11 @@ final class GroupCommitter {
       throw new En57Exception(
           "the appending thread is interrupted; nothing was written", new InterruptedException());
     }
-    var pending = new Pending(request, Thread.currentThread());
-    long deadline = System.nanoTime() + maxWaitNanos;
+    var pending = new Pending(request, Thread.currentThread(), System.nanoTime() + maxWaitNanos);
     lock.lock();
     try {
       if (closed) {
-        throw new IllegalStateException("the store is closed; nothing was written");
+        throw storeClosed("the store is closed");
       }
       queue.add(pending);
       if (freeSlots > 0) {
@@ -122,13 +139,9 @@ final class GroupCommitter {
           // Its group is being written: wait for the outcome (parking with the interrupt flag
           // cleared, so that the wait does not spin), and raise the flag again afterwards.
         }
-        long left = deadline - System.nanoTime();
+        long left = pending.deadline - System.nanoTime();
         if (left <= 0 && abandon(pending)) {
-          throw new AppendLockTimeoutException(
-              "waited longer than "
-                  + Duration.ofNanos(maxWaitNanos)
-                  + " for a group commit to take this append; nothing was written",
-              null);
+          throw tookTooLong();
         }
         // An append already in a group is waited for whatever the deadline: its outcome is coming,
         // bounded by the network timeout of the group's connection.
@@ -141,18 +154,55 @@ final class GroupCommitter {
     }
   }
 
+  /**
+   * Queues an append without waiting for it: {@code onDone} gets its completion on the thread that
+   * writes its group, which is this one when no group is being written. {@code onDone} must be
+   * quick and must not block, since the rest of the group waits for it. An append not taken into a
+   * group within the store's {@code maxWait} fails with nothing written, as a waiting one does.
+   */
+  void submit(AppendRequest request, Consumer<Completion> onDone) {
+    var pending = new Pending(request, onDone, System.nanoTime() + maxWaitNanos);
+    boolean refused;
+    boolean lead = false;
+    lock.lock();
+    try {
+      refused = closed;
+      if (!refused) {
+        queue.add(pending);
+        lead = freeSlots > 0;
+        if (lead) {
+          freeSlots--;
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    if (refused) {
+      pending.complete(new Completion.Failed(storeClosed("the store is closed")));
+    } else if (lead) {
+      lead();
+    }
+  }
+
   /** Fails every queued append and waits for the groups being written; none hangs. */
   void close(Duration patience) {
+    List<Pending> failed;
     lock.lock();
     try {
       closed = true;
-      for (Pending pending : queue) {
-        pending.complete(
-            new Completion.Failed(
-                new IllegalStateException(
-                    "the store was closed before this append was written; nothing was written")));
-      }
+      failed = new ArrayList<>(queue);
       queue.clear();
+      submissionsTurn.signalAll();
+    } finally {
+      lock.unlock();
+    }
+    failed.forEach(
+        pending ->
+            pending.complete(
+                new Completion.Failed(
+                    storeClosed("the store was closed before this append was written"))));
+    lock.lock();
+    try {
       long left = patience.toNanos();
       while (freeSlots < slots && left > 0) {
         left = idle.awaitNanos(left);
@@ -170,12 +220,14 @@ final class GroupCommitter {
    */
   private void lead() {
     List<Pending> group;
+    List<Pending> expired = new ArrayList<>();
     lock.lock();
     try {
-      group = drain();
+      group = drain(expired);
     } finally {
       lock.unlock();
     }
+    expired.forEach(pending -> pending.complete(new Completion.Failed(tookTooLong())));
     // The group carries other callers' appends: an interrupt of this thread must not abort the
     // database work (a pool would refuse the connection), so it waits until the group is written.
     boolean interrupted = Thread.interrupted();
@@ -187,27 +239,69 @@ final class GroupCommitter {
       if (interrupted) {
         Thread.currentThread().interrupt();
       }
+      handOver();
+    }
+  }
+
+  /**
+   * Hands the slot of the group just written to the oldest caller still waiting in the queue; else,
+   * when submitted appends are queued, to the committer's own thread, unless it holds a slot
+   * already; else frees it.
+   */
+  private void handOver() {
+    lock.lock();
+    try {
+      Pending next =
+          queue.stream().filter(p -> p.thread != null && !p.hasSlot).findFirst().orElse(null);
+      if (next != null) {
+        next.hasSlot = true;
+        LockSupport.unpark(next.thread);
+      } else if (!closed
+          && !submissionsHaveSlot
+          && queue.stream().anyMatch(p -> p.thread == null)) {
+        submissionsHaveSlot = true;
+        if (submissionsLeader == null) {
+          submissionsLeader = new Thread(this::leadSubmissions, "en57-group-commit");
+          submissionsLeader.setDaemon(true);
+          submissionsLeader.start();
+        }
+        submissionsTurn.signal();
+      } else {
+        freeSlots++;
+        idle.signalAll();
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** The committer's own thread: leads a group whenever it is handed a slot. */
+  private void leadSubmissions() {
+    while (true) {
       lock.lock();
       try {
-        Pending next = queue.stream().filter(p -> !p.hasSlot).findFirst().orElse(null);
-        if (next != null) {
-          next.hasSlot = true;
-          LockSupport.unpark(next.thread);
-        } else {
-          freeSlots++;
-          idle.signalAll();
+        while (!submissionsHaveSlot) {
+          if (closed) {
+            submissionsLeader = null;
+            return;
+          }
+          submissionsTurn.awaitUninterruptibly();
         }
+        submissionsHaveSlot = false;
       } finally {
         lock.unlock();
       }
+      lead();
     }
   }
 
   /**
    * The oldest queued appends, up to the group's size and length, skipping any that repeat an event
-   * id.
+   * id. Submitted appends queued for longer than the store's wait are taken out into {@code
+   * expired}; waiting callers give up by themselves.
    */
-  private List<Pending> drain() {
+  private List<Pending> drain(List<Pending> expired) {
+    long now = System.nanoTime();
     var group = new ArrayList<Pending>();
     Set<UUID> ids = new HashSet<>();
     long jsonLength = 0;
@@ -215,6 +309,11 @@ final class GroupCommitter {
     for (Iterator<Pending> queued = queue.iterator();
         queued.hasNext() && group.size() < maxGroupSize; ) {
       Pending pending = queued.next();
+      if (pending.thread == null && now - pending.deadline > 0) {
+        expired.add(pending);
+        queued.remove();
+        continue;
+      }
       if (!group.isEmpty()
           && (jsonLength + pending.jsonLength > MAX_GROUP_JSON_LENGTH
               || indexedLength + pending.indexedLength > MAX_GROUP_INDEXED_LENGTH)) {
@@ -233,27 +332,19 @@ final class GroupCommitter {
 
   private void write(List<Pending> group) {
     long started = System.nanoTime();
-    try {
-      writeGroup(group);
-    } finally {
-      listening.groupWritten(group, pending -> pending.queuedAt, started);
-    }
-  }
-
-  private void writeGroup(List<Pending> group) {
     List<Completion> completions;
     try {
       completions = writer.write(group.stream().map(p -> p.request).toList());
     } catch (RuntimeException e) {
-      group.forEach(p -> p.complete(new Completion.Failed(e)));
-      return;
+      completions = Collections.nCopies(group.size(), new Completion.Failed(e));
     } catch (Error e) {
-      group.forEach(
-          p ->
-              p.complete(
-                  new Completion.Failed(new En57StorageException("append failed: " + e, e))));
+      listening.groupWritten(group, pending -> pending.queuedAt, started);
+      var failed = new Completion.Failed(new En57StorageException("append failed: " + e, e));
+      group.forEach(p -> p.complete(failed));
       throw e;
     }
+    // Listeners hear of a group before its appends return, here or on another node.
+    listening.groupWritten(group, pending -> pending.queuedAt, started);
     for (int i = 0; i < group.size(); i++) {
       group.get(i).complete(completions.get(i));
     }
@@ -272,11 +363,29 @@ final class GroupCommitter {
     }
   }
 
+  private AppendLockTimeoutException tookTooLong() {
+    return new AppendLockTimeoutException(
+        "waited longer than "
+            + Duration.ofNanos(maxWaitNanos)
+            + " for a group commit to take this append; nothing was written",
+        null);
+  }
+
+  private static IllegalStateException storeClosed(String why) {
+    return new IllegalStateException(why + "; nothing was written");
+  }
+
+  /**
+   * A queued append: of a caller waiting for it on {@code thread}, or submitted, with {@code
+   * onDone} to hand its completion to.
+   */
   private static final class Pending {
     final AppendRequest request;
     final long jsonLength;
     final long indexedLength;
     final Thread thread;
+    final Consumer<Completion> onDone;
+    final long deadline;
     final long queuedAt = System.nanoTime();
 
     /** Set, under the lock, when this append's thread must lead the next group. */
@@ -285,14 +394,33 @@ final class GroupCommitter {
     volatile boolean done;
     private Completion completion;
 
-    Pending(AppendRequest request, Thread thread) {
+    Pending(AppendRequest request, Thread thread, long deadline) {
+      this(request, thread, null, deadline);
+    }
+
+    Pending(AppendRequest request, Consumer<Completion> onDone, long deadline) {
+      this(request, null, onDone, deadline);
+    }
+
+    private Pending(
+        AppendRequest request, Thread thread, Consumer<Completion> onDone, long deadline) {
       this.request = request;
       this.jsonLength = request.jsonLength();
       this.indexedLength = request.indexedLength();
       this.thread = thread;
+      this.onDone = onDone;
+      this.deadline = deadline;
     }
 
     void complete(Completion completion) {
+      if (onDone != null) {
+        try {
+          onDone.accept(completion);
+        } catch (RuntimeException e) {
+          LOG.warn("En57 could not hand over an append's completion ({})", e.toString());
+        }
+        return;
+      }
       this.completion = completion;
       done = true;
       LockSupport.unpark(thread);

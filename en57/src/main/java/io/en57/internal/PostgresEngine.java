@@ -63,7 +63,8 @@ public final class PostgresEngine implements Engine {
                 schema,
                 timeouts,
                 groupCommit.maxWait(),
-                groups::append);
+                groups::append,
+                groups::submit);
     this.onClose = onClose;
   }
 

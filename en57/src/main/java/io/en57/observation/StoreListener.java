@@ -35,7 +35,10 @@ public interface StoreListener {
     return Operation.ignored();
   }
 
-  /** A group commit wrote a group of appends, on the thread that wrote it. */
+  /**
+   * A group commit wrote a group of appends, on the thread that wrote it, before any of those
+   * appends returns to its caller (on this node or, forwarded, on another).
+   */
   default void groupWritten(GroupWritten group) {}
 
   /** A projection segment applied a batch and moved its checkpoint, on the segment's thread. */

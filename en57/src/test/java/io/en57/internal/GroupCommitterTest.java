@@ -2,18 +2,24 @@ package io.en57.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.en57.AppendLockTimeoutException;
 import io.en57.Event;
+import io.en57.observation.GroupWritten;
+import io.en57.observation.StoreListener;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -85,6 +91,189 @@ class GroupCommitterTest {
               assertThat(group.stream().mapToLong(AppendRequest::indexedLength).sum())
                   .isLessThanOrEqualTo(GroupCommitter.MAX_GROUP_INDEXED_LENGTH);
             });
+  }
+
+  @Test
+  void aSubmittedAppendIsWrittenOnTheSubmittingThreadWhenNoGroupIsBeingWritten() {
+    var writers = new ArrayList<Thread>();
+    var committer =
+        new GroupCommitter(
+            group -> {
+              writers.add(Thread.currentThread());
+              return stored(group);
+            },
+            64,
+            Duration.ofMinutes(1),
+            1,
+            Listening.NONE);
+    var completions = new ArrayList<Completion>();
+
+    committer.submit(request(), completions::add);
+
+    assertThat(writers).containsExactly(Thread.currentThread());
+    assertThat(completions).singleElement().isInstanceOf(Completion.Decided.class);
+  }
+
+  @Test
+  void appendsSubmittedWhileAGroupIsWrittenAreWrittenTogetherByTheCommittersOwnThread()
+      throws Exception {
+    var groups = Collections.synchronizedList(new ArrayList<List<AppendRequest>>());
+    var writers = Collections.synchronizedList(new ArrayList<String>());
+    var firstGroupStarted = new CountDownLatch(1);
+    var releaseFirstGroup = new CountDownLatch(1);
+    var committer =
+        new GroupCommitter(
+            group -> {
+              groups.add(group);
+              writers.add(Thread.currentThread().getName());
+              if (groups.size() == 1) {
+                firstGroupStarted.countDown();
+                await(releaseFirstGroup);
+              }
+              return stored(group);
+            },
+            64,
+            Duration.ofMinutes(1),
+            1,
+            Listening.NONE);
+    var first = Executors.newSingleThreadExecutor();
+    try {
+      first.submit(() -> committer.append(request()));
+      assertThat(firstGroupStarted.await(10, TimeUnit.SECONDS)).isTrue();
+      var answered = new CountDownLatch(5);
+      var answeredOn = Collections.synchronizedList(new ArrayList<String>());
+      for (int i = 0; i < 5; i++) {
+        committer.submit(
+            request(),
+            completion -> {
+              assertThat(completion).isInstanceOf(Completion.Decided.class);
+              answeredOn.add(Thread.currentThread().getName());
+              answered.countDown();
+            });
+      }
+      releaseFirstGroup.countDown();
+
+      assertThat(answered.await(10, TimeUnit.SECONDS)).isTrue();
+      assertThat(groups).extracting(List::size).containsExactly(1, 5);
+      assertThat(writers.get(1)).isEqualTo("en57-group-commit");
+      assertThat(answeredOn).containsOnly("en57-group-commit");
+    } finally {
+      first.shutdownNow();
+    }
+  }
+
+  @Test
+  void aSubmittedAppendNotTakenWithinTheWaitFailsWithNothingWritten() throws Exception {
+    var written = Collections.synchronizedList(new ArrayList<AppendRequest>());
+    var firstGroupStarted = new CountDownLatch(1);
+    var releaseFirstGroup = new CountDownLatch(1);
+    var committer =
+        new GroupCommitter(
+            group -> {
+              written.addAll(group);
+              firstGroupStarted.countDown();
+              await(releaseFirstGroup);
+              return stored(group);
+            },
+            64,
+            Duration.ofMillis(100),
+            1,
+            Listening.NONE);
+    var first = Executors.newSingleThreadExecutor();
+    try {
+      first.submit(() -> committer.append(request()));
+      assertThat(firstGroupStarted.await(10, TimeUnit.SECONDS)).isTrue();
+      var late = request();
+      var completion = new CompletableFuture<Completion>();
+      committer.submit(late, completion::complete);
+      Thread.sleep(300);
+      releaseFirstGroup.countDown();
+
+      assertThat(completion.get(10, TimeUnit.SECONDS))
+          .isInstanceOfSatisfying(
+              Completion.Failed.class,
+              failed -> assertThat(failed.error()).isInstanceOf(AppendLockTimeoutException.class));
+      assertThat(written).doesNotContain(late);
+    } finally {
+      first.shutdownNow();
+    }
+  }
+
+  @Test
+  void closingFailsQueuedSubmissionsAndRefusesNewOnes() throws Exception {
+    var firstGroupStarted = new CountDownLatch(1);
+    var releaseFirstGroup = new CountDownLatch(1);
+    var committer =
+        new GroupCommitter(
+            group -> {
+              firstGroupStarted.countDown();
+              await(releaseFirstGroup);
+              return stored(group);
+            },
+            64,
+            Duration.ofMinutes(1),
+            1,
+            Listening.NONE);
+    var first = Executors.newSingleThreadExecutor();
+    try {
+      Future<AppendOutcome> firstOutcome = first.submit(() -> committer.append(request()));
+      assertThat(firstGroupStarted.await(10, TimeUnit.SECONDS)).isTrue();
+      var queued = new CompletableFuture<Completion>();
+      committer.submit(request(), queued::complete);
+      var closing = Executors.newSingleThreadExecutor();
+      Future<?> closed = closing.submit(() -> committer.close(Duration.ofSeconds(10)));
+      closing.shutdown();
+
+      assertThat(queued.get(10, TimeUnit.SECONDS))
+          .isInstanceOfSatisfying(
+              Completion.Failed.class,
+              failed -> assertThat(failed.error()).hasMessageContaining("nothing was written"));
+      releaseFirstGroup.countDown();
+      closed.get(10, TimeUnit.SECONDS);
+      assertThat(firstOutcome.get(10, TimeUnit.SECONDS)).isInstanceOf(AppendOutcome.Stored.class);
+      var afterClose = new CompletableFuture<Completion>();
+      committer.submit(request(), afterClose::complete);
+      assertThat(afterClose.getNow(null)).isInstanceOf(Completion.Failed.class);
+    } finally {
+      first.shutdownNow();
+    }
+  }
+
+  @Test
+  void listenersHearOfAGroupBeforeItsAppendsReturn() {
+    var heard = new AtomicInteger();
+    var committer =
+        new GroupCommitter(
+            GroupCommitterTest::stored,
+            64,
+            Duration.ofMinutes(1),
+            1,
+            Listening.of(
+                new StoreListener() {
+                  @Override
+                  public void groupWritten(GroupWritten group) {
+                    heard.addAndGet(group.appends());
+                  }
+                }));
+    var heardWhenAnswered = new AtomicInteger(-1);
+
+    committer.append(request());
+    int heardWhenReturned = heard.get();
+    committer.submit(request(), completion -> heardWhenAnswered.set(heard.get()));
+
+    assertThat(heardWhenReturned).isEqualTo(1);
+    assertThat(heardWhenAnswered).hasValue(2);
+  }
+
+  private static List<Completion> stored(List<AppendRequest> group) {
+    return group.stream()
+        .map(r -> (Completion) new Completion.Decided(new AppendOutcome.Stored(1, false)))
+        .toList();
+  }
+
+  private static AppendRequest request() {
+    return new AppendRequest(
+        List.of(new EncodedEvent(UUID.randomUUID(), "Small", "{}", null, Set.of())), null);
   }
 
   private static AppendRequest request(Largest largest) {
