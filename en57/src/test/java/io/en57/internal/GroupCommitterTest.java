@@ -117,33 +117,11 @@ class GroupCommitterTest {
   @Test
   void appendsSubmittedWhileAGroupIsWrittenAreWrittenTogetherByTheCommittersOwnThread()
       throws Exception {
-    var groups = Collections.synchronizedList(new ArrayList<List<AppendRequest>>());
-    var writers = Collections.synchronizedList(new ArrayList<String>());
-    var firstGroupStarted = new CountDownLatch(1);
-    var releaseFirstGroup = new CountDownLatch(1);
-    var committer =
-        new GroupCommitter(
-            group -> {
-              groups.add(group);
-              writers.add(Thread.currentThread().getName());
-              if (groups.size() == 1) {
-                firstGroupStarted.countDown();
-                await(releaseFirstGroup);
-              }
-              return stored(group);
-            },
-            64,
-            Duration.ofMinutes(1),
-            1,
-            Listening.NONE);
-    var first = Executors.newSingleThreadExecutor();
-    try {
-      first.submit(() -> committer.append(request()));
-      assertThat(firstGroupStarted.await(10, TimeUnit.SECONDS)).isTrue();
+    try (var held = new HeldFirstGroup(Duration.ofMinutes(1))) {
       var answered = new CountDownLatch(5);
       var answeredOn = Collections.synchronizedList(new ArrayList<String>());
       for (int i = 0; i < 5; i++) {
-        committer.submit(
+        held.committer.submit(
             request(),
             completion -> {
               assertThat(completion).isInstanceOf(Completion.Decided.class);
@@ -151,91 +129,52 @@ class GroupCommitterTest {
               answered.countDown();
             });
       }
-      releaseFirstGroup.countDown();
+      held.release.countDown();
 
       assertThat(answered.await(10, TimeUnit.SECONDS)).isTrue();
-      assertThat(groups).extracting(List::size).containsExactly(1, 5);
-      assertThat(writers.get(1)).isEqualTo("en57-group-commit");
+      assertThat(held.groups).extracting(List::size).containsExactly(1, 5);
+      assertThat(held.writers.get(1)).isEqualTo("en57-group-commit");
       assertThat(answeredOn).containsOnly("en57-group-commit");
-    } finally {
-      first.shutdownNow();
     }
   }
 
   @Test
   void aSubmittedAppendNotTakenWithinTheWaitFailsWithNothingWritten() throws Exception {
-    var written = Collections.synchronizedList(new ArrayList<AppendRequest>());
-    var firstGroupStarted = new CountDownLatch(1);
-    var releaseFirstGroup = new CountDownLatch(1);
-    var committer =
-        new GroupCommitter(
-            group -> {
-              written.addAll(group);
-              firstGroupStarted.countDown();
-              await(releaseFirstGroup);
-              return stored(group);
-            },
-            64,
-            Duration.ofMillis(100),
-            1,
-            Listening.NONE);
-    var first = Executors.newSingleThreadExecutor();
-    try {
-      first.submit(() -> committer.append(request()));
-      assertThat(firstGroupStarted.await(10, TimeUnit.SECONDS)).isTrue();
+    try (var held = new HeldFirstGroup(Duration.ofMillis(100))) {
       var late = request();
       var completion = new CompletableFuture<Completion>();
-      committer.submit(late, completion::complete);
+      held.committer.submit(late, completion::complete);
       Thread.sleep(300);
-      releaseFirstGroup.countDown();
+      held.release.countDown();
 
       assertThat(completion.get(10, TimeUnit.SECONDS))
           .isInstanceOfSatisfying(
               Completion.Failed.class,
               failed -> assertThat(failed.error()).isInstanceOf(AppendLockTimeoutException.class));
-      assertThat(written).doesNotContain(late);
-    } finally {
-      first.shutdownNow();
+      assertThat(held.groups).noneMatch(group -> group.contains(late));
     }
   }
 
   @Test
   void closingFailsQueuedSubmissionsAndRefusesNewOnes() throws Exception {
-    var firstGroupStarted = new CountDownLatch(1);
-    var releaseFirstGroup = new CountDownLatch(1);
-    var committer =
-        new GroupCommitter(
-            group -> {
-              firstGroupStarted.countDown();
-              await(releaseFirstGroup);
-              return stored(group);
-            },
-            64,
-            Duration.ofMinutes(1),
-            1,
-            Listening.NONE);
-    var first = Executors.newSingleThreadExecutor();
-    try {
-      Future<AppendOutcome> firstOutcome = first.submit(() -> committer.append(request()));
-      assertThat(firstGroupStarted.await(10, TimeUnit.SECONDS)).isTrue();
+    try (var held = new HeldFirstGroup(Duration.ofMinutes(1))) {
       var queued = new CompletableFuture<Completion>();
-      committer.submit(request(), queued::complete);
+      held.committer.submit(request(), queued::complete);
       var closing = Executors.newSingleThreadExecutor();
-      Future<?> closed = closing.submit(() -> committer.close(Duration.ofSeconds(10)));
+      Future<?> closed = closing.submit(() -> held.committer.close(Duration.ofSeconds(10)));
       closing.shutdown();
 
       assertThat(queued.get(10, TimeUnit.SECONDS))
           .isInstanceOfSatisfying(
               Completion.Failed.class,
               failed -> assertThat(failed.error()).hasMessageContaining("nothing was written"));
-      releaseFirstGroup.countDown();
+      held.release.countDown();
       closed.get(10, TimeUnit.SECONDS);
-      assertThat(firstOutcome.get(10, TimeUnit.SECONDS)).isInstanceOf(AppendOutcome.Stored.class);
+      assertThat(held.firstOutcome.get(10, TimeUnit.SECONDS))
+          .isInstanceOf(AppendOutcome.Stored.class);
       var afterClose = new CompletableFuture<Completion>();
-      committer.submit(request(), afterClose::complete);
+      held.committer.submit(request(), afterClose::complete);
       assertThat(afterClose.getNow(null)).isInstanceOf(Completion.Failed.class);
-    } finally {
-      first.shutdownNow();
     }
   }
 
@@ -263,6 +202,46 @@ class GroupCommitterTest {
 
     assertThat(heardWhenReturned).isEqualTo(1);
     assertThat(heardWhenAnswered).hasValue(2);
+  }
+
+  /**
+   * A committer whose first group, one caller's append, is being written and held until {@code
+   * release}; records every group and the name of the thread that wrote it.
+   */
+  private static final class HeldFirstGroup implements AutoCloseable {
+    final List<List<AppendRequest>> groups = Collections.synchronizedList(new ArrayList<>());
+    final List<String> writers = Collections.synchronizedList(new ArrayList<>());
+    final CountDownLatch release = new CountDownLatch(1);
+    final GroupCommitter committer;
+    final Future<AppendOutcome> firstOutcome;
+    private final ExecutorService first = Executors.newSingleThreadExecutor();
+
+    HeldFirstGroup(Duration maxWait) throws InterruptedException {
+      var started = new CountDownLatch(1);
+      committer =
+          new GroupCommitter(
+              group -> {
+                groups.add(group);
+                writers.add(Thread.currentThread().getName());
+                if (groups.size() == 1) {
+                  started.countDown();
+                  GroupCommitterTest.await(release);
+                }
+                return stored(group);
+              },
+              64,
+              maxWait,
+              1,
+              Listening.NONE);
+      firstOutcome = first.submit(() -> committer.append(request()));
+      assertThat(started.await(10, TimeUnit.SECONDS)).isTrue();
+    }
+
+    @Override
+    public void close() {
+      release.countDown();
+      first.shutdownNow();
+    }
   }
 
   private static List<Completion> stored(List<AppendRequest> group) {
