@@ -23,10 +23,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Coalesces concurrent appends of one store into groups written with one statement and one commit.
- * There is no writer thread: the first caller to find a free slot leads, drains the queue into a
- * group and writes it, so a lone append goes straight through on its own thread. Callers arriving
- * while a group is being written queue up; when the leader is done it hands the slot to the oldest
- * waiting caller, who leads the next group with everything that queued.
+ * There is no writer thread for a store's own appends: the first caller to find a free slot leads,
+ * drains the queue into a group and writes it, so a lone append goes straight through on its own
+ * thread. Callers arriving while a group is being written queue up; when the leader is done it
+ * hands the slot to the oldest waiting caller, who leads the next group with everything that
+ * queued.
  *
  * <p>Appends may also be submitted without a waiting caller ({@link #submit}), as other nodes'
  * forwarded appends are: the thread that writes their group hands each its completion, and when
@@ -291,7 +292,23 @@ final class GroupCommitter {
       } finally {
         lock.unlock();
       }
-      lead();
+      try {
+        lead();
+      } catch (Error e) {
+        // This thread dies with it; a slot handed back to it would die too, so it goes on to
+        // whoever is next, a new thread of the committer's own if need be.
+        lock.lock();
+        try {
+          submissionsLeader = null;
+          if (submissionsHaveSlot) {
+            submissionsHaveSlot = false;
+            handOver();
+          }
+        } finally {
+          lock.unlock();
+        }
+        throw e;
+      }
     }
   }
 

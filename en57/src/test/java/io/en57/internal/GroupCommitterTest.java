@@ -117,7 +117,7 @@ class GroupCommitterTest {
   @Test
   void appendsSubmittedWhileAGroupIsWrittenAreWrittenTogetherByTheCommittersOwnThread()
       throws Exception {
-    try (var held = new HeldFirstGroup(Duration.ofMinutes(1))) {
+    try (var held = new HeldFirstGroup(Duration.ofMinutes(1), 64, null)) {
       var answered = new CountDownLatch(5);
       var answeredOn = Collections.synchronizedList(new ArrayList<String>());
       for (int i = 0; i < 5; i++) {
@@ -139,8 +139,23 @@ class GroupCommitterTest {
   }
 
   @Test
+  void anErrorEndingTheCommittersOwnThreadLeavesTheNextGroupsToAnother() throws Exception {
+    try (var held = new HeldFirstGroup(Duration.ofMinutes(1), 1, new StackOverflowError())) {
+      var second = new CompletableFuture<Completion>();
+      var third = new CompletableFuture<Completion>();
+      held.committer.submit(request(), second::complete);
+      held.committer.submit(request(), third::complete);
+      held.release.countDown();
+
+      assertThat(second.get(10, TimeUnit.SECONDS)).isInstanceOf(Completion.Failed.class);
+      assertThat(third.get(10, TimeUnit.SECONDS)).isInstanceOf(Completion.Decided.class);
+      assertThat(held.writers.subList(1, 3)).containsOnly("en57-group-commit");
+    }
+  }
+
+  @Test
   void aSubmittedAppendNotTakenWithinTheWaitFailsWithNothingWritten() throws Exception {
-    try (var held = new HeldFirstGroup(Duration.ofMillis(100))) {
+    try (var held = new HeldFirstGroup(Duration.ofMillis(100), 64, null)) {
       var late = request();
       var completion = new CompletableFuture<Completion>();
       held.committer.submit(late, completion::complete);
@@ -157,7 +172,7 @@ class GroupCommitterTest {
 
   @Test
   void closingFailsQueuedSubmissionsAndRefusesNewOnes() throws Exception {
-    try (var held = new HeldFirstGroup(Duration.ofMinutes(1))) {
+    try (var held = new HeldFirstGroup(Duration.ofMinutes(1), 64, null)) {
       var queued = new CompletableFuture<Completion>();
       held.committer.submit(request(), queued::complete);
       var closing = Executors.newSingleThreadExecutor();
@@ -206,7 +221,8 @@ class GroupCommitterTest {
 
   /**
    * A committer whose first group, one caller's append, is being written and held until {@code
-   * release}; records every group and the name of the thread that wrote it.
+   * release}, and whose second group fails with {@code secondGroupFails} unless null; records every
+   * group and the name of the thread that wrote it.
    */
   private static final class HeldFirstGroup implements AutoCloseable {
     final List<List<AppendRequest>> groups = Collections.synchronizedList(new ArrayList<>());
@@ -216,7 +232,8 @@ class GroupCommitterTest {
     final Future<AppendOutcome> firstOutcome;
     private final ExecutorService first = Executors.newSingleThreadExecutor();
 
-    HeldFirstGroup(Duration maxWait) throws InterruptedException {
+    HeldFirstGroup(Duration maxWait, int maxGroupSize, Error secondGroupFails)
+        throws InterruptedException {
       var started = new CountDownLatch(1);
       committer =
           new GroupCommitter(
@@ -226,10 +243,12 @@ class GroupCommitterTest {
                 if (groups.size() == 1) {
                   started.countDown();
                   GroupCommitterTest.await(release);
+                } else if (groups.size() == 2 && secondGroupFails != null) {
+                  throw secondGroupFails;
                 }
                 return stored(group);
               },
-              64,
+              maxGroupSize,
               maxWait,
               1,
               Listening.NONE);
