@@ -134,11 +134,11 @@ final class ForwardingServer {
     synchronized (this) {
       closed = true;
       closeQuietly(server);
+      peers.stream().filter(peer -> peer.unanswered == 0).forEach(p -> closeQuietly(p.socket));
       long deadline = System.currentTimeMillis() + closeWaitMillis;
       try {
         long left = closeWaitMillis;
         while (peers.stream().anyMatch(peer -> peer.unanswered > 0) && left > 0) {
-          peers.stream().filter(peer -> peer.unanswered == 0).forEach(p -> closeQuietly(p.socket));
           wait(left);
           left = deadline - System.currentTimeMillis();
         }

@@ -252,14 +252,20 @@ final class GroupCommitter {
   private void handOver() {
     lock.lock();
     try {
-      Pending next =
-          queue.stream().filter(p -> p.thread != null && !p.hasSlot).findFirst().orElse(null);
+      Pending next = null;
+      boolean submissionsQueued = false;
+      for (Pending pending : queue) {
+        if (pending.thread == null) {
+          submissionsQueued = true;
+        } else if (!pending.hasSlot) {
+          next = pending;
+          break;
+        }
+      }
       if (next != null) {
         next.hasSlot = true;
         LockSupport.unpark(next.thread);
-      } else if (!closed
-          && !submissionsHaveSlot
-          && queue.stream().anyMatch(p -> p.thread == null)) {
+      } else if (submissionsQueued && !closed && !submissionsHaveSlot) {
         submissionsHaveSlot = true;
         if (submissionsLeader == null) {
           submissionsLeader = new Thread(this::leadSubmissions, "en57-group-commit");
@@ -350,20 +356,25 @@ final class GroupCommitter {
   private void write(List<Pending> group) {
     long started = System.nanoTime();
     List<Completion> completions;
+    Error error = null;
     try {
       completions = writer.write(group.stream().map(p -> p.request).toList());
     } catch (RuntimeException e) {
       completions = Collections.nCopies(group.size(), new Completion.Failed(e));
     } catch (Error e) {
-      listening.groupWritten(group, pending -> pending.queuedAt, started);
-      var failed = new Completion.Failed(new En57StorageException("append failed: " + e, e));
-      group.forEach(p -> p.complete(failed));
-      throw e;
+      error = e;
+      completions =
+          Collections.nCopies(
+              group.size(),
+              new Completion.Failed(new En57StorageException("append failed: " + e, e)));
     }
     // Listeners hear of a group before its appends return, here or on another node.
     listening.groupWritten(group, pending -> pending.queuedAt, started);
     for (int i = 0; i < group.size(); i++) {
       group.get(i).complete(completions.get(i));
+    }
+    if (error != null) {
+      throw error;
     }
   }
 
