@@ -108,7 +108,7 @@ abstract class ConnectionSource {
   }
 
   /** The connection broke (class 08), or the server ended the session (57P01 to 57P03). */
-  private static boolean isConnectionLost(SQLException e) {
+  static boolean isConnectionLost(SQLException e) {
     String state = String.valueOf(e.getSQLState());
     return state.startsWith("08") || state.matches("57P0[123]");
   }

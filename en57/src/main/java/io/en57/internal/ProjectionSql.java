@@ -359,7 +359,9 @@ public final class ProjectionSql {
 
   /**
    * Waits until projection {@code name} reached {@code position}, reading the checkpoints when
-   * {@code progress} signals (a local runner committed) and at least every 50 ms.
+   * {@code progress} signals (a local runner committed) and at least every 50 ms. A connection that
+   * breaks is no answer: the next read takes another, until the deadline. Each read's network
+   * timeout ends a second after the deadline, so a server that stopped answering fails the wait.
    */
   static boolean await(
       LogSchema schema,
@@ -374,10 +376,17 @@ public final class ProjectionSql {
     long pollMillis = 1;
     while (true) {
       long generation = progress == null ? 0 : progress.generation();
-      if (reached(schema, dataSource, name, position)) {
-        return true;
-      }
       long remaining = deadline - System.nanoTime();
+      try {
+        if (reached(schema, dataSource, name, position, remaining)) {
+          return true;
+        }
+      } catch (SQLException e) {
+        if (!ConnectionSource.isConnectionLost(e) || deadline - System.nanoTime() <= 0) {
+          throw ConnectionSource.translate(e);
+        }
+      }
+      remaining = deadline - System.nanoTime();
       if (remaining <= 0) {
         return false;
       }
@@ -392,28 +401,31 @@ public final class ProjectionSql {
   }
 
   private static boolean reached(
-      LogSchema schema, DataSource dataSource, String name, long position) {
-    return run(
-        dataSource,
-        connection -> {
-          try (PreparedStatement statement = connection.prepareStatement(schema.sql(PROGRESS))) {
-            statement.setString(1, name);
-            try (ResultSet row = statement.executeQuery()) {
-              row.next();
-              if (row.getLong(1) == 0) {
-                throw new IllegalArgumentException("there is no projection named " + name);
+      LogSchema schema, DataSource dataSource, String name, long position, long remainingNanos)
+      throws SQLException {
+    long networkMillis = Math.max(0, remainingNanos) / 1_000_000 + 1_000;
+    return ConnectionSource.pool(dataSource, (int) Math.min(Integer.MAX_VALUE, networkMillis))
+        .runRaw(
+            connection -> {
+              try (PreparedStatement statement =
+                  connection.prepareStatement(schema.sql(PROGRESS))) {
+                statement.setString(1, name);
+                try (ResultSet row = statement.executeQuery()) {
+                  row.next();
+                  if (row.getLong(1) == 0) {
+                    throw new IllegalArgumentException("there is no projection named " + name);
+                  }
+                  if (row.getLong(2) >= position) {
+                    return true;
+                  }
+                  if (row.getBoolean(3)) {
+                    throw new ProjectionFailedException(
+                        "projection " + name + " is FAILED: " + row.getString(4));
+                  }
+                  return false;
+                }
               }
-              if (row.getLong(2) >= position) {
-                return true;
-              }
-              if (row.getBoolean(3)) {
-                throw new ProjectionFailedException(
-                    "projection " + name + " is FAILED: " + row.getString(4));
-              }
-              return false;
-            }
-          }
-        });
+            });
   }
 
   /** The server's message without the driver's prefix and context lines. */

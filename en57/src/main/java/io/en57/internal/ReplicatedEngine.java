@@ -292,12 +292,11 @@ public final class ReplicatedEngine implements Engine {
     if (cause == null) {
       return false;
     }
-    String state = String.valueOf(cause.getSQLState());
-    if (state.startsWith("08") || state.matches("57P0[123]")) {
+    if (ConnectionSource.isConnectionLost(cause)) {
       replica.down(failure);
       return true;
     }
-    return state.equals("40001") || cause instanceof SQLTransientConnectionException;
+    return "40001".equals(cause.getSQLState()) || cause instanceof SQLTransientConnectionException;
   }
 
   private static SQLException sqlCause(Throwable failure) {

@@ -46,11 +46,15 @@ public interface ProjectionRunner extends AutoCloseable {
 
   /**
    * Waits until every segment of projection {@code name} has applied the log up to {@code
-   * position}, such as the position of an append whose effect the caller wants to read back.
+   * position}, such as the position of an append whose effect the caller wants to read back. A
+   * connection that breaks meanwhile is replaced, and a read the database does not answer fails a
+   * second after {@code timeout}.
    *
    * @return true when it has, false when {@code timeout} passed first
    * @throws ProjectionFailedException if a segment is FAILED
    * @throws IllegalArgumentException if there is no projection of that name
+   * @throws io.en57.En57StorageException if the database failed otherwise, or could not be reached
+   *     before {@code timeout} passed
    */
   boolean await(String name, long position, Duration timeout) throws InterruptedException;
 

@@ -96,6 +96,8 @@ public final class Projections {
    * @return true when it has, false when {@code timeout} passed first
    * @throws ProjectionFailedException if a segment is FAILED
    * @throws IllegalArgumentException if there is no projection of that name
+   * @throws io.en57.En57StorageException if the database failed otherwise, or could not be reached
+   *     before {@code timeout} passed
    */
   public boolean await(String name, long position, Duration timeout) throws InterruptedException {
     return ProjectionSql.await(schema, dataSource, requireName(name), position, timeout);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import io.en57.En57StorageException;
 import io.en57.Event;
 import io.en57.EventStore;
 import io.en57.SequencedEvent;
@@ -30,6 +31,9 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -175,6 +179,59 @@ class ProjectionTest {
     assertThat(runner.await("counter", head, PATIENCE)).isTrue();
     assertThat(projections.await("counter", head, PATIENCE)).isTrue();
     assertThat(applied(pool)).isEmpty();
+  }
+
+  @Test
+  void awaitOutlastsItsConnectionsBeingTerminatedWhileItWaits() throws Exception {
+    run(Projection.of("counter", store.read().ofType("Counted"), recordInto(0))).close();
+    long head = appendSome(3, "Counted");
+    var config = new HikariConfig();
+    config.setDataSource(database.dataSource());
+    config.setMaximumPoolSize(1);
+    config.setConnectionInitSql("SET application_name = 'awaiting'");
+    var awaiting = Projections.forDataSource(closeLater(new HikariDataSource(config)));
+    var waiter = Executors.newSingleThreadExecutor();
+    try {
+      Future<Boolean> reached = waiter.submit(() -> awaiting.await("counter", head, PATIENCE));
+      // Terminated while idle in the pool (the pool hands it out again without a check) or while
+      // reading: either way, the waiting read fails on a broken connection.
+      for (int i = 0; i < 5; i++) {
+        Thread.sleep(100);
+        database.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                + " WHERE application_name = 'awaiting'");
+      }
+      assertThat(reached).isNotDone();
+      run(Projection.of("counter", store.read().ofType("Counted"), recordInto(0)));
+      assertThat(reached.get(PATIENCE.toSeconds(), TimeUnit.SECONDS)).isTrue();
+    } finally {
+      waiter.shutdownNow();
+    }
+  }
+
+  @Test
+  void awaitFailsASecondAfterItsTimeoutWhenTheDatabaseStopsAnswering() throws Exception {
+    run(Projection.of("counter", store.read().ofType("Counted"), recordInto(0))).close();
+    long head = appendSome(1, "Counted");
+    FreezableProxy proxy = proxyToTheDatabase();
+    var config = new HikariConfig();
+    config.setDataSource(through(proxy));
+    config.setMaximumPoolSize(1);
+    var awaiting = Projections.forDataSource(closeLater(new HikariDataSource(config)));
+    var waiter = Executors.newSingleThreadExecutor();
+    try {
+      Future<Boolean> reached =
+          waiter.submit(() -> awaiting.await("counter", head, Duration.ofSeconds(1)));
+      Thread.sleep(200);
+      proxy.freeze();
+      // Without a network timeout, the read in flight would wait for ever.
+      assertThatThrownBy(() -> reached.get(15, TimeUnit.SECONDS))
+          .isInstanceOf(ExecutionException.class)
+          .hasCauseInstanceOf(En57StorageException.class);
+    } finally {
+      proxy.thaw();
+      waiter.shutdownNow();
+    }
   }
 
   @Test
