@@ -12,7 +12,6 @@ import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -262,8 +261,13 @@ final class ForwardingServer {
     byte[] frame;
     try {
       frame = ForwardingWire.bytes(reply);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e); // JSON of strings, written to memory
+    } catch (IOException | RuntimeException e) {
+      // Not expected (JSON of strings, written to memory). Cut off, the follower appends directly,
+      // which replays the append if it was stored; the append is answered all the same.
+      LOG.warn("En57 could not encode the answer to a forwarded append ({})", e.toString());
+      closeQuietly(peer.socket);
+      answered(peer);
+      return;
     }
     if (frame.length <= INLINE_ANSWER_BYTES) {
       send(peer, out, frame);
@@ -284,11 +288,13 @@ final class ForwardingServer {
       LOG.debug("En57 could not answer a forwarded append ({})", e.toString());
       closeQuietly(peer.socket);
     } finally {
-      synchronized (this) {
-        peer.unanswered--;
-        notifyAll();
-      }
+      answered(peer);
     }
+  }
+
+  private synchronized void answered(Peer peer) {
+    peer.unanswered--;
+    notifyAll();
   }
 
   /** How a forwarded append went, as the follower needs to know. */
