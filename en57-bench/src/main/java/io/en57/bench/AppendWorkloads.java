@@ -175,15 +175,22 @@ final class AppendWorkloads {
                   ? EventStore.builder().register(TYPE, Order.class).forDataSource(pool)
                   : Database.store(pool)) {
         long seed = database.head();
+        var appended = new AtomicLong();
         ours =
             Measure.rounds(
                 writers,
                 rounds,
                 context.warmups(),
                 context.runs(),
-                (writer, round) -> append(store, prefix, round));
-        long expected =
-            seed + (long) (context.warmups() + context.runs()) * rounds * writers * BATCH;
+                (writer, round) -> {
+                  Measure.Call call = append(store, prefix, round);
+                  return () -> {
+                    int retries = call.call();
+                    appended.incrementAndGet();
+                    return retries;
+                  };
+                });
+        long expected = seed + appended.get() * BATCH;
         long stored = database.queryLong("SELECT count(*) FROM en57.events");
         if (stored != expected) {
           throw new IllegalStateException(stored + " events stored, expected " + expected);

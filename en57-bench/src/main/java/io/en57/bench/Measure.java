@@ -217,9 +217,9 @@ final class Measure {
   }
 
   /**
-   * {@code warmups + runs} runs of {@code roundsPerRun} rounds; in each round every writer prepares
-   * its call, waits at the barrier, and makes the call. A round's wall time runs from the first
-   * call starting to the last one ending.
+   * {@code runs} runs of {@code roundsPerRun} rounds, after the warm-up runs {@link JitWarmup} asks
+   * for; in each round every writer prepares its call, waits at the barrier, and makes the call. A
+   * round's wall time runs from the first call starting to the last one ending.
    */
   static Outcome rounds(int writers, int roundsPerRun, int warmups, int runs, RoundTask task)
       throws Exception {
@@ -229,9 +229,14 @@ final class Measure {
       long retries = 0;
       long wallNanos = 0;
       var cpu = new CpuTime();
+      var warmup = new JitWarmup(warmups);
+      int measured = 0;
       long round = 0;
-      for (int run = 0; run < warmups + runs; run++) {
+      while (measured < runs) {
+        boolean warmingUp = warmup.continues();
         cpu.runStarts();
+        long compiledBefore = JitWarmup.compileMillis();
+        long runStarted = System.nanoTime();
         for (int r = 0; r < roundsPerRun; r++, round++) {
           var barrier = new CyclicBarrier(writers);
           var calls = new ArrayList<Future<long[]>>();
@@ -259,17 +264,20 @@ final class Measure {
           for (long[] timing : collect(calls)) {
             first = Math.min(first, timing[0]);
             last = Math.max(last, timing[1]);
-            if (run >= warmups) {
+            if (!warmingUp) {
               samples.add(timing[1] - timing[0]);
               retries += timing[2];
             }
           }
-          if (run >= warmups) {
+          if (!warmingUp) {
             wallNanos += last - first;
           }
         }
-        if (run >= warmups) {
+        if (warmingUp) {
+          warmup.ran(JitWarmup.compileMillis() - compiledBefore, System.nanoTime() - runStarted);
+        } else {
           cpu.runMeasured();
+          measured++;
         }
       }
       return outcome(samples, retries, wallNanos, cpu);
