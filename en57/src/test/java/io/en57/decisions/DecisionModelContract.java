@@ -13,6 +13,7 @@ import io.en57.Query;
 import io.en57.SequencedEvent;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -559,8 +560,9 @@ abstract class DecisionModelContract {
       var thread = new Thread(deciding, "decider");
       thread.start();
       assertThat(decided.await(10, TimeUnit.SECONDS)).isTrue();
-      // The append conflicts, then the decider pauses before retrying: interrupt it there.
-      for (int i = 0; i < 500 && thread.getState() != Thread.State.TIMED_WAITING; i++) {
+      // The append conflicts, then the decider pauses before retrying: interrupt it there, not in
+      // another timed wait before it (a pool's, while the conflict's events are read).
+      for (int i = 0; i < 500 && !pausing(thread); i++) {
         Thread.sleep(10);
       }
       int callsBeforeTheInterrupt = calls.get();
@@ -574,6 +576,15 @@ abstract class DecisionModelContract {
       assertThat(outcome).isInstanceOf(Outcome.GaveUp.class);
       assertThat(outcome.conflicts()).isEqualTo(1);
       return true;
+    }
+
+    private static boolean pausing(Thread thread) {
+      return thread.getState() == Thread.State.TIMED_WAITING
+          && Arrays.stream(thread.getStackTrace())
+              .anyMatch(
+                  frame ->
+                      frame.getClassName().equals(DecisionModel.class.getName())
+                          && frame.getMethodName().equals("pause"));
     }
 
     @Test
