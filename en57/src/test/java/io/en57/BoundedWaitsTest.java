@@ -403,6 +403,57 @@ class BoundedWaitsTest {
   }
 
   @Test
+  void anInterruptWhileTheGroupWaitsForAPoolConnectionDoesNotFailTheGroup() throws Exception {
+    var config = new HikariConfig();
+    config.setJdbcUrl(database.jdbcUrl());
+    config.setMaximumPoolSize(1);
+    HikariDataSource pool = closedAfterwards(new HikariDataSource(config));
+    EventStore store = closedAfterwards(EventStore.forDataSource(pool));
+    var interruptedAfterwards = new AtomicBoolean();
+    var appender = new AtomicReference<Thread>();
+    Future<AppendResult> append;
+    try (Connection onlyConnection = pool.getConnection()) {
+      append =
+          threads.submit(
+              () -> {
+                appender.set(Thread.currentThread());
+                try {
+                  return store.append(List.of(Event.of("Interrupted")));
+                } finally {
+                  interruptedAfterwards.set(Thread.interrupted());
+                }
+              });
+      awaitWaitingForAPoolConnection(appender);
+      // Its group is being written: the interrupt is kept for afterwards, as documented, rather
+      // than making the pool give up on the connection the group needs.
+      appender.get().interrupt();
+      Thread.sleep(200);
+    }
+    assertTimeoutPreemptively(
+        SCENARIO_BOUND, () -> assertThat(append.get()).isInstanceOf(Success.class));
+    assertThat(interruptedAfterwards).as("the interrupt flag is kept").isTrue();
+    assertThat(store.read().toList()).extracting(Event::type).containsExactly("Interrupted");
+  }
+
+  private static void awaitWaitingForAPoolConnection(AtomicReference<Thread> thread)
+      throws InterruptedException {
+    for (int i = 0; i < 1_000 && !waitingForAPoolConnection(thread.get()); i++) {
+      Thread.sleep(10);
+    }
+    assertThat(waitingForAPoolConnection(thread.get())).isTrue();
+  }
+
+  private static boolean waitingForAPoolConnection(Thread thread) {
+    return thread != null
+        && thread.getState() == Thread.State.TIMED_WAITING
+        && Stream.of(thread.getStackTrace())
+            .anyMatch(
+                frame ->
+                    frame.getMethodName().equals("getConnection")
+                        && frame.getClassName().endsWith("HikariPool"));
+  }
+
+  @Test
   void aStoreForADatabaseThatIsDownThrowsTheLibrarysExceptionWithoutThePassword() throws Exception {
     int closedPort;
     try (var socket = new ServerSocket(0)) {

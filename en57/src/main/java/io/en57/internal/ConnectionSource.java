@@ -9,6 +9,7 @@ import java.sql.SQLFeatureNotSupportedException;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.postgresql.PGConnection;
 import org.slf4j.LoggerFactory;
@@ -140,35 +141,87 @@ abstract class ConnectionSource {
    * instead of hanging it, and puts the previous timeout back.
    */
   static ConnectionSource pool(DataSource dataSource, int networkMillis) {
-    return new ConnectionSource() {
-      private final Set<Connection> inUse = ConcurrentHashMap.newKeySet();
+    return new Pooled(dataSource, networkMillis, ConcurrentHashMap.newKeySet(), false);
+  }
 
-      @Override
-      <T> T runRaw(Work<T> work, Cancellation cancellation) throws SQLException {
-        try (Connection connection = dataSource.getConnection()) {
-          int previousTimeout = connection.getNetworkTimeout();
-          if (networkMillis > 0) {
-            connection.setNetworkTimeout(DIRECTLY, networkMillis);
-          }
-          inUse.add(connection);
-          try {
-            cancellation.started(connection);
-            return runAndCommit(connection, work);
-          } finally {
-            cancellation.ended(connection);
-            inUse.remove(connection);
-            if (networkMillis > 0 && !connection.isClosed()) {
-              connection.setNetworkTimeout(DIRECTLY, previousTimeout);
-            }
+  /**
+   * The same connections, for work done on behalf of other threads too (a group of appends): an
+   * interrupt of the working thread does not fail the borrowing of a connection (a pool gives up
+   * waiting for one when the waiting thread is interrupted), which is tried again for as long as
+   * the network timeout; the interrupt flag is set again afterwards. The caller's connection is
+   * borrowed from no one, so it is itself here.
+   */
+  ConnectionSource shieldedFromInterrupts() {
+    return this;
+  }
+
+  private static final class Pooled extends ConnectionSource {
+    private final DataSource dataSource;
+    private final int networkMillis;
+    private final Set<Connection> inUse;
+    private final boolean shielded;
+
+    Pooled(DataSource dataSource, int networkMillis, Set<Connection> inUse, boolean shielded) {
+      this.dataSource = dataSource;
+      this.networkMillis = networkMillis;
+      this.inUse = inUse;
+      this.shielded = shielded;
+    }
+
+    @Override
+    ConnectionSource shieldedFromInterrupts() {
+      return new Pooled(dataSource, networkMillis, inUse, true);
+    }
+
+    @Override
+    <T> T runRaw(Work<T> work, Cancellation cancellation) throws SQLException {
+      try (Connection connection =
+          shielded ? borrowDespiteInterrupts() : dataSource.getConnection()) {
+        int previousTimeout = connection.getNetworkTimeout();
+        if (networkMillis > 0) {
+          connection.setNetworkTimeout(DIRECTLY, networkMillis);
+        }
+        inUse.add(connection);
+        try {
+          cancellation.started(connection);
+          return runAndCommit(connection, work);
+        } finally {
+          cancellation.ended(connection);
+          inUse.remove(connection);
+          if (networkMillis > 0 && !connection.isClosed()) {
+            connection.setNetworkTimeout(DIRECTLY, previousTimeout);
           }
         }
       }
+    }
 
-      @Override
-      void cancelRunning() {
-        inUse.forEach(ConnectionSource::cancel);
+    private Connection borrowDespiteInterrupts() throws SQLException {
+      long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(networkMillis);
+      boolean interrupted = Thread.interrupted();
+      try {
+        while (true) {
+          try {
+            return dataSource.getConnection();
+          } catch (SQLException e) {
+            boolean interruptedNow =
+                Thread.interrupted() || e.getCause() instanceof InterruptedException;
+            interrupted |= interruptedNow;
+            if (!interruptedNow || System.nanoTime() - deadline > 0) {
+              throw e;
+            }
+          }
+        }
+      } finally {
+        if (interrupted) {
+          Thread.currentThread().interrupt();
+        }
       }
-    };
+    }
+
+    @Override
+    void cancelRunning() {
+      inUse.forEach(ConnectionSource::cancel);
+    }
   }
 
   static ConnectionSource caller(Connection connection) {

@@ -43,11 +43,13 @@ public final class PostgresEngine implements Engine {
     this.schema = schema;
     this.pooled = pooled;
     this.timeouts = timeouts;
+    // A group carries other callers' appends: an interrupt of the thread writing it is not theirs.
+    ConnectionSource groupConnections = connections.shieldedFromInterrupts();
     this.groups =
         groupCommit == null
             ? null
             : new GroupCommitter(
-                group -> AppendSql.write(connections, schema, group, timeouts),
+                group -> AppendSql.write(groupConnections, schema, group, timeouts),
                 groupCommit.maxGroupSize(),
                 groupCommit.maxWait(),
                 groupCommit.groupsInFlight(),
