@@ -315,15 +315,7 @@ class BoundedWaitsTest {
       AppendLock.awaitWaiters(database.dataSource(), 1);
       var queuedThread = new AtomicReference<Thread>();
       Future<AppendResult> queued =
-          threads.submit(
-              () -> {
-                queuedThread.set(Thread.currentThread());
-                try {
-                  return store.append(List.of(Event.of("Interrupted")));
-                } finally {
-                  interruptedAfterwards.set(Thread.interrupted());
-                }
-              });
+          appendWatched(store, "Interrupted", queuedThread, interruptedAfterwards);
       Thread.sleep(200);
       queuedThread.get().interrupt();
       assertTimeoutPreemptively(
@@ -373,16 +365,7 @@ class BoundedWaitsTest {
       Future<AppendResult> nextLeader =
           threads.submit(() -> store.append(List.of(Event.of("NextLeader"))));
       Thread.sleep(200);
-      member =
-          threads.submit(
-              () -> {
-                memberThread.set(Thread.currentThread());
-                try {
-                  return store.append(List.of(Event.of("Member")));
-                } finally {
-                  interruptedAfterwards.set(Thread.interrupted());
-                }
-              });
+      member = appendWatched(store, "Member", memberThread, interruptedAfterwards);
       Thread.sleep(200);
       locker.commit();
       assertThat(opener.get()).isInstanceOf(Success.class);
@@ -413,16 +396,7 @@ class BoundedWaitsTest {
     var appender = new AtomicReference<Thread>();
     Future<AppendResult> append;
     try (Connection onlyConnection = pool.getConnection()) {
-      append =
-          threads.submit(
-              () -> {
-                appender.set(Thread.currentThread());
-                try {
-                  return store.append(List.of(Event.of("Interrupted")));
-                } finally {
-                  interruptedAfterwards.set(Thread.interrupted());
-                }
-              });
+      append = appendWatched(store, "Interrupted", appender, interruptedAfterwards);
       awaitWaitingForAPoolConnection(appender);
       // Its group is being written: the interrupt is kept for afterwards, as documented, rather
       // than making the pool give up on the connection the group needs.
@@ -483,6 +457,26 @@ class BoundedWaitsTest {
           .hasMessageContaining("terminating connection due to administrator command");
       holder.rollback();
     }
+  }
+
+  /**
+   * Appends one event of {@code type} on a thread of its own, which it makes known in {@code
+   * thread}, and records whether that thread's interrupt flag was set when the append returned.
+   */
+  private static Future<AppendResult> appendWatched(
+      EventStore store,
+      String type,
+      AtomicReference<Thread> thread,
+      AtomicBoolean interruptedAfterwards) {
+    return threads.submit(
+        () -> {
+          thread.set(Thread.currentThread());
+          try {
+            return store.append(List.of(Event.of(type)));
+          } finally {
+            interruptedAfterwards.set(Thread.interrupted());
+          }
+        });
   }
 
   /** Locks the log's table in an open transaction, so that any read of it waits. */
