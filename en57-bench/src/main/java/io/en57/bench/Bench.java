@@ -12,7 +12,7 @@ import picocli.CommandLine.Spec;
  * <old.json> <new.json>}. Run it with
  *
  * <pre>
- * ./mvnw -q -DskipTests package -pl en57-bench -am &amp;&amp; java -Xms1g -Xmx1g -jar en57-bench/target/en57-bench.jar run all
+ * ./mvnw -q -DskipTests package -pl en57-bench -am &amp;&amp; java -jar en57-bench/target/en57-bench.jar run all
  * </pre>
  *
  * <p>Without {@code DATABASE_URL} it starts an embedded PostgreSQL with fixed, durable settings;
