@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -267,6 +268,60 @@ abstract class SubscriptionContract {
         store.read().ofType("A").sequenced().map(SequencedEvent::position).toList();
     assertThat(expected).hasSize(writers * appendsEach * 2 - writers * 34);
     assertThat(seen).isEqualTo(expected);
+  }
+
+  @Test
+  void subscriptionsSideBySideEachDeliverTheirEventsOnceInOrderWhileWritersAppend()
+      throws Exception {
+    EventStore other = open(options -> options.pollInterval(Duration.ofMillis(20)));
+    Map<Read, SubscriptionOptions> scopes =
+        Map.of(
+            store.read(), batchesOf(1_000),
+            store.read().after(3), batchesOf(3),
+            store.read().ofType("A"), batchesOf(7),
+            store.read().withTag("writer:1"), batchesOf(1_000),
+            store.read().ofType("B").withTag("writer:2").or(store.read().withTag("writer:3")),
+                batchesOf(2));
+    var delivered = new LinkedHashMap<Read, List<Long>>();
+    var subscriptions = new ArrayList<Subscription>();
+    scopes.forEach(
+        (scope, options) -> {
+          List<Long> seen = Collections.synchronizedList(new ArrayList<>());
+          delivered.put(scope, seen);
+          subscriptions.add(
+              closeLater(store.subscribe(scope, 0, options))
+                  .start(batch -> seen.addAll(positions(batch))));
+        });
+    var writing = new ArrayList<Future<?>>();
+    for (int w = 0; w < 4; w++) {
+      EventStore through = w % 2 == 0 ? store : other;
+      String tag = "writer:" + w;
+      writing.add(
+          threads.submit(
+              () -> {
+                for (int i = 0; i < 100; i++) {
+                  through.append(List.of(event(i % 3 == 0 ? "B" : "A", tag), event("A", tag)));
+                }
+                return null;
+              }));
+    }
+    for (Future<?> writer : writing) {
+      writer.get(PATIENCE.toSeconds(), TimeUnit.SECONDS);
+    }
+    long head = store.head();
+    long deadline = System.nanoTime() + PATIENCE.toNanos();
+    for (Subscription subscription : subscriptions) {
+      while (subscription.position() < head && System.nanoTime() < deadline) {
+        Thread.sleep(5);
+      }
+      subscription.close();
+    }
+
+    delivered.forEach(
+        (scope, seen) ->
+            assertThat(seen)
+                .as("delivered to a subscription to %s", scope.query())
+                .isEqualTo(scope.sequenced().map(SequencedEvent::position).toList()));
   }
 
   @Test
