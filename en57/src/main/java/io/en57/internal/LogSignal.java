@@ -63,7 +63,7 @@ final class LogSignal {
    * Waits {@code timeoutNanos}, whatever is signalled, unless {@code stop} is true after a nudge.
    * Signals do not wake it: a live subscription lingering between reads would otherwise wake at
    * every group commit only to wait again (with four subscriptions and 16 threads appending, that
-   * was a fifth of the appends' JVM time).
+   * was about a sixth of the JVM's time per append).
    */
   void sleep(long timeoutNanos, BooleanSupplier stop) throws InterruptedException {
     long deadline = System.nanoTime() + timeoutNanos;
