@@ -33,7 +33,8 @@ public record Migration(int version, String name, String sql, String checksum) {
           "0010_projection_lock_waits_end",
           "0011_drain_reads_then_deletes",
           "0012_projection_release_and_fail_wait_briefly",
-          "0013_drain_claims_in_one_statement");
+          "0013_drain_claims_in_one_statement",
+          "0014_write_single_appends");
 
   /** The shipped migrations, loaded from the class path. */
   public static List<Migration> shipped() {

@@ -54,7 +54,10 @@ class ReleasedMigrationsTest {
               "7d03e849a8a5b272df4b46f1f0e9d8c96a8c79f149bed643d30a07b69b73994a"),
           entry(
               "0013_drain_claims_in_one_statement",
-              "cc5eeceff754d011f54aa0e608bbbca3e00b5d020d63dba3dc692eff4bfc125e"));
+              "cc5eeceff754d011f54aa0e608bbbca3e00b5d020d63dba3dc692eff4bfc125e"),
+          entry(
+              "0014_write_single_appends",
+              "eb6cbe57a770fa1e395b3e62524d234c2034ee69cfbad39544cd363e903b94e8"));
 
   @Test
   void everyReleasedMigrationIsShippedUnchanged() {
