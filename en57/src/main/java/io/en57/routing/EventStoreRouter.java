@@ -33,9 +33,9 @@ import java.util.function.Function;
  * logs are unrelated (position 7 of one log says nothing about position 7 of another). Route so
  * that every consistency boundary lies within one log.
  *
- * <p>Routes that name the same URL and schema share one store. {@link #build()} opens every store
- * (a store refuses a log that is not migrated), and {@link #close()} closes them all. Thread-safe;
- * the routes do not change after {@link Builder#build()}.
+ * <p>Routes that name the same URL and schema share one store. {@link Builder#build()} opens every
+ * store (a store refuses a log that is not migrated), and {@link #close()} closes them all.
+ * Thread-safe; the routes do not change after {@link Builder#build()}.
  */
 public final class EventStoreRouter implements AutoCloseable {
 
