@@ -1,5 +1,7 @@
 package io.en57.internal;
 
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -12,7 +14,9 @@ import java.util.function.BooleanSupplier;
 final class LogSignal {
 
   /** Where {@link #sleep} waits: apart from the waiters for signals, which would wake it. */
-  private final Object sleepers = new Object();
+  private final ReentrantLock sleepers = new ReentrantLock();
+
+  private final Condition nudged = sleepers.newCondition();
 
   private long generation;
   private long committed;
@@ -54,8 +58,11 @@ final class LogSignal {
     synchronized (this) {
       notifyAll();
     }
-    synchronized (sleepers) {
-      sleepers.notifyAll();
+    sleepers.lock();
+    try {
+      nudged.signalAll();
+    } finally {
+      sleepers.unlock();
     }
   }
 
@@ -63,18 +70,18 @@ final class LogSignal {
    * Waits {@code timeoutNanos}, whatever is signalled, unless {@code stop} is true after a nudge.
    * Signals do not wake it: a live subscription lingering between reads would otherwise wake at
    * every group commit only to wait again (with four subscriptions and 16 threads appending, that
-   * was about a sixth of the JVM's time per append).
+   * was about a sixth of the JVM's time per append). A condition's wait, not {@code Object.wait}:
+   * that one rounds a timeout up to the next millisecond, which made a linger of 2 ms last up to 3.
    */
   void sleep(long timeoutNanos, BooleanSupplier stop) throws InterruptedException {
-    long deadline = System.nanoTime() + timeoutNanos;
-    synchronized (sleepers) {
-      while (!stop.getAsBoolean()) {
-        long remaining = deadline - System.nanoTime();
-        if (remaining <= 0) {
-          return;
-        }
-        sleepers.wait(remaining / 1_000_000, (int) (remaining % 1_000_000));
+    long remaining = timeoutNanos;
+    sleepers.lock();
+    try {
+      while (remaining > 0 && !stop.getAsBoolean()) {
+        remaining = nudged.awaitNanos(remaining);
       }
+    } finally {
+      sleepers.unlock();
     }
   }
 
